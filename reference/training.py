@@ -1,0 +1,76 @@
+"""The slides' mini-batch training (ミニバッチ学習) of TwoLayerNet on MNIST, and its figure."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .two_layer_net import PARAM_KEYS, TwoLayerNet
+
+
+@dataclass
+class TrainingResult:
+    """Histories of one training run, named as in the slides."""
+    network: TwoLayerNet
+    train_loss_list: list = field(default_factory=list)   # mini-batch loss, every iteration
+    train_acc_list: list = field(default_factory=list)    # full training set, every epoch
+    test_acc_list: list = field(default_factory=list)     # full test set, every epoch
+    iter_per_epoch: int = 0
+
+
+def train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=10000, batch_size=100,
+                        learning_rate=0.1, hidden_size=50, weight_init_std=0.01, seed=0,
+                        verbose=False):
+    """Train TwoLayerNet(784, hidden_size, 10) with SGD on random mini-batches.
+
+    x_*: (N, 784) float images, t_*: (N,) labels or (N, 10) one-hot.  As in the slides the
+    accuracies are measured whenever ``i % iter_per_epoch == 0`` (i = 0, 600, ..., 9600: 17
+    times for the defaults).  The loss recorded for iteration i is the mini-batch loss of
+    the forward pass that computed the gradient (before the update), which saves the
+    slides' second forward pass.  The same seed gives the same result.
+    """
+    rng = np.random.default_rng(seed)
+    network = TwoLayerNet(x_train.shape[1], hidden_size, 10, weight_init_std,
+                          seed=rng.integers(2**32), dtype=x_train.dtype)
+    train_size = x_train.shape[0]
+    iter_per_epoch = max(train_size // batch_size, 1)
+    result = TrainingResult(network, iter_per_epoch=iter_per_epoch)
+    for i in range(iters_num):
+        if i % iter_per_epoch == 0:
+            result.train_acc_list.append(network.accuracy(x_train, t_train))
+            result.test_acc_list.append(network.accuracy(x_test, t_test))
+            if verbose:
+                print(f"train acc, test acc | {result.train_acc_list[-1]:.4f}, "
+                      f"{result.test_acc_list[-1]:.4f}", flush=True)
+        batch_mask = rng.integers(0, train_size, batch_size)   # with replacement, like np.random.choice
+        loss, grad = network.loss_and_gradient(x_train[batch_mask], t_train[batch_mask])
+        for key in PARAM_KEYS:
+            network.params[key] -= learning_rate * grad[key]
+        result.train_loss_list.append(float(loss))
+    return result
+
+
+def train_mnist(seed=0, dtype=np.float32, verbose=False, **kwargs):
+    """Load real MNIST and run ``train_two_layer_net`` with the slides' hyper-parameters."""
+    from .mnist import load_mnist
+    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, one_hot_label=False,
+                                                      dtype=dtype, verbose=verbose)
+    return train_two_layer_net(x_train, t_train, x_test, t_test, seed=seed, verbose=verbose,
+                               **kwargs)
+
+
+def plot_learning_curve(train_acc_list, test_acc_list, path=None, ax=None):
+    """The slides' figure: train and test accuracy against epochs, ylim 0-1; saved if ``path``."""
+    import matplotlib
+    if path is not None and ax is None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+    x = np.arange(len(train_acc_list))
+    ax.plot(x, train_acc_list, marker="o", label="train acc")
+    ax.plot(x, test_acc_list, marker="s", label="test acc", linestyle="--")
+    ax.set_xlabel("epochs")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.0)
+    ax.legend(loc="lower right")
+    if path is not None:
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+    return fig

