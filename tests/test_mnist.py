@@ -88,9 +88,11 @@ def test_package_source_gives_canonical_mnist(canonical):
         assert M.hashlib.sha256(M.idx_bytes(arr)).hexdigest() == M.SHA256[name]
 
 
-def test_second_call_is_served_by_cache(canonical, capsys):
-    (x, t), (xt, tt) = M.load_mnist(cache_dir=canonical.cache)
-    assert "MNIST [cache]" in capsys.readouterr().out
+def test_second_call_is_served_by_cache(canonical, capsys, monkeypatch):
+    monkeypatch.setenv("NNCOURSE_MNIST_CACHE", str(canonical.cache))   # env var, no argument
+    (x, t), (xt, tt) = M.load_mnist()
+    assert f"MNIST [cache] キャッシュから読み込み / loaded from cache {canonical.cache}" \
+        in capsys.readouterr().out
     assert x.shape == (60000, 784) and xt.shape == (10000, 784) and x.dtype == np.float32
     assert t.shape == (60000,) and t.dtype == np.uint8
     assert x.min() == 0.0 and x.max() == 1.0
@@ -122,7 +124,8 @@ def test_one_hot_and_idx_helpers():
     assert data[:4] == b"\x00\x00\x08\x03" and len(data) == 4 + 12 + 24
     assert np.array_equal(M.parse_idx(data, "x"), a)
     for bad, msg in [(data[:-1], "truncated"), (data + b"\0", "trailing"), (data[:6], "header"),
-                     (b"\x1f\x8b" + data[2:], "not an IDX"), (data[:2] + b"\x0d" + data[3:], "0x0d")]:
+                     (b"\x1f\x8b" + data[2:], "not an IDX"),
+                     (data[:2] + b"\x0d" + data[3:], "0x0d")]:
         with pytest.raises(M.MnistError, match=msg):
             M.parse_idx(bad, "some-file")
 
@@ -172,7 +175,7 @@ def test_directory_source_then_cache(canonical, gz_dir, tmp_path, monkeypatch, c
         cfg.MNIST_DIR = str(gz_dir)
         monkeypatch.setitem(sys.modules, "course_config", cfg)
     _assert_canonical(canonical, *M.load_mnist(**kw))
-    assert f"MNIST [directory]" in capsys.readouterr().out
+    assert "MNIST [directory]" in capsys.readouterr().out
     _assert_canonical(canonical, *M.load_mnist(**kw))
     out = capsys.readouterr().out
     assert "MNIST [cache]" in out and f"verified copy of {gz_dir}" in out
@@ -185,7 +188,8 @@ def test_uncompressed_and_mislabelled_gz_files_are_accepted(canonical, gz_dir, t
     (d / f"{TRAIN_LBL}.gz").write_bytes(M.idx_bytes(canonical.arrays[TRAIN_LBL]))  # plain, ".gz"
     for name in (TEST_IMG, TEST_LBL):
         (d / f"{name}.gz").symlink_to(gz_dir / f"{name}.gz")
-    _assert_canonical(canonical, *M.load_mnist(normalize=False, data_dir=d, cache_dir=tmp_path / "c"))
+    loaded = M.load_mnist(normalize=False, data_dir=d, cache_dir=tmp_path / "c")
+    _assert_canonical(canonical, *loaded)
     assert "MNIST [directory]" in capsys.readouterr().out
 
 
@@ -196,12 +200,13 @@ def _flip_pixel(canonical):
 
 
 BROKEN = {  # case -> (file written, content maker, expected words in the message)
-    "truncated gz": (f"{TEST_IMG}.gz", lambda c, g: g[TEST_IMG][: len(g[TEST_IMG]) // 2], "truncated gzip"),
+    "truncated gz": (f"{TEST_IMG}.gz", lambda c, g: g[TEST_IMG][:100_000], "truncated gzip"),
     "truncated raw": (TEST_IMG, lambda c, g: M.idx_bytes(c.arrays[TEST_IMG])[:-784], "truncated"),
     "wrong checksum": (f"{TEST_IMG}.gz", lambda c, g: _flip_pixel(c), "SHA-256"),
     "bad magic": (f"{TEST_LBL}.gz", lambda c, g: gzip.compress(b"\x12\x34" + M.idx_bytes(
         c.arrays[TEST_LBL])[2:]), "not an IDX file"),
-    "corrupt gzip": (f"{TEST_LBL}.gz", lambda c, g: g[TEST_LBL][:20] + b"\xff" * 200, "corrupt or truncated gzip"),
+    "corrupt gzip": (f"{TEST_LBL}.gz", lambda c, g: g[TEST_LBL][:20] + b"\xff" * 200,
+                     "corrupt or truncated gzip"),
     "wrong file": (f"{TEST_IMG}.gz", lambda c, g: g[TEST_LBL], "wrong file"),
     "missing file": (None, None, f"{TEST_LBL}.gz missing"),
 }
@@ -264,8 +269,9 @@ def server(canonical, gz_dir):
     labels = canonical.arrays[TRAIN_LBL].copy()
     labels[0] = 3                                        # first label 5 -> 3: checksum error
     gz = httpd.files[TRAIN_LBL]
+    flipped = gz[:100] + bytes(b ^ 0xFF for b in gz[100:120]) + gz[120:]
     httpd.variants = {("corrupt", TRAIN_LBL): gzip.compress(M.idx_bytes(labels)),
-                      ("badgzip", TRAIN_LBL): gz[:100] + bytes(b ^ 0xFF for b in gz[100:120]) + gz[120:]}
+                      ("badgzip", TRAIN_LBL): flipped}
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
