@@ -164,3 +164,14 @@ def _register_ipython_handler():
 
 
 _register_ipython_handler()
+
+
+@contextlib.contextmanager
+def preserve_np_random():
+    """Restore NumPy's global random state afterwards: a hidden check that builds the
+    student's network (np.random.randn) must not change the notebook's later random numbers."""
+    state = np.random.get_state()
+    try:
+        yield
+    finally:
+        np.random.set_state(state)

@@ -1,0 +1,377 @@
+"""Hidden checks of a4_two_layer_net (2層ニューラルネット, ミニバッチ学習 on MNIST).
+
+The method checks build the student's ``TwoLayerNet``, overwrite its ``params`` with fixed
+seeded arrays, and compare each method with ``reference.TwoLayerNet`` holding the same
+params.  The training checks read the student's lists and final ``network`` and re-measure
+the network's accuracy with the reference on the real MNIST data.  NumPy's global random
+state is restored after every call into the student's code, so grading does not change the
+random numbers of the notebook's later cells.
+"""
+import numpy as np
+
+import course_config
+import reference as ref
+from reference.two_layer_net import PARAM_KEYS
+
+from . import messages as M
+from .compare import (TOLERANCES, CheckFailed, assert_close, call_student, fail, fmt,
+                      preserve_np_random, quiet, require)
+
+HINTS = {
+    "std_one": "重みの標準偏差が約 1 です。weight_init_std * np.random.randn(...) のように "
+               "weight_init_std を掛けていますか？",
+    "uniform": "重みの平均が 0 ではありません。一様乱数 np.random.rand ではなく、"
+               "ガウス分布 (正規分布) の np.random.randn を使ってください。",
+    "zero_weights": "重みがすべて 0 です。重みはガウス分布の乱数で初期化します "
+                    "(すべて同じ値だと、隠れ層のニューロンがみな同じ働きしかできません)。",
+    "bias_zero": "バイアス b1, b2 は 0 (np.zeros) で初期化してください。",
+    "shape": "W1 は (input_size, hidden_size)、b1 は (hidden_size,)、W2 は (hidden_size, output_size)、"
+             "b2 は (output_size,) です。",
+    "relu": "隠れ層の活性化関数は sigmoid です (ReLU ではありません)。",
+    "no_softmax": "出力がスコアのままです。出力層では softmax を使って確率にしてください。",
+    "no_sigmoid": "隠れ層に活性化関数 sigmoid を使っていますか？",
+    "softmax_overflow": "大きな値 (スコアが 1000 程度) で NaN や inf になっています。softmax では "
+                        "exp の前に最大値を引いてオーバーフローを防いでください "
+                        "(用意されている softmax を使えば大丈夫です)。",
+    "loss_sum": "損失がバッチサイズ倍になっています。交差エントロピー誤差はバッチの平均 "
+                "(バッチサイズで割る) です。",
+    "loss_predict": "loss は self.predict(x) の出力 (確率) と t の cross_entropy_error です。",
+    "acc_no_argmax": "t が one-hot 表現のときは np.argmax(t, axis=1) で正解ラベルに直してから "
+                     "比べてください。",
+    "acc_labels": "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。",
+    "acc_percent": "認識精度は 0〜1 の割合で返してください (100 を掛けない)。",
+    "acc_count": "正解の数ではなく、正解の数をデータの数 x.shape[0] で割った割合を返してください。",
+    "grad_zero": "勾配がすべて 0 です。numerical_gradient には self.params[key] そのもの "
+                 "(コピーではなく) を渡してください。",
+    "grad_keys": "返り値は 'W1', 'b1', 'W2', 'b2' をキーとする辞書 (dict) にしてください。",
+    "grad_check": "grad_errors には、各パラメータについて数値微分 (numerical_gradient) と "
+                  "誤差逆伝播法 (gradient) の勾配の相対誤差を rel_error で求めて入れてください。",
+    "grad_check_same": "相対誤差がちょうど 0 です。同じ勾配どうしを比べていませんか？",
+    "every_iteration": "認識精度をすべての繰り返しで記録しています。1 エポックごと "
+                       "(i % iter_per_epoch == 0 のとき) に記録してください。",
+    "epoch_count": "1 エポックごと (i = 0, 600, 1200, …, 9600) に記録すると 17 個になるはずです。"
+                   "i % iter_per_epoch == 0 の条件を確認してください。",
+    "loss_every": "train_loss_list にはミニバッチの損失を毎回 (10000 回) 記録してください。",
+    "not_learning": "学習が進んでいません。パラメータの更新 network.params[key] -= learning_rate * grad[key] "
+                    "を確認してください。",
+    "bias_not_updated": "バイアス {key} が初期値 0 のままです。更新するパラメータは "
+                        "('W1', 'b1', 'W2', 'b2') の 4 つすべてです。",
+    "low_accuracy": "テストデータの認識精度が {need} に届きません。iters_num = 10000, batch_size = 100, "
+                    "learning_rate = 0.1, hidden_size = 50 になっているか、ミニバッチを無作為 "
+                    "(np.random.choice) に選んでいるかを確認してください。",
+}
+
+MIN_TEST_ACCURACY = course_config.MIN_TEST_ACCURACY      # the slides reach 0.9462
+MAX_TRAIN_TEST_GAP = course_config.MAX_TRAIN_TEST_GAP    # train and test accuracy stay close
+GRAD_CHECK_MAX = 1e-7        # relative error of numerical vs backprop gradients (float64)
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _params(sizes, seed, std=0.5, bias=0.1):
+    """Fixed float64 params of a net with ``sizes`` = (input, hidden, output)."""
+    i, h, o = sizes
+    r = _rng(seed)
+    return {"W1": std * r.standard_normal((i, h)), "b1": bias * r.standard_normal(h),
+            "W2": std * r.standard_normal((h, o)), "b2": bias * r.standard_normal(o)}
+
+
+def _student_net(check, TwoLayerNet, sizes, params=None, **kwargs):  # noqa: N803
+    """The student's net built with ``sizes``; its params replaced by copies of ``params``."""
+    desc = "TwoLayerNet(input_size={}, hidden_size={}, output_size={}{})".format(
+        *sizes, "".join(f", {k}={v}" for k, v in kwargs.items()))
+    with preserve_np_random():
+        net = call_student(check, TwoLayerNet, *sizes, desc=desc, **kwargs)
+    p = getattr(net, "params", None)
+    require(check, isinstance(p, dict), "ネットワークに辞書 params がありません。", desc=desc,
+            hint="__init__ で self.params = {} とし、self.params['W1'] = ... のように入れてください。")
+    missing = [k for k in PARAM_KEYS if k not in p]
+    require(check, not missing, f"params にキー {missing} がありません。", desc=desc,
+            hint=HINTS["grad_keys"].replace("返り値", "params"))
+    if params is not None:
+        for k in PARAM_KEYS:
+            p[k] = params[k].copy()
+    return net
+
+
+def _ref_net(params):
+    net = ref.TwoLayerNet(1, 1, 1)
+    net.params = {k: v.copy() for k, v in params.items()}
+    return net
+
+
+def _call(check, method, *args, desc=None, hint=None):
+    """call_student, keeping NumPy's random state; ``hint`` is added to an exception's message."""
+    try:
+        with preserve_np_random():
+            return call_student(check, method, *args, desc=desc)
+    except CheckFailed as exc:
+        if hint is None or M.NOT_IMPLEMENTED in str(exc):
+            raise
+        raise CheckFailed(f"{exc}\n{M.HINT.format(hint=hint)}") from None
+
+
+# ----------------------------------------------------------------------------------------
+def check_init(TwoLayerNet):  # noqa: N803
+    """params: shapes, biases zero, weights ~ weight_init_std * N(0, 1) (mean 0, std)."""
+    check = "TwoLayerNet.__init__"
+    for sizes, std in (((784, 50, 10), None), ((784, 50, 10), 0.1), ((3, 4, 2), None)):
+        kwargs = {} if std is None else {"weight_init_std": std}
+        std = 0.01 if std is None else std
+        net = _student_net(check, TwoLayerNet, sizes, **kwargs)
+        desc = "TwoLayerNet({}, {}, {}{})".format(*sizes, f", weight_init_std={std}" if kwargs else "")
+        i, h, o = sizes
+        shapes = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
+        for k in PARAM_KEYS:
+            got = np.shape(net.params[k])
+            require(check, got == shapes[k], f"params['{k}'] の形が違います。", desc=desc,
+                    expected=shapes[k], got=got, hint=HINTS["shape"])
+        for k in ("b1", "b2"):
+            require(check, np.all(np.asarray(net.params[k]) == 0), f"params['{k}'] が 0 ではありません。",
+                    desc=desc, got=fmt(net.params[k]), hint=HINTS["bias_zero"])
+        if i * h < 1000:
+            continue                      # too few weights for statistics
+        W = np.concatenate([np.ravel(net.params["W1"]), np.ravel(net.params["W2"])]).astype(float)
+        m, s = float(np.mean(W)), float(np.std(W))
+        # N(0, s^2): |mean| ~ s / sqrt(N) << s;  uniform [0, a): mean = a/2 ~ 1.7 s
+        hint = (HINTS["zero_weights"] if s == 0 else HINTS["uniform"] if abs(m) > 0.5 * s
+                else HINTS["std_one"] if abs(s - 1) < 0.1 else None)
+        require(check, abs(m) < 0.1 * std and abs(s - std) < 0.1 * std,
+                f"重みの初期値の分布が違います (weight_init_std = {std})。", desc=desc,
+                expected=f"平均 ≈ 0、標準偏差 ≈ {std}", got=f"平均 {m:.4g}、標準偏差 {s:.4g}",
+                hint=hint)
+
+
+def _predict_hint(x, params):
+    """Recognise ReLU / missing sigmoid / missing softmax from the student's output."""
+    def hint(got, exp):
+        a1 = np.dot(x, params["W1"]) + params["b1"]
+        for z1, key in ((np.maximum(a1, 0), "relu"), (a1, "no_sigmoid")):
+            a2 = np.dot(z1, params["W2"]) + params["b2"]
+            if np.allclose(got, ref.softmax(a2)) or np.allclose(got, a2):
+                return HINTS[key]
+        a2 = np.dot(ref.sigmoid(a1), params["W2"]) + params["b2"]
+        if np.allclose(got, a2):
+            return HINTS["no_softmax"]
+        if not np.all(np.isfinite(got)):
+            return HINTS["softmax_overflow"]
+        return None
+    return hint
+
+
+PREDICT_CASES = [  # (description, sizes, seed, batch, scale of W2: 2000 -> logits ~ 1000)
+    ("形 (5, 6) の入力、ネットワーク (6, 5, 4)", (6, 5, 4), 1, 5, 1.0),
+    ("形 (1, 6) の入力 (1 つのデータのバッチ)", (6, 5, 4), 2, 1, 1.0),
+    ("形 (8, 784) の入力、ネットワーク (784, 50, 10)", (784, 50, 10), 3, 8, 1.0),
+    ("大きなスコア (1000 程度) になる重み", (6, 5, 4), 4, 5, 2000.0),
+]
+
+
+def check_predict(TwoLayerNet):  # noqa: N803
+    """predict = softmax(sigmoid(x W1 + b1) W2 + b2) on batches, incl. logits ~ 1000."""
+    check = "TwoLayerNet.predict"
+    for desc, sizes, seed, n, scale in PREDICT_CASES:
+        params = _params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05)
+        params["W2"] *= scale
+        x = _rng(seed + 100).random((n, sizes[0]))
+        net = _student_net(check, TwoLayerNet, sizes, params)
+        got = _call(check, net.predict, x.copy(), desc=desc)
+        assert_close(check, got, _ref_net(params).predict(x), desc=desc,
+                     hint=_predict_hint(x, params))
+
+
+def _one_hot(labels, k):
+    return np.eye(k)[labels]
+
+
+def check_loss(TwoLayerNet):  # noqa: N803
+    """loss = cross_entropy_error(predict(x), t), averaged over the batch (t one-hot)."""
+    check = "TwoLayerNet.loss"
+    for desc, sizes, seed, n, scale in PREDICT_CASES:
+        params = _params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05)
+        params["W2"] *= scale
+        x = _rng(seed + 100).random((n, sizes[0]))
+        t = _one_hot(_rng(seed + 200).integers(0, sizes[2], n), sizes[2])
+        net = _student_net(check, TwoLayerNet, sizes, params)
+        got = _call(check, net.loss, x.copy(), t.copy(), desc=desc + "、t は one-hot")
+        expected = _ref_net(params).loss(x, t)
+
+        def hint(g, e, n=n, x=x, params=params):
+            if n > 1 and np.isclose(g, n * e):
+                return HINTS["loss_sum"]
+            if not np.all(np.isfinite(g)):
+                return HINTS["softmax_overflow"]
+            return _predict_hint(x, params)(g, e) or HINTS["loss_predict"]
+
+        assert_close(check, got, expected, desc=desc + "、t は one-hot", hint=hint)
+
+
+def check_accuracy(TwoLayerNet):  # noqa: N803
+    """accuracy = fraction of argmax(predict) == label, t one-hot (N, K) or labels (N,)."""
+    check = "TwoLayerNet.accuracy"
+    for sizes, seed, n in (((6, 5, 4), 5, 20), ((784, 50, 10), 6, 50), ((6, 5, 10), 7, 10)):
+        params = _params(sizes, seed, std=1.0 if sizes[0] < 100 else 0.1, bias=1.0)
+        x = _rng(seed + 100).random((n, sizes[0]))
+        rnet = _ref_net(params)
+        pred = np.argmax(rnet.predict(x), axis=1)
+        wrong = _rng(seed + 200).random(n) < 0.4                  # about 60 % correct
+        labels = np.where(wrong, (pred + 1 + _rng(seed + 300).integers(0, sizes[2] - 1, n))
+                          % sizes[2], pred)
+        for kind, t in (("one-hot 表現", _one_hot(labels, sizes[2])), ("ラベル (形 (N,))", labels)):
+            desc = f"x: 形 {x.shape}, t: {kind}"
+            net = _student_net(check, TwoLayerNet, sizes, params)
+            got = _call(check, net.accuracy, x.copy(), t.copy(), desc=desc,
+                        hint=HINTS["acc_no_argmax"] if t.ndim == 2 else HINTS["acc_labels"])
+            expected = rnet.accuracy(x, t)
+
+            def hint(g, e, n=n, kind=kind):
+                g = float(np.ravel(g)[0]) if np.size(g) == 1 else None
+                if g is None:
+                    return HINTS["acc_no_argmax"]
+                if np.isclose(g, 100 * e):
+                    return HINTS["acc_percent"]
+                if np.isclose(g, n * e):
+                    return HINTS["acc_count"]
+                return HINTS["acc_no_argmax"] if kind.startswith("one-hot") else HINTS["acc_labels"]
+
+            assert_close(check, got, expected, desc=desc, hint=hint)
+
+
+def _as_grads(check, grads, desc):
+    require(check, isinstance(grads, dict), "勾配が辞書 (dict) ではありません。", desc=desc,
+            got=type(grads).__name__, hint=HINTS["grad_keys"])
+    missing = [k for k in PARAM_KEYS if k not in grads]
+    require(check, not missing, f"勾配の辞書にキー {missing} がありません。", desc=desc,
+            hint=HINTS["grad_keys"])
+    return grads
+
+
+def check_numerical_gradient(TwoLayerNet):  # noqa: N803
+    """numerical_gradient(x, t): dict of central-difference gradients, params left unchanged."""
+    check = "TwoLayerNet.numerical_gradient"
+    sizes, n = (4, 3, 3), 2
+    params = _params(sizes, 8)
+    x = _rng(108).random((n, sizes[0]))
+    t = _one_hot(_rng(208).integers(0, sizes[2], n), sizes[2])
+    desc = f"ネットワーク {sizes}, x: 形 {x.shape}, t: one-hot"
+    net = _student_net(check, TwoLayerNet, sizes, params)
+    grads = _as_grads(check, _call(check, net.numerical_gradient, x.copy(), t.copy(), desc=desc), desc)
+    for k in PARAM_KEYS:
+        require(check, np.array_equal(net.params[k], params[k]),
+                f"numerical_gradient のあと params['{k}'] が元の値に戻っていません。", desc=desc)
+    with quiet():
+        expected = _ref_net(params).numerical_gradient(x, t)
+    for k in PARAM_KEYS:
+        assert_close(check, grads[k], expected[k], desc=f"{desc} の勾配 ['{k}']", tol="numerical",
+                     hint=lambda g, e: HINTS["grad_zero"] if np.all(g == 0) else None)
+
+
+def rel_error(a, b):
+    """Relative error ||a - b|| / (||a|| + ||b||) of two gradients (0 when both are 0)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    den = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / den) if den else 0.0
+
+
+def check_gradient_check(grad_errors, TwoLayerNet):  # noqa: N803
+    """The student's grad_errors are all < 1e-7 (and not 0); their numerical_gradient agrees
+    with the reference backprop gradient on a small float64 net to the same precision."""
+    check = "勾配確認 (gradient check)"
+    require(check, isinstance(grad_errors, dict) and all(k in grad_errors for k in PARAM_KEYS),
+            "grad_errors は 'W1', 'b1', 'W2', 'b2' をキーとする辞書にしてください。",
+            got=fmt(grad_errors), hint=HINTS["grad_check"])
+    for k in PARAM_KEYS:
+        try:
+            e = float(np.asarray(grad_errors[k]))
+        except (TypeError, ValueError):
+            fail(check, f"grad_errors['{k}'] が数値ではありません。", got=fmt(grad_errors[k]),
+                 hint=HINTS["grad_check"])
+        require(check, e != 0, f"grad_errors['{k}'] が 0 です。", hint=HINTS["grad_check_same"])
+        require(check, 0 < e < GRAD_CHECK_MAX, f"grad_errors['{k}'] が {GRAD_CHECK_MAX:g} 以上です。",
+                got=repr(e), hint=HINTS["grad_check"])
+    sizes, n = (5, 4, 3), 3
+    params = _params(sizes, 9, std=1.0, bias=0.1)
+    x = _rng(109).random((n, sizes[0]))
+    t = _one_hot(_rng(209).integers(0, sizes[2], n), sizes[2])
+    desc = f"ネットワーク {sizes} (float64), x: 形 {x.shape}"
+    net = _student_net(check, TwoLayerNet, sizes, params)
+    grads = _as_grads(check, _call(check, net.numerical_gradient, x, t, desc=desc), desc)
+    backprop = _ref_net(params).gradient(x, t)
+    for k in PARAM_KEYS:
+        e = rel_error(grads[k], backprop[k]) if np.shape(grads[k]) == backprop[k].shape else np.inf
+        require(check, e < GRAD_CHECK_MAX,
+                f"あなたの numerical_gradient と誤差逆伝播法の勾配 ['{k}'] の相対誤差が大きすぎます。",
+                desc=desc, expected=f"< {GRAD_CHECK_MAX:g}", got=repr(e),
+                hint="TwoLayerNet.numerical_gradient を確認してください。")
+
+
+# ----------------------------------------------------------------------------------------
+def check_training_history(train_loss_list, train_acc_list, test_acc_list, iters_num=10000,
+                           iter_per_epoch=600):
+    """Lengths (10000 / 17 / 17), losses finite and decreasing, accuracies in [0, 1] rising."""
+    check = "ミニバッチ学習の記録"
+    n_epochs = len(range(0, iters_num, iter_per_epoch))          # i = 0, 600, ..., 9600 -> 17
+    for name, lst in (("train_acc_list", train_acc_list), ("test_acc_list", test_acc_list)):
+        n = len(lst) if hasattr(lst, "__len__") else None
+        hint = HINTS["every_iteration"] if n == iters_num else HINTS["epoch_count"]
+        require(check, n == n_epochs, f"{name} の長さが {n_epochs} ではありません。",
+                expected=n_epochs, got=n, hint=hint)
+        a = np.asarray(lst, dtype=float)
+        require(check, np.all((a >= 0) & (a <= 1)), f"{name} の値が 0〜1 の範囲にありません。",
+                got=fmt(a), hint=HINTS["acc_percent"])
+        require(check, a[-1] > a[0] + 0.5, f"{name} の認識精度が上がっていません。",
+                got=fmt(a), hint=HINTS["not_learning"])
+    n = len(train_loss_list) if hasattr(train_loss_list, "__len__") else None
+    require(check, n == iters_num, f"train_loss_list の長さが {iters_num} ではありません。",
+            expected=iters_num, got=n, hint=HINTS["loss_every"])
+    loss = np.asarray([float(np.asarray(v)) for v in train_loss_list])
+    require(check, np.all(np.isfinite(loss)), "train_loss_list に NaN や inf があります。",
+            hint=HINTS["softmax_overflow"])
+    first, last = loss[:100].mean(), loss[-100:].mean()
+    require(check, last < 0.5 * first, "損失が十分に減っていません。",
+            expected="最後の 100 回の平均 < 最初の 100 回の平均の半分",
+            got=f"最初の 100 回の平均 {first:.4g}、最後の 100 回の平均 {last:.4g}",
+            hint=HINTS["not_learning"])
+
+
+def check_training_result(network, train_acc_list, test_acc_list):
+    """The final network (params re-measured with the reference on real MNIST) reaches
+    test accuracy >= MIN_TEST_ACCURACY with |train - test| < MAX_TRAIN_TEST_GAP; all four
+    parameters were updated; the last recorded accuracies agree with the network."""
+    check = "ミニバッチ学習の結果"
+    params = getattr(network, "params", None)
+    require(check, isinstance(params, dict) and all(k in params for k in PARAM_KEYS),
+            "network.params に 'W1', 'b1', 'W2', 'b2' がありません。",
+            hint="学習させた TwoLayerNet を network という名前にしてください。")
+    shapes = {"W1": (784, 50), "b1": (50,), "W2": (50, 10), "b2": (10,)}
+    for k in PARAM_KEYS:
+        require(check, np.shape(params[k]) == shapes[k], f"network.params['{k}'] の形が違います。",
+                expected=shapes[k], got=np.shape(params[k]),
+                hint="TwoLayerNet(input_size=784, hidden_size=50, output_size=10) です。")
+    for k in ("b1", "b2"):
+        require(check, np.any(np.asarray(params[k]) != 0), f"network.params['{k}'] が 0 のままです。",
+                hint=HINTS["bias_not_updated"].format(key=k))
+    rnet = _ref_net({k: np.asarray(params[k], dtype=np.float32) for k in PARAM_KEYS})
+    with quiet():
+        (x_train, t_train), (x_test, t_test) = ref.load_mnist(normalize=True, verbose=False)
+        train_acc, test_acc = rnet.accuracy(x_train, t_train), rnet.accuracy(x_test, t_test)
+    got = f"訓練データ {train_acc:.4f}、テストデータ {test_acc:.4f}"
+    require(check, test_acc >= MIN_TEST_ACCURACY,
+            f"学習後のテストデータの認識精度が {MIN_TEST_ACCURACY} 未満です。",
+            expected=f">= {MIN_TEST_ACCURACY}", got=got,
+            hint=HINTS["low_accuracy"].format(need=MIN_TEST_ACCURACY))
+    require(check, abs(train_acc - test_acc) < MAX_TRAIN_TEST_GAP,
+            f"訓練データとテストデータの認識精度の差が {MAX_TRAIN_TEST_GAP} 以上です。",
+            got=got, hint="学習の設定 (ハイパーパラメータ) がスライドと同じか確認してください。")
+    _, gap = TOLERANCES["training"]
+    for name, lst, acc in (("train_acc_list", train_acc_list, train_acc),
+                           ("test_acc_list", test_acc_list, test_acc)):
+        last = float(np.asarray(lst[-1])) if len(lst) else float("nan")
+        require(check, abs(last - acc) < gap,
+                f"{name} の最後の値が、学習後のネットワークの認識精度と大きく違います。",
+                expected=f"{acc:.4f} に近い値", got=repr(last),
+                hint="認識精度は network.accuracy(x_train, t_train) / network.accuracy(x_test, t_test) "
+                     "で求めて記録してください。")
+

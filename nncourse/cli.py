@@ -1,0 +1,140 @@
+"""``nncourse``: the command line over nncourse's Python API.
+
+Exit status: 0 success; 1 the job's own failure (a leak in build, a submission that could
+not be graded, a failing visible test in check, validate's conditions not met, files
+collect could not place); 2 a usage or course-configuration error.
+"""
+import argparse
+import logging
+import sys
+
+from .course import Course, CourseError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _build(course, args):
+    from .build import BuildError, build
+    try:
+        built = build(course, args.assignments)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    for aid, path in built.items():
+        print(f"{aid}: {path}")
+    return EXIT_OK
+
+
+def _collect(course, args):
+    from .collect import collect
+    res = collect(course, args.assignment, args.path)
+    print(res.format())
+    return EXIT_FAIL if res.unplaced else EXIT_OK
+
+
+def _grade(course, args):
+    from .grade import grade
+    run = grade(course, args.assignments, jobs=args.jobs, force=args.force,
+                progress=not args.no_progress)
+    print(summary(run))
+    return run.exit_status
+
+
+def summary(run):
+    """The text ``grade`` prints: score table, what failed, where the outputs are."""
+    lines = [run.report.format_table(), ""]
+    lines.append(f"graded {len(run.results)} submission(s) in {run.seconds:.1f} s, "
+                 f"skipped {len(run.skipped)} unchanged")
+    for r in run.not_graded:
+        lines.append(f"NOT GRADED {r['student']}/{r['assignment']}: "
+                     + (r.get("error") or "").splitlines()[0])
+    for r in run.results:
+        for p in r.get("problems", []):
+            lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
+    lines += [f"report:   {run.report.html}", f"csv:      {run.report.csv}",
+              f"feedback: {run.report.directory.parent.parent / 'feedback'}"]
+    return "\n".join(lines)
+
+
+def _validate(course, args):
+    from .validate import validate
+    res = validate(course, args.assignments, jobs=args.jobs, progress=not args.no_progress)
+    print(res.format())
+    return EXIT_OK if res.ok else EXIT_FAIL
+
+
+def _check(args):
+    from .check import check_notebook
+    res = check_notebook(args.notebook, course_dir=args.course_dir)
+    print(res.format())
+    return res.exit_status
+
+
+def _demo(course, args):
+    from .demo import demo
+    from .cohort import CohortError
+    try:
+        run = demo(course, args.dir, jobs=args.jobs, progress=not args.no_progress,
+                   slow=args.slow)
+    except CohortError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print("cohort:")
+    for student, what in run.cohort.items():
+        print(f"  {student}: {what}")
+    print(summary(run))
+    return EXIT_OK
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="nncourse", description=__doc__.split("\n")[0])
+    p.add_argument("--course-dir", default=None, help="course directory (default: cwd)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("build", help="generate the releases, refusing any that would leak")
+    s.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+
+    s = sub.add_parser("collect", help="take submissions from an LMS export into submitted/")
+    s.add_argument("assignment", metavar="ASSIGNMENT")
+    s.add_argument("path", metavar="PATH", help="a zip, a folder of notebooks or of students")
+
+    for name, text in (("grade", "autograde, feedback, CSV and report"),
+                       ("validate", "grade the reference solutions; fail unless full marks")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+        s.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded at once")
+        s.add_argument("--no-progress", action="store_true", help="no progress bar")
+        if name == "grade":
+            s.add_argument("--force", action="store_true", help="regrade unchanged submissions")
+
+    s = sub.add_parser("check", help="(students) run the visible tests of a notebook")
+    s.add_argument("notebook", metavar="NOTEBOOK")
+
+    s = sub.add_parser("demo", help="build, grade a sample cohort, print the results")
+    s.add_argument("--dir", default=None, help="where the demo course goes (default: ./demo)")
+    s.add_argument("--jobs", "-j", type=int, default=2)
+    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--slow", action="store_true",
+                   help="add a student whose training is too slow (runs into the cell timeout)")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    nbgrader_log = logging.getLogger("traitlets")   # nncourse reports nbgrader's errors itself
+    nbgrader_log.propagate = False
+    nbgrader_log.addHandler(logging.NullHandler())
+    try:
+        if args.command == "check":
+            return _check(args)
+        course = Course.load(args.course_dir)
+        return {"build": _build, "collect": _collect, "grade": _grade,
+                "validate": _validate, "demo": _demo}[args.command](course, args)
+    except CourseError as exc:
+        print(f"nncourse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

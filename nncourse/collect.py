@@ -1,0 +1,133 @@
+"""``nncourse collect ASSIGNMENT PATH``: submissions from an LMS export into submitted/.
+
+PATH is a zip (as downloaded from the LMS), a folder of notebooks whose file names carry
+the student id (nbgrader ``zip_collect``'s convention, parsed with its
+``FileNameCollectorPlugin``), or a folder with one sub-folder per student.  Every file that
+could not be placed is reported with the reason.
+"""
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
+
+# "<student id>_<anything>.ipynb", e.g. "s0123_a1_loss.ipynb"; optionally with nbgrader's
+# timestamp: "s0123_attempt_2024-05-01-10-00-00_a1_loss.ipynb".  COLLECT_REGEXP overrides.
+DEFAULT_REGEXP = (r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:attempt_(?P<timestamp>[0-9\-]+)_)?"
+                  r"(?P<file_id>[^/]+\.ipynb)$")
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+IGNORED = {"__MACOSX", ".DS_Store", "Thumbs.db", ".ipynb_checkpoints"}
+
+
+@dataclass
+class CollectResult:
+    assignment: str
+    placed: list = field(default_factory=list)     # (source name, destination)
+    renamed: list = field(default_factory=list)    # (source name, notebook name)
+    unplaced: list = field(default_factory=list)   # (source name, reason)
+
+    def format(self):
+        lines = [f"{self.assignment}: placed {len(self.placed)} notebook(s) from "
+                 f"{len({d.parent.parent.name for _, d in self.placed})} student(s)"]
+        lines += [f"  renamed {s} -> {n}" for s, n in self.renamed]
+        if self.unplaced:
+            lines.append(f"could not place {len(self.unplaced)} file(s):")
+            lines += [f"  {s}: {why}" for s, why in self.unplaced]
+        return "\n".join(lines)
+
+
+def _notebook_name(file_id, notebooks):
+    """The assignment's notebook this file is, or None."""
+    stem = Path(file_id).stem
+    if stem in notebooks:
+        return stem
+    if len(notebooks) == 1:          # one notebook per assignment: any name will do
+        return notebooks[0]
+    return None
+
+
+def _place(course, aid, student, src, name, result, label, timestamp=None, given=None):
+    if not STUDENT_ID.match(student):
+        result.unplaced.append((label, f"student id {student!r} is not a valid id"))
+        return
+    dest_dir = course.submitted_dir(student, aid)
+    dest = dest_dir / f"{name}.ipynb"
+    if any(d == dest for _, d in result.placed):
+        result.unplaced.append((label, f"a second {name}.ipynb of {student} (kept the first)"))
+        return
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    if timestamp:
+        (dest_dir / "timestamp.txt").write_text(timestamp)
+    result.placed.append((label, dest))
+    if Path(given or src).stem != name:
+        result.renamed.append((label, f"{name}.ipynb"))
+
+
+def _from_student_folder(course, aid, folder, notebooks, result, root):
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()
+             and not IGNORED & set(p.relative_to(root).parts)]
+    stamp = next((p for p in files if p.name == "timestamp.txt"), None)
+    for p in files:
+        label = str(p.relative_to(root))
+        if p.name == "timestamp.txt":
+            continue
+        if p.suffix != ".ipynb":
+            result.unplaced.append((label, "not a notebook"))
+            continue
+        name = _notebook_name(p.name, notebooks)
+        if name is None:
+            result.unplaced.append((label, f"not a notebook of {aid} ({', '.join(notebooks)})"))
+            continue
+        _place(course, aid, folder.name, p, name, result, label,
+               stamp.read_text().strip() if stamp else None)
+
+
+def collect(course, aid, path):
+    """Place the submissions found at ``path``; returns a CollectResult."""
+    aid = course.select([aid])[0]
+    notebooks = course.notebooks(aid)
+    path = Path(path).resolve()
+    result = CollectResult(aid)
+    with tempfile.TemporaryDirectory(prefix="nncourse-collect-") as tmp:
+        if path.is_file():                      # an archive: nbgrader's extractor
+            archive, root = Path(tmp) / "archive", Path(tmp) / "extracted"
+            archive.mkdir()
+            root.mkdir()
+            shutil.copy(path, archive / path.name)
+            ExtractorPlugin().extract(str(archive), str(root))
+        elif path.is_dir():
+            root = path
+        else:
+            result.unplaced.append((str(path), "no such file or folder"))
+            return result
+        collector = FileNameCollectorPlugin(
+            named_regexp=course.setting("COLLECT_REGEXP", DEFAULT_REGEXP))
+        # an export wrapped in one folder of named files: look inside it
+        entries = [p for p in root.iterdir() if p.name not in IGNORED]
+        while (len(entries) == 1 and entries[0].is_dir()
+               and (not any(entries[0].glob("*.ipynb"))
+                    or any(collector.collect(str(p)) for p in entries[0].glob("*.ipynb")))):
+            root = entries[0]
+            entries = [p for p in root.iterdir() if p.name not in IGNORED]
+        for entry in sorted(root.iterdir()):
+            if entry.name in IGNORED:
+                continue
+            if entry.is_dir():   # a folder per student
+                _from_student_folder(course, aid, entry, notebooks, result, root)
+                continue
+            info = collector.collect(str(entry))
+            if not info:
+                why = ("not a notebook" if entry.suffix != ".ipynb"
+                       else "no student id in the file name (expected <student>_<name>.ipynb)")
+                result.unplaced.append((entry.name, why))
+                continue
+            name = _notebook_name(info["file_id"], notebooks)
+            if name is None:
+                result.unplaced.append((entry.name, f"not a notebook of {aid}"))
+                continue
+            _place(course, aid, info["student_id"], entry, name, result, entry.name,
+                   info.get("timestamp"), given=info["file_id"])
+    return result

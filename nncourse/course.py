@@ -1,0 +1,178 @@
+"""The course directory: its ``course_config.py`` settings, paths and nbgrader config.
+
+Everything in nncourse takes a ``Course`` so that it works on the course itself and on any
+copy of it (tests, ``validate`` and ``demo`` run on copies).  The settings module is loaded
+from the directory by path, never with ``import course_config``.
+"""
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+# files and folders that make a course (copied by ``copy_course``); the rest is output
+COURSE_FILES = ("course_config.py", "nbgrader_config.py", "source", "reference", "autograders")
+STATE_DIR = ".nncourse"        # inside autograded/: per-submission results, logs, the lock
+
+
+class CourseError(Exception):
+    """A problem with the course directory or its settings (exit status 2)."""
+
+
+@dataclass
+class Course:
+    """A course directory and its settings module."""
+    root: Path
+    settings: object
+
+    @classmethod
+    def load(cls, course_dir=None):
+        """Load ``<course_dir>/course_config.py`` (default: the current directory)."""
+        root = Path(course_dir or ".").resolve()
+        path = root / "course_config.py"
+        if not path.is_file():
+            raise CourseError(f"no course_config.py in {root}: run nncourse from the course "
+                              "directory or pass --course-dir")
+        name = "course_config_" + hashlib.sha1(str(root).encode()).hexdigest()[:12]
+        spec = importlib.util.spec_from_file_location(name, path)
+        settings = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(settings)
+        return cls(root, settings)
+
+    # --- settings ---------------------------------------------------------------------
+    def setting(self, name, default=None):
+        """A course setting; optional ones fall back to ``default``."""
+        return getattr(self.settings, name, default)
+
+    @property
+    def course_id(self):
+        return self.settings.COURSE_ID
+
+    @property
+    def assignments(self):
+        return list(self.settings.ASSIGNMENTS)
+
+    def select(self, assignments=None):
+        """The named assignments (all when none), checked against ASSIGNMENTS."""
+        if not assignments:
+            return self.assignments
+        unknown = [a for a in assignments if a not in self.assignments]
+        if unknown:
+            raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; "
+                              f"course_config.ASSIGNMENTS = {self.assignments}")
+        return [a for a in self.assignments if a in assignments]   # lecture order
+
+    # --- paths ------------------------------------------------------------------------
+    def source_dir(self, aid):
+        return self.root / "source" / aid
+
+    def release_dir(self, aid):
+        return self.root / "release" / aid
+
+    def submitted_dir(self, student, aid):
+        return self.root / "submitted" / student / aid
+
+    def autograded_dir(self, student, aid):
+        return self.root / "autograded" / student / aid
+
+    def feedback_dir(self, student, aid):
+        return self.root / "feedback" / student / aid
+
+    @property
+    def state_dir(self):
+        return self.root / "autograded" / STATE_DIR
+
+    @property
+    def gradebook_path(self):
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self):
+        return f"sqlite:///{self.gradebook_path}"
+
+    def notebooks(self, aid):
+        """Notebook names (without .ipynb) of an assignment's source, sorted."""
+        return sorted(p.stem for p in self.source_dir(aid).glob("*.ipynb"))
+
+    def students(self, assignments=None):
+        """Student ids with a submission of any of the assignments, sorted."""
+        sub = self.root / "submitted"
+        if not sub.is_dir():
+            return []
+        aids = assignments or self.assignments
+        return sorted(p.name for p in sub.iterdir()
+                      if p.is_dir() and not p.name.startswith(".")
+                      and any((p / a).is_dir() for a in aids))
+
+    def read_source(self, aid, notebook=None):
+        notebook = notebook or self.notebooks(aid)[0]
+        return nbformat.read(self.source_dir(aid) / f"{notebook}.ipynb", as_version=4)
+
+    # --- nbgrader ---------------------------------------------------------------------
+    def nbgrader_config(self):
+        """The traitlets config of stock nbgrader (course_config) plus nncourse's grading."""
+        from .execute import grading_config
+        c = Config()
+        self.settings.configure_nbgrader(c)
+        self.prepare_environment()
+        c.CourseDirectory.root = str(self.root)
+        c.CourseDirectory.db_url = self.db_url
+        grading_config(c, self)
+        return c
+
+    def prepare_environment(self):
+        """PYTHONPATH with this course first; this Python's bin on PATH (nbgrader runs
+        ``alembic`` when it creates a gradebook)."""
+        self.put_first_on_pythonpath()
+        bindir = os.path.dirname(sys.executable)
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+
+    def put_first_on_pythonpath(self):
+        """Kernels started from here import this course's autograders/reference first."""
+        parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                 if p and p != str(self.root)]
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(self.root)] + parts)
+
+    def coursedir(self, assignment_id="", student_id="*", config=None):
+        """An nbgrader CourseDirectory for one assignment (and student glob)."""
+        from nbgrader.coursedir import CourseDirectory
+        cd = CourseDirectory(config=config or self.nbgrader_config())
+        cd.assignment_id = assignment_id
+        cd.student_id = student_id
+        return cd
+
+
+def copy_course(src_root, dest_root):
+    """Copy the files that make a course (not its outputs) to ``dest_root``; symlinks stay."""
+    src_root, dest_root = Path(src_root), Path(dest_root)
+    dest_root.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    for name in COURSE_FILES:
+        src = src_root / name
+        if src.is_dir():
+            shutil.copytree(src, dest_root / name, symlinks=True, ignore=ignore,
+                            dirs_exist_ok=True)
+        elif src.is_file():
+            shutil.copy2(src, dest_root / name)
+    return dest_root
+
+
+def tree_digest(paths):
+    """SHA-256 over the names and contents of files (symlinks followed) under ``paths``."""
+    h = hashlib.sha256()
+    for base in paths:
+        base = Path(base)
+        files = [base] if base.is_file() else sorted(
+            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and not p.name.endswith(".pyc"))
+        for p in files:
+            h.update(str(p.relative_to(base.parent)).encode() + b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()

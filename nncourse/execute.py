@@ -1,0 +1,129 @@
+"""Notebook execution while grading: a time budget per notebook on top of nbgrader's per-cell
+timeout, plain Japanese messages when time runs out or the kernel dies, and the gradebook
+lock released while the kernel runs.
+"""
+import re
+from time import monotonic
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from traitlets import Integer
+
+from nbgrader.preprocessors import Execute
+
+from .lock import GRADEBOOK_LOCK
+
+# error names written into cell outputs (read back by results.py)
+CELL_TIMEOUT = "CellTimeoutError"
+NOTEBOOK_TIMEOUT = "NotebookTimeoutError"
+KERNEL_DIED = "KernelDiedError"
+NOT_RUN = "NotExecutedError"
+PROBLEM_ENAMES = (CELL_TIMEOUT, NOTEBOOK_TIMEOUT, KERNEL_DIED)
+
+_LOOP = re.compile(r"^\s*(for|while)\b", re.M)
+_NUMERICAL = re.compile(r"numerical_gradient\s*\(")
+_TRAINING = re.compile(r"\b(iters_num|train_loss_list|batch_mask|learning_rate)\b")
+
+
+def slow_training_hint(sources):
+    """A Japanese hint for a cell that ran out of time, from the code that ran up to it."""
+    code = "\n".join(sources)
+    if _NUMERICAL.search(code) and (_LOOP.search(code) or _TRAINING.search(code)):
+        return ("ループの中で numerical_gradient を使っていませんか？ 数値微分は 1 回の更新に"
+                "何分もかかります。gradient (誤差逆伝播法) を使ってください。")
+    if _TRAINING.search(code):
+        return ("1 回の更新に時間がかかりすぎています。gradient (誤差逆伝播法) を使っているか、"
+                "iters_num・batch_size を変えていないか確かめてください。")
+    return "無限ループや重すぎる計算がないか確かめてください。"
+
+
+def timeout_message(seconds, notebook_budget, sources):
+    """The message a student reads when a cell was stopped after ``seconds``."""
+    what = "学習" if _TRAINING.search(sources[-1] if sources else "") else "このセルの実行"
+    limit = (f"ノートブック全体の制限時間 {seconds:.0f} 秒を使い切ったため打ち切り"
+             if notebook_budget else f"{seconds:.0f} 秒で打ち切り")
+    return f"{what}が時間内に終わりませんでした ({limit})。{slow_training_hint(sources)}"
+
+
+def error_output(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+
+
+class BudgetedExecute(Execute):
+    """nbgrader's Execute with a whole-notebook time budget and graceful kernel death.
+
+    Cells that cannot run any more (budget used up, kernel dead) get an error output saying
+    why, so the test cells after them score 0 with a message instead of the notebook failing.
+    """
+
+    notebook_timeout = Integer(600, help="Seconds all cells of one notebook may take.").tag(
+        config=True)
+
+    def __init__(self, *args, **kwargs):
+        from .sandbox import SandboxedKernelManager
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = monotonic() + self.notebook_timeout
+        self._stopped = None          # (ename, message) once cells can no longer run
+        self._sources = []            # code executed so far (for the timeout hint)
+        with GRADEBOOK_LOCK.released():
+            return super().preprocess(nb, resources, km)
+
+    def _get_timeout(self, cell):
+        remaining = self._deadline - monotonic()
+        self._budget_bound = self.timeout is None or remaining < self.timeout
+        if self.timeout is None:
+            return max(1, int(remaining))
+        return max(1, int(min(self.timeout, remaining)))
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        budget = getattr(self, "_budget_bound", False)
+        seconds = self.notebook_timeout if budget else timeout
+        msg = timeout_message(seconds, budget, self._sources)
+        self.error_on_timeout = {"ename": NOTEBOOK_TIMEOUT if budget else CELL_TIMEOUT,
+                                 "evalue": msg, "traceback": [msg]}
+        if budget:
+            self._stopped = (NOT_RUN, "ノートブック全体の制限時間 "
+                             f"{self.notebook_timeout} 秒を使い切ったため、このセルは実行されませんでした。")
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._stopped is None and monotonic() >= self._deadline:
+            self._stopped = (NOT_RUN, "ノートブック全体の制限時間 "
+                             f"{self.notebook_timeout} 秒を使い切ったため、このセルは実行されませんでした。")
+        if self._stopped is not None:
+            cell.outputs = [error_output(*self._stopped)]
+            return cell, resources
+        self._sources.append(cell.source)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            msg = ("このセルの実行中にカーネルが停止しました (メモリの使いすぎ、os._exit、"
+                   "CPU 時間の上限など)。")
+            cell.outputs = list(cell.get("outputs", [])) + [error_output(KERNEL_DIED, msg)]
+            self._stopped = (NOT_RUN, "前のセルでカーネルが停止したため、このセルは実行されませんでした。")
+            return cell, resources
+        except CellTimeoutError:       # the kernel did not answer even after an interrupt
+            msg = timeout_message(self.timeout, False, self._sources)
+            cell.outputs = list(cell.get("outputs", [])) + [error_output(CELL_TIMEOUT, msg)]
+            self._stopped = (NOT_RUN, "前のセルが止まらなかったため、このセルは実行されませんでした。")
+            return cell, resources
+
+
+def grading_config(c, course):
+    """nncourse's additions to the nbgrader config (used by ``Course.nbgrader_config``)."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                        LimitOutput, SaveAutoGrades)
+    c.Autograde.autograde_preprocessors = [
+        BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
+    c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
+    c.BudgetedExecute.interrupt_on_timeout = True
+    return c

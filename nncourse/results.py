@@ -1,0 +1,100 @@
+"""What a graded notebook says: each test's result and message, read from its cells."""
+import re
+
+from nbgrader import utils as nbutils
+
+from .execute import NOT_RUN, PROBLEM_ENAMES
+
+HIDDEN_BEGIN = ("BEGIN HIDDEN TESTS", "BEGIN ALWAYS HIDDEN TESTS")
+HIDDEN_END = ("END HIDDEN TESTS", "END ALWAYS HIDDEN TESTS")
+MAX_MESSAGE = 400      # characters of a message kept in results and the report
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text):
+    return _ANSI.sub("", text)
+
+
+def has_hidden_tests(source):
+    return any(m in source for m in HIDDEN_BEGIN)
+
+
+def remove_hidden_tests(source, placeholder=None):
+    """The source without its hidden-test regions (markers included)."""
+    out, hidden = [], False
+    for line in source.split("\n"):
+        if any(m in line for m in HIDDEN_BEGIN):
+            hidden = True
+            if placeholder is not None:
+                out.append(line[:len(line) - len(line.lstrip())] + placeholder)
+        elif any(m in line for m in HIDDEN_END):
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _squash(line):
+    return re.sub(r"\s+", "", line)
+
+
+def _short(text):
+    text = strip_ansi(text).strip()
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
+
+
+def _failed_line(traceback):
+    """The ``---->`` line of an IPython traceback (the statement that failed), if any."""
+    for entry in traceback:
+        for line in strip_ansi(entry).splitlines():
+            if line.lstrip().startswith("---->"):
+                return line.split("---->", 1)[1].strip().lstrip("0123456789").strip()
+    return ""
+
+
+def cell_message(cell):
+    """Why a code cell failed, in one message (None when it did not fail)."""
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        err = next((o for o in errors if o.get("ename") in PROBLEM_ENAMES + (NOT_RUN,)),
+                   errors[0])
+        msg = f"{err.get('ename', 'Error')}: {err.get('evalue', '')}".rstrip(": ")
+        if not err.get("evalue"):
+            line = _failed_line(err.get("traceback", []))
+            visible = {_squash(v) for v in remove_hidden_tests(cell.source).split("\n")}
+            if line and _squash(line) in visible:       # never quote a hidden test's line
+                msg = f"{msg}: {line}"
+        return _short(msg)
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream" and o.get("name") == "stderr":
+            return _short("標準エラー出力 (stderr) に出力がありました: " + o.get("text", ""))
+    return None
+
+
+def cell_problems(nb):
+    """Timeouts and kernel deaths of a notebook: (cell index, message) pairs."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if o.get("output_type") == "error" and o.get("ename") in PROBLEM_ENAMES:
+                found.append((i, _short(o.get("evalue", ""))))
+    return found
+
+
+def graded_cells(nb):
+    """One dict per grade/task cell: grade_id, kind, points, the message (if it failed)."""
+    cells = []
+    for cell in nb.cells:
+        if not (nbutils.is_grade(cell) or nbutils.is_task(cell)):
+            continue
+        meta = cell.metadata.nbgrader
+        auto = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+        cells.append({
+            "grade_id": meta["grade_id"],
+            "kind": "auto" if auto else "manual",
+            "points": float(meta.get("points", 0)),
+            "hidden": auto and has_hidden_tests(cell.source),
+            "message": cell_message(cell) if auto else None,
+        })
+    return cells

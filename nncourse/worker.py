@@ -1,0 +1,148 @@
+"""Grade one student's submissions in this process: autograde, feedback, a result record.
+
+``grade.py`` runs ``python -m nncourse.worker`` once per student (the unit of ``--jobs``
+and of crash isolation).  Each finished assignment is announced on stdout as one line
+``NNCOURSE-EVENT {json}``; nbgrader's log goes to stderr.
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import nbformat
+
+from .build import ErrorLog
+from .course import Course
+from .lock import GRADEBOOK_LOCK
+
+EVENT = "NNCOURSE-EVENT "
+GRADED, FAILED = "graded", "failed"
+
+
+def result_path(course, aid, student):
+    return course.state_dir / "results" / aid / f"{student}.json"
+
+
+def write_result(course, result):
+    path = result_path(course, result["assignment"], result["student"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_scores(course, aid, student):
+    """{grade_id: (score, max_score, needs_manual_grade)} of a submission in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+    scores = {}
+    with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            sub = gb.find_submission(aid, student)
+        except MissingEntry:
+            return scores
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                scores[g.name] = (float(g.score or 0), float(g.max_score),
+                                  bool(g.needs_manual_grade))
+    return scores
+
+
+def _failure_reason(lines, exc):
+    """The one line of nbgrader's log that says what went wrong."""
+    text = "\n".join(lines)
+    for marker in ("NotJSONError", "JSONDecodeError", "ValidationError", "NotebookValidation",
+                   "No notebooks", "Error:", "Exception:"):
+        for line in reversed(text.splitlines()):
+            if marker in line:
+                return line.strip()
+    return f"{type(exc).__name__}: {exc}" if exc else (lines[-1] if lines else "unknown error")
+
+
+def reason_in_japanese(reason):
+    if "JSON" in reason or "Unreadable" in reason or "NotebookValidation" in reason:
+        return f"ノートブックを読み込めませんでした (ファイルが壊れています)。\n{reason}"
+    if "No notebooks" in reason:
+        return f"提出にノートブックがありませんでした。\n{reason}"
+    return f"採点中にエラーが起きました。\n{reason}"
+
+
+def grade_one(course, aid, student, fingerprint="", config=None):
+    """Autograde and write feedback for one submission; returns its result record."""
+    from nbgrader.converters import Autograde
+    from .feedback import generate_feedback, write_failure_feedback
+    from .results import cell_problems, graded_cells
+
+    start = time.monotonic()
+    config = config or course.nbgrader_config()
+    collect = ErrorLog()
+    result = {"student": student, "assignment": aid, "fingerprint": fingerprint,
+              "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": []}
+    conv = Autograde(coursedir=course.coursedir(aid, student, config), config=config)
+    conv.force = True
+    conv.log.addHandler(collect)
+    try:
+        with GRADEBOOK_LOCK:
+            conv.start()
+    except Exception as exc:  # nbgrader raises after logging what failed
+        result["status"] = FAILED
+        result["error"] = reason_in_japanese(_failure_reason(collect.lines, exc))
+    finally:
+        conv.log.removeHandler(collect)
+    graded_nbs = sorted(course.autograded_dir(student, aid).glob("*.ipynb"))
+    if result["status"] == GRADED and not graded_nbs:
+        result["status"] = FAILED
+        result["error"] = reason_in_japanese(_failure_reason(collect.lines, None))
+    for path in graded_nbs:
+        nb = nbformat.read(path, as_version=4)
+        result["cells"] += graded_cells(nb)
+        result["problems"] += [m for _, m in cell_problems(nb)]
+    scores = read_scores(course, aid, student)
+    for cell in result["cells"]:
+        score, max_score, manual = scores.get(cell["grade_id"], (0.0, cell["points"], False))
+        cell.update(score=score, max_score=max_score, needs_manual_grade=manual)
+    result["score"] = sum(s for s, _, _ in scores.values())
+    result["max_score"] = sum(m for _, m, _ in scores.values())
+    try:
+        files = (generate_feedback(course, aid, student, config) if result["status"] == GRADED
+                 else write_failure_feedback(course, aid, student, result["error"]))
+        result["feedback"] = [str(p.relative_to(course.root)) for p in files]
+    except Exception as exc:
+        result["feedback_error"] = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    result["seconds"] = round(time.monotonic() - start, 2)
+    write_result(course, result)
+    return result
+
+
+def setup_grading_process(course):
+    """Sandbox the kernels and take part in the gradebook lock (once per process)."""
+    from .sandbox import configure_sandbox
+    configure_sandbox(course)
+    GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m nncourse.worker")
+    p.add_argument("--course-dir", default=".")
+    p.add_argument("--student", required=True)
+    p.add_argument("--assignment", action="append", required=True)
+    p.add_argument("--fingerprint", action="append", default=[])
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    course = Course.load(args.course_dir)
+    setup_grading_process(course)
+    config = course.nbgrader_config()
+    prints = dict(zip(args.assignment, args.fingerprint))
+    for aid in args.assignment:
+        result = grade_one(course, aid, args.student, prints.get(aid, ""), config)
+        print(EVENT + json.dumps({"assignment": aid, "student": args.student,
+                                  "status": result["status"]}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

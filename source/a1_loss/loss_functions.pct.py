@@ -1,0 +1,354 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a1_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 課題 1: 損失関数 (loss function)
+#
+# ニューラルネットの学習では、「いまのネットワークの出力が正解からどれくらい離れているか」を
+# 1 つの数値で表し、その値が小さくなるように重みパラメータを探します。この数値を与える関数が
+# **損失関数 (loss function)** です。
+#
+# この課題で学ぶこと:
+#
+# 1. **2乗和誤差 (sum of squared error)** `sum_squared_error` を実装する
+# 2. **交差エントロピー誤差 (cross entropy error)** `cross_entropy_error` を実装し、微小な値
+#    `delta` が必要な理由を確かめる
+# 3. **ミニバッチ (mini-batch)** に対応した交差エントロピー誤差 (データ数で平均する) を実装する。
+#    その途中で、スライドのバッチ対応コードのバグを見つけて直す
+# 4. なぜ **認識精度 (accuracy)** ではなく損失関数を指標にして学習するのかを考える
+#
+# ## 進め方
+#
+# - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError()` の部分を
+#   消して、自分のコードを書きます。
+# - 各問のすぐ下の **テストセル** を実行して確認します。何も表示されずにエラーも出なければ、
+#   見えているテストには合格です。提出後は、見えていない追加のテスト (隠しテスト) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセルには、日本語の文章で答えます (教員が採点します)。
+# - 提出の前に、メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動して
+#   すべて実行) で、上から順にエラーなく動くことを確かめてください。
+#
+# ## 実行環境
+#
+# Jupyter Notebook または JupyterLab で開いてください。インターネット接続は不要です
+# (使うのは NumPy と Matplotlib だけです)。
+# Google Colab で開く場合は「ファイル → ノートブックをアップロード」でこのファイルを読み込めば、
+# そのまま動きます (Google ドライブのマウントは不要です)。提出するのは、ダウンロードした .ipynb です。
+
+# %% nbgrader={"grade": false, "grade_id": "a1_imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import matplotlib.pyplot as plt
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "sum_squared_error_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1. 2乗和誤差 (sum of squared error)
+#
+# ニューラルネットの出力を $y_k$、教師データ (正解) を $t_k$ とすると、2乗和誤差は
+#
+# $$E = \frac{1}{2} \sum_k (y_k - t_k)^2$$
+#
+# です。教師データは、正解のクラスだけが 1 で残りが 0 の配列で表します。このような表し方を
+# **ワンホット表現 (one-hot representation)** といいます。例えば 5 クラスで正解が 2 番目
+# (0 から数えて) なら `t = np.array([0, 0, 1, 0, 0])` です。
+#
+# ### 問 1 (2 点)
+#
+# `y` と `t` (同じ形の NumPy 配列) を受け取り、2乗和誤差を返す関数 `sum_squared_error(y, t)` を
+# 実装してください。`for` 文を使っても、NumPy でまとめて計算してもかまいません。
+
+# %% nbgrader={"grade": false, "grade_id": "sum_squared_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sum_squared_error(y, t):
+    """2乗和誤差 E = 1/2 * Σ_k (y_k - t_k)^2 を返す。"""
+    ### BEGIN SOLUTION
+    return 0.5 * np.sum((y - t) ** 2)
+    ### END SOLUTION
+
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "sum_squared_error_example", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# スライドの例で試してみましょう。正解は 2 番目のクラスです。`y1` は正解のクラスの出力が 0.6 と
+# 大きく、`y2` は 0.1 と小さい出力です。
+
+# %% nbgrader={"grade": false, "grade_id": "sum_squared_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+t = np.array([0, 0, 1, 0, 0])
+y1 = np.array([0.1, 0.05, 0.6, 0.0, 0.1])
+y2 = np.array([0.1, 0.05, 0.1, 0.0, 0.1])
+print(sum_squared_error(y1, t))   # スライドでは 0.09125000000000003
+print(sum_squared_error(y2, t))   # スライドでは 0.41625
+
+# %% nbgrader={"grade": true, "grade_id": "test_sum_squared_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""sum_squared_error がスライドの値 (0.09125, 0.41625) などを返すか確かめる。"""
+assert np.isclose(sum_squared_error(y1, t), 0.09125), "y1 の2乗和誤差は 0.09125 になるはずです"
+assert np.isclose(sum_squared_error(y2, t), 0.41625), "y2 の2乗和誤差は 0.41625 になるはずです"
+assert sum_squared_error(y1, t) < sum_squared_error(y2, t), "正解に近い y1 のほうが誤差は小さいはずです"
+assert np.isclose(sum_squared_error(t, t), 0.0), "y と t が等しければ誤差は 0 です"
+### BEGIN HIDDEN TESTS
+from autograders import a1_loss
+a1_loss.check_sum_squared_error(sum_squared_error)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "cross_entropy_error_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# 誤差は `y1` のほうが小さくなりました。出力 `y1` のほうが正解に近い、ということです。
+#
+# ## 2. 交差エントロピー誤差 (cross entropy error)
+#
+# $$E = -\sum_k t_k \log y_k$$
+#
+# $\log$ は底が $e$ の自然対数 (`np.log`) です。$t_k$ はワンホット表現なので、実際には
+# 正解のクラスの出力 $y_k$ だけが効きます。その出力が 1 に近いほど $E$ は 0 に近く、
+# 0 に近いほど $E$ は大きくなります。
+#
+# ただし、$y_k = 0$ のとき $\log 0 = -\infty$ となり、計算できません。そこで、微小な値
+# `delta = 1e-7` ($10^{-7} = 0.0000001$) を **log の中で** 足して $\log(y_k + \delta)$ とします。
+#
+# ### 問 2 (2 点)
+#
+# データ 1 つ分の出力 `y` とワンホット表現の教師データ `t` (どちらも 1 次元の配列) を受け取り、
+# 交差エントロピー誤差を返す関数 `cross_entropy_error(y, t)` を実装してください。
+# `delta = 1e-7` を使います。
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_entropy_error(y, t):
+    """交差エントロピー誤差 E = -Σ_k t_k log(y_k + delta) を返す (データ 1 つ分)。"""
+    ### BEGIN SOLUTION
+    delta = 1e-7
+    return -np.sum(t * np.log(y + delta))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+print(cross_entropy_error(y1, t))   # 約 0.51
+print(cross_entropy_error(y2, t))   # 約 2.30
+y_zero = np.array([0.1, 0.05, 0.0, 0.0, 0.85])   # 正解のクラスの出力が 0
+print(cross_entropy_error(y_zero, t))   # delta のおかげで有限の値 (約 16.12) になる
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""cross_entropy_error (データ 1 つ) が正しい値を返し、y に 0 があっても有限になるか確かめる。"""
+assert np.isclose(cross_entropy_error(y1, t), 0.510825457099338), "y1 では約 0.5108 になるはずです"
+assert np.isclose(cross_entropy_error(y2, t), 2.302584092994546), "y2 では約 2.3026 になるはずです"
+assert np.isfinite(cross_entropy_error(y_zero, t)), "y に 0 があっても有限の値になるはずです (delta は log の中)"
+assert np.isclose(cross_entropy_error(y_zero, t), 16.11809565095832), "正解クラスの y が 0 なら -log(1e-7) ≈ 16.118 です"
+### BEGIN HIDDEN TESTS
+from autograders import a1_loss
+a1_loss.check_cross_entropy_error(cross_entropy_error)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "delta_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# `delta` がないとどうなるか、確かめておきましょう (NumPy の警告は表示しないようにしています)。
+# 正解のクラスの出力が 0 だと $-\log 0 = \infty$ (`inf`) になり、正解でないクラスの出力が 0 だと
+# $0 \times \log 0 = 0 \times (-\infty)$ が「非数」`nan` になります。どちらも学習には使えません。
+
+# %% nbgrader={"grade": false, "grade_id": "delta_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+y_miss = np.array([0.1, 0.05, 0.0, 0.05, 0.8])   # 正解のクラス (2 番目) の出力だけが 0
+with np.errstate(divide="ignore", invalid="ignore"):
+    print("delta なし, y_miss:", -np.sum(t * np.log(y_miss)))   # inf
+    print("delta なし, y1    :", -np.sum(t * np.log(y1)))       # nan (y1[3] が 0 だから)
+print("delta あり, y_miss:", -np.sum(t * np.log(y_miss + 1e-7)))
+print("delta あり, y1    :", -np.sum(t * np.log(y1 + 1e-7)))
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "batch_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3. ミニバッチ (mini-batch) に対応した交差エントロピー誤差
+#
+# 訓練データ全体の損失関数は、データ 1 つずつの損失の和を **データ数 $N$ で割った平均** です。
+#
+# $$E = -\frac{1}{N} \sum_n \sum_k t_{nk} \log y_{nk}$$
+#
+# MNIST の訓練データは 60000 個もあるので、毎回全部を計算するのは大変です。そこで一部
+# (例えば 100 個) をランダムに選んだ **ミニバッチ** で全体を近似します。平均をとっておけば、
+# バッチの大きさが変わっても損失の値を比べられます。
+#
+# 出力 `y` はデータ $N$ 個分を並べた形 `(N, クラス数)` の 2 次元配列、教師データ `t` も
+# 同じ形のワンホット表現です。データが 1 つだけのときは `y` も `t` も 1 次元の配列で来ます。
+#
+# スライドのバッチ対応コードは次のとおりです (下のセルは、そのまま写して実行してみるだけのセルです)。
+
+# %% nbgrader={"grade": false, "grade_id": "slides_batch_code", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# スライドのコード (そのまま写したもの。バグがあります)
+def cross_enthropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+
+    batch_size = y.shape(0)
+    return -np.sum(t * np.log(y + 1e-7))
+
+
+y_batch = np.array([y1, y2])   # 2 つのデータを並べたバッチ: 形 (2, 5)
+t_batch = np.array([t, t])
+try:
+    print(cross_enthropy_error(y_batch, t_batch))
+except Exception as e:
+    print("エラーが起きました:", type(e).__name__, "-", e)
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "find_the_bugs_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 問 3 (2 点, 記述): バグを探す
+#
+# 上のスライドのコードには、正しく動かない (または式と合わない) ところがあります。
+# 問題点をすべて挙げ、それぞれ「何が起こるか」と「どう直すか」を説明してください。
+# 関数の名前についても気づいたことがあれば書いてください。
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "find_the_bugs", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# 1. `y.shape(0)`: `y.shape` は形を表すタプル (例 `(2, 5)`) で関数ではないので、`()` で呼ぶと
+#    `TypeError: 'tuple' object is not callable` になる。タプルの要素は角括弧で取り出すので
+#    `y.shape[0]` と書く。
+# 2. `batch_size` を求めているのに使っていない: 和をデータ数で割っていないので、式の
+#    $\frac{1}{N}$ がなく、平均ではなく合計になる。バッチが大きいほど損失が大きくなり、
+#    バッチの大きさが違うと比べられない。`return` の式を `batch_size` で割る。
+# 3. 関数名 `cross_enthropy_error` はつづりの誤り (entropy が正しい)。Python としては
+#    定義と呼び出しで同じ名前を使えば動くが、`cross_entropy_error` で呼ぶと `NameError` になる。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "batch_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 問 4 (2 点)
+#
+# バグを直して、バッチ対応の `cross_entropy_error(y, t)` を実装してください (問 2 と同じ名前で
+# 定義し直します。ここから先はこちらを使います)。
+#
+# - `y` が 1 次元 (データ 1 つ) のときは、形 `(1, クラス数)` のバッチに直してから計算する
+# - 和をデータ数 `batch_size` で割って平均を返す
+# - `delta = 1e-7` を log の中で足す
+#
+# ### 問 5 (1 点)
+#
+# MNIST を `load_mnist(one_hot_label=False)` で読み込むと、教師データは正解のクラスの番号
+# (**正解ラベル**、例: `t = np.array([2, 0, 7])`) で与えられます。`t` がワンホット表現でも
+# 正解ラベルでも動くようにしてください。
+#
+# ヒント: `t.size == y.size` ならワンホット表現です。正解ラベルのときは、
+# `y[np.arange(batch_size), t]` で各データの正解クラスの出力だけを取り出せます
+# (`np.arange(batch_size)` は `[0, 1, ..., batch_size-1]`)。問 5 を飛ばして問 4 だけ
+# 解いてもかまいません。
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error_batch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_entropy_error(y, t):
+    """ミニバッチの交差エントロピー誤差 (データ数で平均) を返す。
+
+    y: 形 (クラス数,) のデータ 1 つ、または形 (N, クラス数) のバッチ
+    t: y と同じ形のワンホット表現、または正解ラベル (データ 1 つならスカラー、バッチなら形 (N,))
+    """
+    ### BEGIN SOLUTION
+    delta = 1e-7
+    y = np.asarray(y)
+    t = np.asarray(t)
+    if y.ndim == 1:                      # データ 1 つ -> 大きさ 1 のバッチ
+        y, t = y.reshape(1, -1), t.reshape(1, -1)
+    n = y.shape[0]                       # batch_size
+    if t.size == y.size:                 # ワンホット表現
+        return -np.sum(t * np.log(y + delta)) / n
+    labels = t.reshape(n).astype(int)    # 正解ラベル
+    return -np.sum(np.log(y[np.arange(n), labels] + delta)) / n
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error_batch_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+print(cross_entropy_error(y_batch, t_batch))              # (0.5108 + 2.3026) / 2 ≈ 1.4067
+print(cross_entropy_error(y1, t))                         # データ 1 つ: ≈ 0.5108
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_batch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""バッチ対応の cross_entropy_error が、ワンホット表現のバッチとデータ 1 つで平均の損失を返すか確かめる。"""
+assert np.isclose(cross_entropy_error(y_batch, t_batch), 1.406704775046942), \
+    "y1, y2 のバッチでは 2 つの損失の平均 (約 1.4067) になるはずです (データ数で割っていますか？)"
+assert np.isclose(cross_entropy_error(y1, t), 0.510825457099338), \
+    "データ 1 つ (1 次元の配列) のときも問 2 と同じ値 (約 0.5108) になるはずです"
+assert np.isclose(cross_entropy_error(np.array([y1, y1, y1]), np.array([t, t, t])), 0.510825457099338), \
+    "同じデータ 3 つのバッチの損失は、1 つのときと同じ (平均) になるはずです"
+### BEGIN HIDDEN TESTS
+from autograders import a1_loss
+a1_loss.check_cross_entropy_error_batch(cross_entropy_error)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_labels", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""cross_entropy_error が正解ラベル (クラスの番号) の教師データでも同じ損失を返すか確かめる。"""
+assert np.isclose(cross_entropy_error(y_batch, np.array([2, 2])), 1.406704775046942), \
+    "正解ラベル t = [2, 2] でもワンホット表現のときと同じ値 (約 1.4067) になるはずです"
+assert np.isclose(cross_entropy_error(y_batch, np.array([0, 2])), (-np.log(0.1 + 1e-7) - np.log(0.1 + 1e-7)) / 2), \
+    "正解ラベル t = [0, 2] では -(log y[0, 0] + log y[1, 2]) / 2 になるはずです"
+### BEGIN HIDDEN TESTS
+from autograders import a1_loss
+a1_loss.check_cross_entropy_error_labels(cross_entropy_error)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "why_loss_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. なぜ損失関数を使うのか
+#
+# 私たちが本当に高くしたいのは **認識精度 (accuracy)** (正しく分類できたデータの割合) です。
+# それなのに、なぜわざわざ損失関数を小さくする、という遠回りをするのでしょうか。
+#
+# 次のセルで、簡単な 2 クラス分類の例を見てみます。パラメータは「しきい値」`c` の 1 つだけで、
+# 入力 $x$ がクラス 1 である確率を $\mathrm{sigmoid}(5(x - c))$ とします。`c` を少しずつ
+# 動かしながら、認識精度と交差エントロピー誤差 (損失関数) がどう変わるかをグラフにします
+# (読んで実行するだけのセルです)。
+
+# %% nbgrader={"grade": false, "grade_id": "accuracy_vs_loss_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+rng = np.random.default_rng(0)
+x_data = rng.uniform(-2, 2, 30)                              # 入力 30 個
+t_data = (x_data + rng.normal(0, 0.5, 30) > 0).astype(int)   # 正解ラベル (0 か 1)
+T_data = np.eye(2)[t_data]                                   # ワンホット表現, 形 (30, 2)
+
+
+def predict(c):
+    """しきい値 c のときの出力 (30, 2): 各行が [クラス 0 の確率, クラス 1 の確率]。"""
+    p = 1 / (1 + np.exp(-5 * (x_data - c)))
+    return np.stack([1 - p, p], axis=1)
+
+
+def accuracy(c):
+    """しきい値 c のときの認識精度 (正しく分類できたデータの割合)。"""
+    return np.mean(np.argmax(predict(c), axis=1) == t_data)
+
+
+def loss(c):
+    """しきい値 c のときの交差エントロピー誤差 (データ数で平均)。"""
+    return -np.sum(T_data * np.log(predict(c) + 1e-7)) / len(t_data)
+
+
+cs = np.linspace(-2, 2, 801)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(cs, [accuracy(c) for c in cs])
+ax1.set_xlabel("threshold c")
+ax1.set_ylabel("accuracy")
+ax2.plot(cs, [loss(c) for c in cs], color="tab:red")
+ax2.set_xlabel("threshold c")
+ax2.set_ylabel("cross entropy error")
+plt.tight_layout()
+plt.show()
+
+c0, h = 0.5, 1e-3   # c を c0 から少しだけ動かすと…
+print("認識精度の変化:", accuracy(c0 + h) - accuracy(c0))
+print("損失関数の変化:", loss(c0 + h) - loss(c0))
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "why_loss_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### 問 6 (2 点, 記述)
+#
+# ニューラルネットの学習で、認識精度そのものではなく損失関数を指標にするのはなぜですか。
+# 上のグラフと「パラメータの **微分 (勾配)** を手掛かりにパラメータを更新する」という学習の
+# 手順をもとに説明してください。
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "why_loss", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# 学習では、パラメータの微分 (勾配) を計算し、指標が良くなる方向へパラメータを少しずつ
+# 更新する。認識精度は「正しく分類できたデータの数 ÷ データ数」なので、パラメータを少し
+# 動かしても正解・不正解が入れ替わるデータがなければ値はまったく変わらず、変わるときは
+# 1/N ずつ階段状に飛ぶ (グラフの左)。つまり認識精度の微分はほとんどの場所で 0 (段差の
+# ところでは微分できない) で、どちらへ動かせばよいかの手掛かりにならない。損失関数
+# (交差エントロピー誤差) は出力の確率に応じて連続的・なめらかに変わるので (グラフの右)、
+# パラメータを少し動かせば値も少し変わり、微分 (勾配) が 0 にならずに「減らす方向」を
+# 教えてくれる。だから損失関数を小さくするように学習する。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a1_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## まとめ
+#
+# - 損失関数は、ネットワークの出力と教師データのずれを 1 つの数値で表す。小さいほど良い。
+# - 2乗和誤差 $E = \frac{1}{2}\sum_k (y_k - t_k)^2$、交差エントロピー誤差
+#   $E = -\sum_k t_k \log y_k$。交差エントロピー誤差では $\log 0$ を避けるため、
+#   log の中に `delta = 1e-7` を足す。
+# - ミニバッチ学習では、バッチの損失をデータ数で割って平均する。データ 1 つ (1 次元) にも、
+#   ワンホット表現にも正解ラベルにも対応させておくと便利。
+# - 認識精度は微分がほとんど 0 で学習の手掛かりにならないので、微分できてなめらかに変わる
+#   損失関数を指標にする。
+#
+# 次の課題では、この損失関数を小さくするための **数値微分** と **勾配** を学びます。

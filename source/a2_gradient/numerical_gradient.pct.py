@@ -1,0 +1,385 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a2_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 課題 2: 数値微分と勾配
+#
+# 学習では、損失関数の値が小さくなる方向へ重みパラメータを少しずつ動かします。その「方向」を
+# 教えてくれるのが **微分** と **勾配 (gradient)** です。この課題では、式を変形して求める
+# **解析的な微分** ではなく、小さな差を実際に計算して近似する **数値微分 (numerical differentiation)**
+# を実装します。
+#
+# この課題で学ぶこと:
+#
+# 1. **数値微分** `numerical_diff` を中心差分で実装し、h の選び方による誤差を確かめる
+# 2. 2 変数の関数の **偏微分 (partial derivative)** を数値微分で求める
+# 3. すべての変数の偏微分をまとめた **勾配** を求める `numerical_gradient` を、ベクトルにも
+#    重み行列にも使えるように実装する
+# 4. 勾配のグラフを描き、勾配にマイナスを付けた向きが「関数の値が低くなる方向」であることを見る
+#
+# ## 進め方
+#
+# - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError()` の部分を
+#   消して、自分のコードを書きます。
+# - 各問のすぐ下の **テストセル** を実行して確認します。エラーが出なければ、見えているテストには
+#   合格です。提出後は、見えていない追加のテスト (隠しテスト) でも採点されます。
+# - 提出の前に「Kernel → Restart Kernel and Run All Cells」で、上から順にエラーなく動くことを
+#   確かめてください。
+#
+# ## 実行環境
+#
+# Jupyter Notebook または JupyterLab で開いてください。インターネット接続は不要です
+# (使うのは NumPy と Matplotlib だけです)。
+# Google Colab で開く場合は「ファイル → ノートブックをアップロード」でこのファイルを読み込めば、
+# そのまま動きます (Google ドライブのマウントは不要です)。提出するのは、ダウンロードした .ipynb です。
+
+# %% nbgrader={"grade": false, "grade_id": "a2_imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import matplotlib.pyplot as plt
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "numerical_diff_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1. 数値微分 (numerical differentiation)
+#
+# 関数 $f(x)$ の微分は
+#
+# $$\frac{df(x)}{dx} = \lim_{h \to 0} \frac{f(x+h) - f(x)}{h}$$
+#
+# で、直観的には「グラフの接線の傾き」です。コンピュータでは $h$ を本当に 0 にはできないので、
+# 小さな値 (**$h = 10^{-4}$ = `1e-4`** くらい) を使って近似します。
+#
+# このとき $x$ と $x+h$ の差をとる **前方差分 (forward difference)** $\frac{f(x+h) - f(x)}{h}$ よりも、$x$ の両側を
+# 使う **中心差分 (central difference)**
+#
+# $$\frac{f(x+h) - f(x-h)}{2h}$$
+#
+# のほうが、真の接線の傾きとのずれ (誤差) が小さくなります (ずれは 0 にはなりません)。
+#
+# ### 問 1 (2 点)
+#
+# 1 変数の関数 `f` と数 `x` を受け取り、`h = 1e-4` の中心差分で $f$ の $x$ での微分を返す関数
+# `numerical_diff(f, x)` を実装してください。
+
+# %% nbgrader={"grade": false, "grade_id": "numerical_diff", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def numerical_diff(f, x):
+    """f の x での微分を中心差分 (h = 1e-4) で近似して返す。"""
+    ### BEGIN SOLUTION
+    h = 1e-4  # 0.0001
+    return (f(x + h) - f(x - h)) / (2 * h)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_numerical_diff", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""numerical_diff が中心差分 (h = 1e-4) で正しい微分の値を返すか確かめる。"""
+assert numerical_diff(lambda x: x ** 2, 3.0) != 0, "結果が 0 です。h が小さすぎませんか？"
+assert abs(numerical_diff(lambda x: x ** 2, 3.0) - 6.0) < 1e-6, \
+    "x**2 の x = 3 での微分は 6 です (前方差分だと 6.0001 になります。中心差分を使っていますか？)"
+assert abs(numerical_diff(lambda x: 0.01 * x ** 2 + 0.1 * x, 5.0) - 0.2) < 1e-6, \
+    "0.01x^2 + 0.1x の x = 5 での微分は 0.2 です"
+assert abs(numerical_diff(lambda x: x ** 3, 1.0) - 3.0) < 1e-6, \
+    "x**3 の x = 1 での微分は 3 です (前方差分だと 3.0003 になります。中心差分を使っていますか？)"
+### BEGIN HIDDEN TESTS
+from autograders import a2_gradient
+a2_gradient.check_numerical_diff(numerical_diff)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "tangent_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# 数値微分で求めた傾きを使って、$f(x) = 0.01x^2 + 0.1x$ の $x = 5$ での接線を描いてみましょう
+# (実行するだけのセルです)。
+
+# %% nbgrader={"grade": false, "grade_id": "tangent_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def function_1(x):
+    return 0.01 * x ** 2 + 0.1 * x
+
+
+slope = numerical_diff(function_1, 5.0)
+print("x = 5 での傾き:", slope)   # 解析的な微分は 0.02 * 5 + 0.1 = 0.2
+
+xs = np.arange(0.0, 20.0, 0.1)
+plt.plot(xs, function_1(xs), label="f(x)")
+plt.plot(xs, slope * (xs - 5.0) + function_1(5.0), linestyle="--", label="tangent at x = 5")
+plt.xlabel("x")
+plt.ylabel("f(x)")
+plt.legend()
+plt.show()
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "diff_error_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### h の大きさと誤差
+#
+# 真の微分が分かっている $f(x) = \sin x$ ($f'(x) = \cos x$) で、前方差分と中心差分の誤差を
+# いろいろな $h$ で比べます (実行するだけのセルです)。
+#
+# - $h$ が大きいと、差分と接線の傾きのずれ (打ち切り誤差) が大きい。中心差分のほうがずっと小さい。
+# - $h$ を小さくしすぎると、今度は **丸め誤差 (rounding error)** が効いてきます。コンピュータの
+#   小数 (浮動小数点数) は約 16 桁しか持てないので、$x + h$ の $h$ の部分の桁が落ちてしまいます。
+#   $h = 10^{-50}$ では $1 + 10^{-50}$ が $1$ と同じ数になり、差が 0、微分も 0 になります。
+
+# %% nbgrader={"grade": false, "grade_id": "diff_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+x = 1.0
+exact = np.cos(x)                                           # sin の真の微分
+
+
+def errors(hs):
+    """いろいろな h (配列) での前方差分と中心差分の誤差。"""
+    forward = (np.sin(x + hs) - np.sin(x)) / hs
+    central = (np.sin(x + hs) - np.sin(x - hs)) / (2 * hs)
+    return np.abs(forward - exact), np.abs(central - exact)
+
+
+table_h = np.array([1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-50])
+fwd_err, ctr_err = errors(table_h)
+print("     h    前方差分の誤差  中心差分の誤差")
+for h, e1, e2 in zip(table_h, fwd_err, ctr_err):
+    print(f"{h:8.0e}   {e1:12.2e}   {e2:12.2e}")
+
+print()
+print("1.0 + 1e-50 == 1.0 :", 1.0 + 1e-50 == 1.0)         # 丸め誤差: h の桁が消える
+print("np.float32(1e-50)  :", np.float32(1e-50))          # 32 ビットの小数では 0 (アンダーフロー)
+
+hs = np.logspace(-16, -1, 61)
+fwd_err, ctr_err = errors(hs)
+plt.loglog(hs, np.maximum(fwd_err, 1e-17), label="forward difference")
+plt.loglog(hs, np.maximum(ctr_err, 1e-17), label="central difference")
+plt.axvline(1e-4, color="gray", linestyle=":", label="h = 1e-4")
+plt.xlabel("h")
+plt.ylabel("|error|")
+plt.legend()
+plt.show()
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "partial_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# $h$ を小さくすると初めは誤差が減りますが、$h = 10^{-10}$ や $10^{-12}$ では丸め誤差で
+# かえって大きくなり、$10^{-50}$ では微分が 0 になってしまいます。$h = 10^{-4}$ は、中心差分なら
+# 誤差が十分小さく (約 $10^{-9}$)、丸め誤差もまだ効かない、安全な値です。
+#
+# ## 2. 偏微分 (partial derivative)
+#
+# 2 つの変数をもつ関数
+#
+# $$f(x_0, x_1) = x_0^2 + x_1^2$$
+#
+# を考えます。変数が複数あるときは、どの変数で微分するかを区別して $\frac{\partial f}{\partial x_0}$,
+# $\frac{\partial f}{\partial x_1}$ のように書き、これを **偏微分** といいます。微分しないほうの
+# 変数は **定数** として扱います。例えば $(x_0, x_1) = (3, 4)$ では
+#
+# $$\frac{\partial f}{\partial x_0} = 2x_0 = 6, \qquad \frac{\partial f}{\partial x_1} = 2x_1 = 8$$
+#
+# です。数値微分で求めるには、片方の変数を固定した 1 変数の関数を作り、`numerical_diff` に渡します。
+#
+# ### 問 2 (2 点)
+#
+# - `function_tmp1(x0)`: $x_1 = 4.0$ に固定した $f$ ($x_0$ だけの関数)
+# - `function_tmp2(x1)`: $x_0 = 3.0$ に固定した $f$ ($x_1$ だけの関数)
+#
+# を実装してください (スライドの `func_tmpx`, `func_tmpy` と同じものです)。
+
+# %% nbgrader={"grade": false, "grade_id": "partial_derivatives", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def function_tmp1(x0):
+    """x1 = 4.0 に固定した f(x0, x1) = x0^2 + x1^2。"""
+    ### BEGIN SOLUTION
+    return x0 * x0 + 4.0 ** 2.0
+    ### END SOLUTION
+
+
+def function_tmp2(x1):
+    """x0 = 3.0 に固定した f(x0, x1) = x0^2 + x1^2。"""
+    ### BEGIN SOLUTION
+    return 3.0 ** 2.0 + x1 * x1
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "partial_derivatives_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+print(numerical_diff(function_tmp1, 3.0))   # スライドでは 6.00000000000378
+print(numerical_diff(function_tmp2, 4.0))   # スライドでは 7.999999999999119
+
+# %% nbgrader={"grade": true, "grade_id": "test_partial_derivatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""function_tmp1, function_tmp2 が片方の変数を固定した f(x0, x1) = x0^2 + x1^2 になっているか確かめる。"""
+assert np.isclose(function_tmp1(3.0), 25.0), "function_tmp1(3.0) は 3^2 + 4^2 = 25 のはずです"
+assert np.isclose(function_tmp1(0.0), 16.0), "function_tmp1(0.0) は 0^2 + 4^2 = 16 のはずです"
+assert np.isclose(function_tmp2(4.0), 25.0), "function_tmp2(4.0) は 3^2 + 4^2 = 25 のはずです"
+assert np.isclose(function_tmp2(0.0), 9.0), "function_tmp2(0.0) は 3^2 + 0^2 = 9 のはずです"
+### BEGIN HIDDEN TESTS
+from autograders import a2_gradient
+a2_gradient.check_partial_derivatives(function_tmp1, function_tmp2)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "gradient_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# 結果は 6 と 8 から、ごくわずか (誤差の範囲) だけずれた値になりました。
+#
+# ## 3. 勾配 (gradient)
+#
+# すべての変数の偏微分をベクトルとしてまとめたもの
+#
+# $$\left( \frac{\partial f}{\partial x_0}, \frac{\partial f}{\partial x_1} \right) = (2x_0, 2x_1)$$
+#
+# を **勾配** といいます。数値微分で求めるには、変数を 1 つずつ順番に $\pm h$ だけずらし
+# (ほかの変数はそのまま)、中心差分を計算します。変数を NumPy 配列 `x` にまとめて渡せば、
+# 変数が何個でも同じ関数で計算できます。
+#
+# ニューラルネットでは、重みが行列 $W$ (例えば形 `(2, 3)`) なので、損失関数 $L$ の勾配
+# $\frac{\partial L}{\partial W}$ も同じ形 `(2, 3)` の行列になり、その各要素が
+# $\frac{\partial L}{\partial w_{ij}}$ です。スライドの実装例は `for idx in range(x.size)` で
+# `x[idx]` をずらしていますが、`x` が行列だと `x[0]` は 1 つの要素ではなく 1 **行** 全体に
+# なってしまい、正しく動きません。
+#
+# ### 問 3 (2 点 + 2 点 + 1 点)
+#
+# 関数 `f` (配列を 1 つ受け取り、数を 1 つ返す) と NumPy 配列 `x` を受け取り、`f` の `x` での
+# 勾配を `h = 1e-4` の中心差分で求めて返す関数 `numerical_gradient(f, x)` を実装してください。
+#
+# - ベクトル (1 次元) でも重み行列 (2 次元) でも、**どんな形の `x` にも** 使えること。
+#   結果は `x` と同じ形の float の配列にする
+# - 計算が終わったとき、`x` の中身は呼び出す前と **まったく同じ** であること
+#   (ずらした要素は元の値に戻す)
+# - `x` が整数の配列 (例 `np.array([3, 4])`) のとき、黙って間違った値を返さないこと。
+#   整数の配列に `3 + 1e-4` を代入すると `3` に切り捨てられてしまいます。float の配列に
+#   変換してから計算するか、エラー (`TypeError` か `ValueError`) を出すようにします
+#
+# ヒント: `np.ndindex(x.shape)` は、どんな形の配列でもすべての要素の添字 (`(0, 0)`, `(0, 1)`, …)
+# を順に返します。`np.nditer(x, flags=['multi_index'])` を使う方法もあります。
+
+# %% nbgrader={"grade": false, "grade_id": "numerical_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def numerical_gradient(f, x):
+    """f の x での勾配 (x と同じ形の float 配列) を中心差分 (h = 1e-4) で求める。"""
+    ### BEGIN SOLUTION
+    h = 1e-4
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)         # 整数のままだと x + h が切り捨てられる
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):      # どんな形でも、すべての要素の添字
+        orig = x[idx]
+        x[idx] = orig + h
+        f_plus = f(x)                    # f(x + h)
+        x[idx] = orig - h
+        f_minus = f(x)                   # f(x - h)
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+        x[idx] = orig                    # 元の値に戻す
+    return grad
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "function_2_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def function_2(x):
+    """f(x0, x1) = x0^2 + x1^2 (x の要素の 2 乗の和)。"""
+    return np.sum(x ** 2)
+
+
+print(numerical_gradient(function_2, np.array([3.0, 4.0])))   # [6. 8.] に近い値
+print(numerical_gradient(function_2, np.array([0.0, 2.0])))   # [0. 4.]
+print(numerical_gradient(function_2, np.array([3.0, 0.0])))   # [6. 0.]
+
+# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""numerical_gradient がベクトルの x で正しい勾配 (float) を返し、x を元のままにするか確かめる。"""
+x = np.array([3.0, 4.0])
+g = numerical_gradient(function_2, x)
+assert np.allclose(g, [6.0, 8.0]), "f = x0^2 + x1^2 の (3, 4) での勾配は (6, 8) です"
+assert np.array(g).dtype.kind == "f", "勾配は float の配列で返してください"
+assert np.allclose(x, [3.0, 4.0], rtol=0, atol=1e-12), "numerical_gradient のあとで x が変わっています。ずらした要素を元に戻してください"
+assert np.allclose(numerical_gradient(function_2, np.array([0.0, 2.0])), [0.0, 4.0]), "(0, 2) での勾配は (0, 4) です"
+assert np.allclose(numerical_gradient(function_2, np.array([1.0, -2.0, 0.5])), [2.0, -4.0, 1.0]), \
+    "変数が 3 つでも使えるはずです: (1, -2, 0.5) での勾配は (2, -4, 1)"
+### BEGIN HIDDEN TESTS
+from autograders import a2_gradient
+a2_gradient.check_numerical_gradient(numerical_gradient)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient_matrix", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""numerical_gradient が重み行列 (2 次元の配列) でも各要素の偏微分を返し、W を元のままにするか確かめる。"""
+W = np.array([[0.5, -1.0, 2.0],
+              [0.0, 1.5, -0.5]])
+W_before = W.copy()
+dW = numerical_gradient(function_2, W)
+assert np.shape(dW) == (2, 3), "勾配は W と同じ形 (2, 3) になるはずです"
+assert np.allclose(dW, 2 * W_before), "np.sum(W**2) の勾配は 2W です。行列のすべての要素をずらしていますか？"
+assert np.allclose(W, W_before, rtol=0, atol=1e-12), "numerical_gradient のあとで W が変わっています"
+### BEGIN HIDDEN TESTS
+from autograders import a2_gradient
+a2_gradient.check_numerical_gradient_matrix(numerical_gradient)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient_int", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""numerical_gradient が整数の配列を黙って切り捨てず、正しい勾配を返すかエラーにするか確かめる。"""
+x_int = np.array([3, 4])
+try:
+    g = numerical_gradient(function_2, x_int)
+except (TypeError, ValueError):
+    g = None   # はっきりエラーにするのも正解
+if g is not None:
+    assert np.allclose(g, [6.0, 8.0]), \
+        "整数の配列 [3, 4] で勾配が (6, 8) になりません。x + h が整数に切り捨てられていませんか？"
+assert np.array_equal(x_int, [3, 4]), "numerical_gradient のあとで x が変わっています"
+### BEGIN HIDDEN TESTS
+from autograders import a2_gradient
+a2_gradient.check_numerical_gradient_int(numerical_gradient)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "gradient_field_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. 勾配のグラフ
+#
+# $f(x_0, x_1) = x_0^2 + x_1^2$ の勾配を、平面上のたくさんの点で計算して矢印で描きます。
+# 勾配 $\nabla f$ は関数の値が最も **増える** 方向を向くので、マイナスを付けた $-\nabla f$ が
+# 最も **減る** 方向です。学習 (勾配法) では、この $-\nabla f$ の方向へパラメータを動かします。
+#
+# ### 問 4 (1 点)
+#
+# `points` (形 `(324, 2)`: 各行が 1 つの点 $(x_0, x_1)$) のすべての点について、
+# `numerical_gradient` で `function_2` の勾配を求め、それにマイナスを付けたものを
+# `arrows` の同じ行に入れてください。次のセルがそれを矢印で描きます。
+
+# %% nbgrader={"grade": false, "grade_id": "gradient_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
+x0 = np.arange(-2, 2.5, 0.25)
+x1 = np.arange(-2, 2.5, 0.25)
+X0, X1 = np.meshgrid(x0, x1)
+points = np.stack([X0.flatten(), X1.flatten()], axis=1)   # 形 (324, 2)
+arrows = np.zeros_like(points)                            # arrows[i] に点 points[i] での -∇f を入れる
+
+### BEGIN SOLUTION
+for i in range(len(points)):
+    arrows[i] = -numerical_gradient(function_2, points[i])
+### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "gradient_field_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
+plt.figure(figsize=(5, 5))
+plt.quiver(points[:, 0], points[:, 1], arrows[:, 0], arrows[:, 1], angles="xy", color="#666666")
+plt.xlim(-2, 2)
+plt.ylim(-2, 2)
+plt.xlabel("x0")
+plt.ylabel("x1")
+plt.grid()
+plt.show()
+
+# %% nbgrader={"grade": true, "grade_id": "test_gradient_field", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""arrows が各点での -∇f (f の値が低くなる方向、中央の最小点を向く) になっているか確かめる。"""
+assert np.shape(arrows) == np.shape(points), "arrows は points と同じ形 (324, 2) にしてください"
+i = np.flatnonzero((points[:, 0] == 1.0) & (points[:, 1] == -1.5))[0]
+assert np.allclose(arrows[i], [-2.0, 3.0]), \
+    "点 (1, -1.5) での -∇f は (-2, 3) です (勾配にマイナスを付けていますか？)"
+assert np.all(np.sum(arrows * points, axis=1) <= 1e-6), "矢印はすべて中央 (0, 0) の方を向くはずです"
+### BEGIN HIDDEN TESTS
+from autograders import a2_gradient
+a2_gradient.check_gradient_field(points, arrows)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a2_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# 矢印はどれも中央 $(0, 0)$ を向いています。$f(x_0, x_1) = x_0^2 + x_1^2$ はそこで最も低くなる
+# (最小値 0) からです。また、中央から遠いほど矢印は長く、傾きが急であることを表しています。
+#
+# ## まとめ
+#
+# - 数値微分は、小さな $h$ (`1e-4` くらい) で差をとって微分を近似する。前方差分より中心差分
+#   $\frac{f(x+h) - f(x-h)}{2h}$ のほうが誤差が小さい。$h$ を小さくしすぎると丸め誤差で
+#   かえって不正確になる ($h = 10^{-50}$ では 0)。
+# - 偏微分は、ほかの変数を定数として固定して 1 つの変数で微分したもの。
+# - 勾配は、すべての変数の偏微分をまとめたベクトル (重みが行列なら同じ形の行列)。
+#   `numerical_gradient` は要素を 1 つずつずらして計算し、最後に元の値に戻す。
+# - $-\nabla f$ は関数の値が最も減る方向を向く。
+#
+# 次の課題では、この勾配の方向へ少しずつ進む **勾配法 (gradient method)** で、関数の最小値や
+# ニューラルネットの重みを求めます。

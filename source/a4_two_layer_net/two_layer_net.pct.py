@@ -1,0 +1,491 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro_two_layer_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 課題 4: 2層ニューラルネットと MNIST のミニバッチ学習
+#
+# これまでの課題で、**損失関数 (loss function)**、**数値微分 (numerical differentiation)** による
+# **勾配 (gradient)**、**勾配法 (gradient descent)** を実装しました。この課題では、それらを組み合わせて
+# 2 層のニューラルネットを作り、手書き数字の画像データセット **MNIST** を実際に学習させます。
+#
+# この課題で学ぶこと:
+#
+# 1. 2 層ニューラルネットのクラス `TwoLayerNet` (推論 `predict`、損失 `loss`、認識精度 `accuracy`、
+#    数値微分による勾配 `numerical_gradient`) を実装する
+# 2. 数値微分の勾配と、高速な勾配 (誤差逆伝播法) が一致することを確かめる (勾配確認)
+# 3. **ミニバッチ (mini-batch)** 学習で MNIST を学習させ、1 **エポック (epoch)** ごとに訓練データと
+#    テストデータの認識精度を記録して、**過学習 (overfitting)** が起きていないかを確かめる
+#
+# **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください。
+# MNIST のデータは同じフォルダの `mnist.py` が読み込みます (インターネット接続は不要です)。
+# `# ここにコードを書いてください` とある部分 (`raise NotImplementedError()` を消して) にコードを書き、
+# すぐ下のテストのセルを実行して確かめます。テストのセルは書き換えないでください。
+# 採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
+#
+# Google Colaboratory で使う場合は、このノートブックと `mnist.py` の 2 つのファイルをアップロードしてください
+# (Google ドライブのマウントは不要です)。
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+from mnist import load_mnist
+
+# %% [markdown]
+# ## 1. 準備: これまでに作った関数
+#
+# 活性化関数 `sigmoid` (隠れ層) と `softmax` (出力層)、損失関数 `cross_entropy_error`
+# (交差エントロピー誤差)、数値微分による勾配 `numerical_gradient` を用意しました (読み取り専用)。
+# `softmax` は、大きな値でも `exp` がオーバーフローしないように最大値を引いてから計算します。
+# `numerical_gradient` は行列 (重み) にも使える版です。
+
+# %% nbgrader={"grade": false, "grade_id": "given_functions_two_layer_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def sigmoid(x):
+    """シグモイド関数"""
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax(x):
+    """最後の軸についてのソフトマックス関数 (最大値を引いてオーバーフローを防ぐ)"""
+    x = x - np.max(x, axis=-1, keepdims=True)
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+
+def cross_entropy_error(y, t):
+    """交差エントロピー誤差 (バッチの平均。t は one-hot 表現でもラベルでもよい)"""
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    if t.size == y.size:  # one-hot 表現ならラベルに直す
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+def numerical_gradient(f, x):
+    """f の x における勾配を中心差分で求める。x はどんな形の float 配列でもよい。"""
+    h = 1e-4  # 0.0001
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        idx = it.multi_index
+        tmp_val = x[idx]
+        x[idx] = tmp_val + h
+        fxh1 = f(x)  # f(x+h)
+        x[idx] = tmp_val - h
+        fxh2 = f(x)  # f(x-h)
+        grad[idx] = (fxh1 - fxh2) / (2 * h)
+        x[idx] = tmp_val  # 値を元に戻す
+    return grad
+
+
+# %% [markdown]
+# ## 2. 2層ニューラルネットのクラス `TwoLayerNet`
+#
+# 入力層 → 隠れ層 (活性化関数 sigmoid) → 出力層 (softmax) の 2 層ニューラルネットです。
+# 重みとバイアスは辞書 `params` にまとめて持ちます。
+#
+# | キー | 意味 | 形 |
+# |---|---|---|
+# | `params['W1']` | 1 層目の重み | `(input_size, hidden_size)` |
+# | `params['b1']` | 1 層目のバイアス | `(hidden_size,)` |
+# | `params['W2']` | 2 層目の重み | `(hidden_size, output_size)` |
+# | `params['b2']` | 2 層目のバイアス | `(output_size,)` |
+#
+# ### 課題 4-1: `TwoLayerNet` (8 点)
+#
+# 次の 5 つのメソッドを完成させてください。`x` は形 `(N, input_size)` の入力データ (N 個のバッチ)、
+# `t` は教師データ (正解ラベル) です。
+#
+# - `__init__(self, input_size, hidden_size, output_size, weight_init_std=0.01)`: 重みは
+#   `weight_init_std * np.random.randn(...)` (ガウス分布の乱数を小さくしたもの)、バイアスは `np.zeros(...)` で初期化する。
+# - `predict(self, x)`: 推論。$a_1 = x W_1 + b_1$, $z_1 = \mathrm{sigmoid}(a_1)$, $a_2 = z_1 W_2 + b_2$,
+#   $y = \mathrm{softmax}(a_2)$ の `y` (形 `(N, output_size)`) を返す。
+# - `loss(self, x, t)`: `predict(x)` の結果と `t` の交差エントロピー誤差を返す。
+# - `accuracy(self, x, t)`: **認識精度** (正解した割合、0〜1)。`predict` の各行で最大の要素の番号
+#   (`np.argmax(y, axis=1)`) を答えとし、正解ラベルと一致した割合を返す。`t` は one-hot 表現 (形 `(N, 10)`)
+#   でもラベル (形 `(N,)`) でもよいようにする (one-hot なら `np.argmax(t, axis=1)` でラベルに直す)。
+# - `numerical_gradient(self, x, t)`: 損失関数の各パラメータに関する勾配を、上の `numerical_gradient`
+#   関数で求め、`params` と同じキーの辞書 `grads` で返す。課題 3 の `simpleNet` と同じく、
+#   `loss_W = lambda W: self.loss(x, t)` を `numerical_gradient(loss_W, self.params['W1'])` のように使います。
+
+# %% nbgrader={"grade": false, "grade_id": "two_layer_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class TwoLayerNet:
+    """2 層ニューラルネット: 入力 → 隠れ層 (sigmoid) → 出力 (softmax)"""
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):
+        # 重みの初期化
+        self.params = {}
+        ### BEGIN SOLUTION
+        self.params['W1'] = weight_init_std * np.random.randn(input_size, hidden_size)
+        self.params['b1'] = np.zeros(hidden_size)
+        self.params['W2'] = weight_init_std * np.random.randn(hidden_size, output_size)
+        self.params['b2'] = np.zeros(output_size)
+        ### END SOLUTION
+
+    def predict(self, x):
+        # 推論を行う
+        ### BEGIN SOLUTION
+        W1, W2 = self.params['W1'], self.params['W2']
+        b1, b2 = self.params['b1'], self.params['b2']
+        a1 = np.dot(x, W1) + b1
+        z1 = sigmoid(a1)
+        a2 = np.dot(z1, W2) + b2
+        return softmax(a2)
+        ### END SOLUTION
+
+    def loss(self, x, t):
+        # x: 入力データ, t: 教師データ。損失関数の値を求める
+        ### BEGIN SOLUTION
+        y = self.predict(x)
+        return cross_entropy_error(y, t)
+        ### END SOLUTION
+
+    def accuracy(self, x, t):
+        # 認識精度を求める
+        ### BEGIN SOLUTION
+        y = np.argmax(self.predict(x), axis=1)
+        if t.ndim != 1:
+            t = np.argmax(t, axis=1)
+        return np.sum(y == t) / float(x.shape[0])
+        ### END SOLUTION
+
+    def numerical_gradient(self, x, t):
+        # 勾配を求める (数値微分)
+        ### BEGIN SOLUTION
+        loss_W = lambda W: self.loss(x, t)  # noqa: E731
+        grads = {}
+        for key in ('W1', 'b1', 'W2', 'b2'):
+            grads[key] = numerical_gradient(loss_W, self.params[key])
+        return grads
+        ### END SOLUTION
+
+
+# %% [markdown]
+# ### 高速な勾配 `gradient` (誤差逆伝播法、次回の内容)
+#
+# 数値微分による勾配は簡単ですが、とても遅いのが欠点です。パラメータ 1 つごとに損失を 2 回計算するので、
+# MNIST 用のネットワーク (パラメータは 784×50 + 50 + 50×10 + 10 = 39,760 個) では、1 回の勾配に
+# 約 8 万回の損失の計算が必要です。
+#
+# そこで学習には、同じ勾配をずっと速く求める **誤差逆伝播法 (backpropagation)** を使います。
+# その仕組みは次回の講義で学びます。ここでは完成品の `gradient` メソッドを
+# `TwoLayerNet` クラスに追加します (読み取り専用)。`gradient(x, t)` は `numerical_gradient(x, t)` と同じ形の
+# 辞書を返します。
+#
+# **注意**: 上の `TwoLayerNet` のセルを実行し直したら、このセルも実行し直してください。
+
+# %% nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def gradient(self, x, t):
+    """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は one-hot 表現)"""
+    W1, W2 = self.params['W1'], self.params['W2']
+    b1, b2 = self.params['b1'], self.params['b2']
+    batch_num = x.shape[0]
+    # forward (順伝播)
+    a1 = np.dot(x, W1) + b1
+    z1 = sigmoid(a1)
+    y = softmax(np.dot(z1, W2) + b2)
+    # backward (逆伝播)
+    # 損失は log(y + 1e-7) なので、正解クラスの確率 y_c について r = y_c / (y_c + 1e-7) (ほぼ 1) を
+    # 掛けると正確な微分になる (教科書の版は r を省くので、勾配確認で 1e-7 程度の差が残る)
+    y_c = np.sum(t * y, axis=1, keepdims=True)
+    dy = y_c / (y_c + 1e-7) * (y - t) / batch_num
+    grads = {}
+    grads['W2'] = np.dot(z1.T, dy)
+    grads['b2'] = np.sum(dy, axis=0)
+    da1 = np.dot(dy, W2.T) * z1 * (1 - z1)  # sigmoid の微分は z1 * (1 - z1)
+    grads['W1'] = np.dot(x.T, da1)
+    grads['b1'] = np.sum(da1, axis=0)
+    return grads
+
+
+TwoLayerNet.gradient = gradient  # TwoLayerNet クラスのメソッドとして追加する
+
+# %% [markdown]
+# ### テスト
+#
+# 次のセルは、小さなネットワークで各メソッドを確かめます。
+
+# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_init", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""TwoLayerNet の初期化: params の形、バイアスが 0、重みの大きさ (標準偏差 ≈ weight_init_std)"""
+net = TwoLayerNet(input_size=784, hidden_size=100, output_size=10)
+assert net.params['W1'].shape == (784, 100) and net.params['b1'].shape == (100,), "W1, b1 の形が違います"
+assert net.params['W2'].shape == (100, 10) and net.params['b2'].shape == (10,), "W2, b2 の形が違います"
+assert np.all(net.params['b1'] == 0) and np.all(net.params['b2'] == 0), "バイアスは 0 で初期化します"
+assert 0.009 < np.std(net.params['W1']) < 0.011, \
+    f"W1 の標準偏差は weight_init_std = 0.01 くらいのはずです: {np.std(net.params['W1'])}"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_init(TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_predict", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""TwoLayerNet.predict: 決まった重みでの出力 (各行の和が 1 の確率) が正しいか"""
+net = TwoLayerNet(input_size=3, hidden_size=2, output_size=2)
+net.params['W1'] = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
+net.params['b1'] = np.array([0.1, -0.1])
+net.params['W2'] = np.array([[1.0, -1.0], [2.0, 0.5]])
+net.params['b2'] = np.array([0.0, 0.2])
+y = net.predict(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
+assert np.shape(y) == (2, 2), f"predict の出力の形は (2, 2) のはずです: {np.shape(y)}"
+assert np.allclose(y, [[0.86139679, 0.13860321], [0.82671030, 0.17328970]]), f"predict の値が違います: {y}"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_predict(TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""TwoLayerNet.loss: 上と同じ重みで、バッチの交差エントロピー誤差 (平均) が正しいか"""
+L = net.loss(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
+assert np.isclose(L, 0.95099494), f"loss の値が違います: {L}"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_loss(TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""TwoLayerNet.accuracy: one-hot 表現とラベルのどちらの教師データでも認識精度が正しいか"""
+xs = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-3.0, 1.0, -2.0]])  # 予測はどれもクラス 0
+acc = net.accuracy(xs, np.array([[1, 0], [0, 1], [1, 0]]))
+assert np.isclose(acc, 2 / 3), f"one-hot 表現の t での認識精度は 2/3 のはずです: {acc}"
+acc = net.accuracy(xs, np.array([0, 1, 1]))
+assert np.isclose(acc, 1 / 3), f"ラベルの t での認識精度は 1/3 のはずです: {acc}"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_accuracy(TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""TwoLayerNet.numerical_gradient: 勾配の辞書のキーと形、値が正しいか"""
+grads = net.numerical_gradient(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
+assert sorted(grads) == ['W1', 'W2', 'b1', 'b2'], f"キーは W1, b1, W2, b2 のはずです: {sorted(grads)}"
+for key in ('W1', 'b1', 'W2', 'b2'):
+    assert np.shape(grads[key]) == net.params[key].shape, f"grads['{key}'] の形が params['{key}'] と違います"
+assert np.allclose(grads['b2'], [0.34405332, -0.34405332], rtol=1e-4), f"grads['b2'] の値が違います: {grads['b2']}"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_numerical_gradient(TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. 勾配確認 (gradient check)
+#
+# 誤差逆伝播法の実装は複雑で間違えやすいので、実装が簡単な数値微分の勾配と比べて、
+# 両者がほぼ一致することを確かめます。これを **勾配確認 (gradient check)** といいます。
+# 一致の度合いは、次の **相対誤差** で測ります (2 つの配列の差の大きさを、配列自体の大きさで割ったもの)。
+#
+# $$ \mathrm{rel\_error}(a, b) = \frac{\lVert a - b \rVert}{\lVert a \rVert + \lVert b \rVert} $$
+#
+# 64 ビットの浮動小数点数 (float64) で計算すれば、正しい実装どうしの相対誤差は $10^{-7}$ よりずっと小さくなります。
+#
+# ### 課題 4-2: 勾配確認 (1 点)
+#
+# 下の小さなネットワーク `network_check` と `x_check`, `t_check` について、
+# `numerical_gradient` と `gradient` で勾配を求め、4 つのパラメータそれぞれの相対誤差を
+# 辞書 `grad_errors` (キーは `'W1'`, `'b1'`, `'W2'`, `'b2'`) に入れてください。
+
+# %% nbgrader={"grade": false, "grade_id": "gradient_check", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rel_error(a, b):
+    """2 つの配列の相対誤差 ||a - b|| / (||a|| + ||b||)"""
+    return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
+
+
+np.random.seed(1)
+network_check = TwoLayerNet(input_size=5, hidden_size=4, output_size=3, weight_init_std=1.0)
+x_check = np.random.rand(3, 5)
+t_check = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0]])
+
+### BEGIN SOLUTION
+grad_numerical = network_check.numerical_gradient(x_check, t_check)
+grad_backprop = network_check.gradient(x_check, t_check)
+grad_errors = {}
+for key in ('W1', 'b1', 'W2', 'b2'):
+    grad_errors[key] = rel_error(grad_numerical[key], grad_backprop[key])
+### END SOLUTION
+for key in ('W1', 'b1', 'W2', 'b2'):
+    print(key, ":", grad_errors[key])
+
+# %% nbgrader={"grade": true, "grade_id": "test_gradient_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""勾配確認: 数値微分と誤差逆伝播法の勾配の相対誤差が、4 つのパラメータすべてで 1e-7 未満か"""
+assert sorted(grad_errors) == ['W1', 'W2', 'b1', 'b2'], "grad_errors のキーは W1, b1, W2, b2 です"
+for key in ('W1', 'b1', 'W2', 'b2'):
+    assert 0 < grad_errors[key] < 1e-7, f"{key} の相対誤差が 1e-7 未満ではありません: {grad_errors[key]}"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_gradient_check(grad_errors, TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. MNIST のミニバッチ学習
+#
+# ### データの読み込み
+#
+# MNIST は 28×28 画素の手書き数字 (0〜9) の画像で、**訓練データ (training data)** 60,000 枚と
+# **テストデータ (test data)** 10,000 枚に分かれています。訓練データだけで学習し、テストデータは
+# 「学習に使っていない未知のデータ」を正しく認識できるかどうかの評価に使います。
+#
+# `load_mnist(normalize=True, one_hot_label=True)` は、画像を 784 個の値 (0.0〜1.0 に正規化) の行に、
+# 正解ラベルを one-hot 表現にして返します。データは計算の速い 32 ビットの浮動小数点数 (float32) です。
+
+# %%
+(x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, one_hot_label=True)
+print("x_train:", x_train.shape, x_train.dtype, " t_train:", t_train.shape)
+print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
+
+# %% [markdown]
+# ### 課題 4-3: ミニバッチ学習 (4 点)
+#
+# スライドと同じ手順で学習させます。繰り返しごとに
+#
+# 1. **ミニバッチ**: 訓練データから無作為に `batch_size` 個を選ぶ (`np.random.choice(train_size, batch_size)`)
+# 2. **勾配の算出**: ミニバッチの損失関数の勾配を `network.gradient(x_batch, t_batch)` で求める
+# 3. **パラメータの更新**: 4 つのパラメータ `'W1'`, `'b1'`, `'W2'`, `'b2'` すべてを
+#    `network.params[key] -= learning_rate * grad[key]` で更新する
+# 4. 更新後のミニバッチの損失 `network.loss(x_batch, t_batch)` を `train_loss_list` に追加する
+#
+# を `iters_num` 回繰り返します。また 1 エポックごと (`i % iter_per_epoch == 0` のとき) に、訓練データ全体と
+# テストデータ全体の認識精度を `network.accuracy` で求めて `train_acc_list`, `test_acc_list` に追加し、
+# `print` で表示してください。
+#
+# **エポック** は学習の単位で、1 エポックは訓練データを全部使い切るのに相当する繰り返し回数です。
+# 訓練データ 60,000 個をミニバッチ 100 個ずつ使うなら 600 回で 1 エポックなので、
+# `iters_num = 10000` 回では `i = 0, 600, …, 9600` の 17 回記録します。
+#
+# **注意**: 勾配に `network.numerical_gradient` を使うと、1 回の更新に数秒 (約 8 万回の損失計算)、
+# 10,000 回では半日以上かかります。学習には必ず速い `network.gradient` を使ってください
+# (正しく書ければ、このセルは数秒で終わります)。
+
+# %% nbgrader={"grade": false, "grade_id": "minibatch_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
+np.random.seed(0)  # 毎回同じ結果になるように乱数の種を固定する
+
+network = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
+# データが float32 なので、パラメータも float32 にそろえる (float64 のままだと何倍も遅くなる)
+for key in ('W1', 'b1', 'W2', 'b2'):
+    network.params[key] = network.params[key].astype(np.float32)
+
+iters_num = 10000  # 繰り返しの回数
+train_size = x_train.shape[0]
+batch_size = 100  # ミニバッチの大きさ
+learning_rate = 0.1  # 学習率
+
+train_loss_list = []
+train_acc_list = []
+test_acc_list = []
+
+iter_per_epoch = max(train_size / batch_size, 1)  # 1 エポックあたりの繰り返し回数
+
+### BEGIN SOLUTION
+for i in range(iters_num):
+    # ミニバッチの取得
+    batch_mask = np.random.choice(train_size, batch_size)
+    x_batch = x_train[batch_mask]
+    t_batch = t_train[batch_mask]
+    # 勾配の計算 (誤差逆伝播法)
+    grad = network.gradient(x_batch, t_batch)
+    # パラメータの更新
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        network.params[key] -= learning_rate * grad[key]
+    # 学習経過の記録
+    loss = network.loss(x_batch, t_batch)
+    train_loss_list.append(loss)
+    # 1 エポックごとに認識精度を計算
+    if i % iter_per_epoch == 0:
+        train_acc = network.accuracy(x_train, t_train)
+        test_acc = network.accuracy(x_test, t_test)
+        train_acc_list.append(train_acc)
+        test_acc_list.append(test_acc)
+        print("train acc, test acc | " + str(train_acc) + ", " + str(test_acc))
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""ミニバッチ学習の記録: train_loss_list は毎回 (10000 個)、認識精度は 1 エポックごと (17 個)"""
+assert len(train_loss_list) == 10000, f"train_loss_list は 10000 個のはずです: {len(train_loss_list)}"
+assert len(train_acc_list) == 17, f"train_acc_list は 1 エポックごとに記録して 17 個のはずです: {len(train_acc_list)}"
+assert len(test_acc_list) == 17, f"test_acc_list は 1 エポックごとに記録して 17 個のはずです: {len(test_acc_list)}"
+assert np.mean(train_loss_list[-100:]) < np.mean(train_loss_list[:100]), "損失が減っていません"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_acc_list)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""ミニバッチ学習の結果: テストデータの認識精度が 0.94 以上で、訓練データとの差が 0.02 未満か"""
+assert test_acc_list[-1] >= 0.94, f"テストデータの認識精度は 0.94 以上になるはずです: {test_acc_list[-1]}"
+assert abs(train_acc_list[-1] - test_acc_list[-1]) < 0.02, "訓練データとテストデータの認識精度の差が大きすぎます"
+assert np.any(network.params['b1'] != 0), "バイアス b1 が更新されていません"
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_training_result(network, train_acc_list, test_acc_list)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### 学習の経過をグラフで見る
+#
+# 左は 1 エポックごとの訓練データ (train) とテストデータ (test) の認識精度 (スライドと同じグラフ)、
+# 右はミニバッチの損失関数の値の推移です。
+
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+epochs = np.arange(len(train_acc_list))
+ax1.plot(epochs, train_acc_list, marker="o", label="train acc")
+ax1.plot(epochs, test_acc_list, marker="s", label="test acc", linestyle="--")
+ax1.set_xlabel("epochs")
+ax1.set_ylabel("accuracy")
+ax1.set_ylim(0, 1.0)
+ax1.legend(loc="lower right")
+ax2.plot(np.arange(len(train_loss_list)), train_loss_list, linewidth=0.5)
+ax2.set_xlabel("iteration")
+ax2.set_ylabel("loss")
+ax2.set_ylim(0, 2.5)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### 課題 4-4: 記述問題 (2 点、手動採点)
+#
+# 上の 2 つのグラフから読み取れることを、3〜5 文で説明してください。次の言葉を使うこと:
+# **過学習**、**汎化能力 (generalization ability)**。
+#
+# - 損失関数の値と認識精度は、学習が進むとそれぞれどう変わりましたか。
+# - 訓練データとテストデータの認識精度を比べると、過学習は起きていると言えますか。その理由は。
+# - 訓練データとテストデータを分けて評価するのはなぜですか。
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "answer_overfitting", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# **採点の観点** (リリース版には含まれません):
+#
+# - 損失は学習とともに (ばらつきながら) 減り、認識精度は最初の約 0.1 から 0.94 程度まで上がる。
+# - 訓練データとテストデータの認識精度がほぼ同じ曲線で上がり、差がほとんどない
+#   (テストの精度が途中から下がったり、訓練だけが上がり続けたりしていない) ので、過学習は起きていない。
+# - 過学習 = 訓練データに過度に適合し、それ以外のデータを正しく認識できない状態。
+#   汎化能力 = 訓練データに含まれない未知のデータにも対応できる能力。
+#   学習に使っていないテストデータで評価しないと汎化能力を測れない (過学習に気づけない)。
+#
+# **解答例**:
+#
+# 損失関数の値は、ミニバッチごとにばらつきながらも学習が進むにつれて小さくなり、認識精度は最初の
+# 約 0.1 (でたらめに答えるのと同じ) から、最後には訓練データ・テストデータとも約 0.94 まで上がりました。
+# 訓練データとテストデータの認識精度の 2 本の線はほとんど重なっていて、最後まで差がほとんどありません。
+# 訓練データでだけ精度が高くテストデータで低い状態 (訓練データに過度に適合した過学習) にはなっておらず、
+# 過学習は起きていないと言えます。学習に使っていないテストデータでも同じ精度が出ているので、
+# このネットワークは未知のデータにも対応できる汎化能力を身につけています。
+# 訓練データだけで評価すると過学習に気づけないため、訓練データとテストデータを分けて評価します。
+# ### END SOLUTION
+
+# %% [markdown]
+# ## まとめ
+#
+# - 2 層ニューラルネット `TwoLayerNet` は、パラメータ (`W1`, `b1`, `W2`, `b2`) を辞書 `params` に持ち、
+#   `predict` (推論)、`loss` (損失関数)、`accuracy` (認識精度)、`numerical_gradient` / `gradient` (勾配) を備える。
+# - 数値微分の勾配は簡単だが遅い。学習には誤差逆伝播法 (次回) による速い `gradient` を使い、
+#   **勾配確認** で両者が一致することを確かめる。
+# - **ミニバッチ学習**: 訓練データから無作為に選んだミニバッチの損失関数が小さくなるように、
+#   勾配法でパラメータを更新することを繰り返す。
+# - 1 **エポック** ごとに訓練データとテストデータの認識精度を記録し、**過学習** していないか
+#   (**汎化能力** が身についているか) を確かめる。
+# - データセットは **訓練用** と **テスト用** に分ける。学習は損失関数を指標とし、それが小さくなるように
+#   重みパラメータを **勾配法** で更新する。

@@ -1,0 +1,472 @@
+"""Checks of autograders.a3_gradient_descent and autograders.a4_two_layer_net, called directly.
+
+The reference and the notebooks' own solutions pass every check; correct variants (the
+slides' code with its bugs fixed, other loops, float32, the book's softmax) pass; each
+typical mistake fails *its* check with the expected hint.
+"""
+from pathlib import Path
+
+import jupytext
+import numpy as np
+import pytest
+
+import reference as ref
+from autograders import CheckFailed
+from autograders import a3_gradient_descent as A3
+from autograders import a4_two_layer_net as A4
+
+ROOT = Path(__file__).resolve().parent.parent
+numerical_gradient = ref.numerical_gradient
+
+
+def notebook_namespace(twin, grade_ids):
+    """Run the code cells with these grade_ids of a source twin; return their namespace."""
+    ns = {"np": np}
+    for cell in jupytext.read(ROOT / twin, fmt="py:percent").cells:
+        if cell.cell_type == "code" and \
+                cell.metadata.get("nbgrader", {}).get("grade_id") in grade_ids:
+            exec(compile(cell.source, str(twin), "exec"), ns)
+    return ns
+
+
+def fails(check, *args, hint):
+    with pytest.raises(CheckFailed) as exc:
+        check(*args)
+    assert hint in str(exc.value), str(exc.value)
+    return str(exc.value)
+
+
+# ======================================================================== a3: gradient descent
+A3_NB = notebook_namespace("source/a3_gradient_descent/gradient_descent.pct.py",
+                           {"given_numerical_gradient", "gradient_descent",
+                            "given_softmax_cross_entropy", "simple_net"})
+GD_CHECKS = [A3.check_gradient_descent, A3.check_gradient_descent_history,
+             A3.check_gradient_descent_init_x]
+
+
+def gd_slides(f, init_x, lr=0.01, step_num=100):
+    """The slides' code, verbatim: x = init_x aliases the caller's array."""
+    x = init_x
+    x_history = []
+    for i in range(step_num):
+        x_history.append(x.copy())
+        grad = numerical_gradient(f, x)
+        x -= lr * grad
+    return x, np.array(x_history)
+
+
+def gd_slides_fixed(f, init_x, lr=0.01, step_num=100):
+    x = init_x.copy()
+    x_history = []
+    for i in range(step_num):
+        x_history.append(x.copy())
+        x -= lr * numerical_gradient(f, x)
+    return x, np.array(x_history)
+
+
+def gd_rebind(f, init_x, lr=0.01, step_num=100):
+    """x = x - ... makes a new array each step, so even x = init_x is harmless."""
+    x = init_x
+    x_history = np.zeros((step_num, len(init_x)))
+    for i in range(step_num):
+        x_history[i] = x
+        x = x - lr * numerical_gradient(f, x)
+    return x, x_history
+
+
+def gd_list_history(f, init_x, lr=0.01, step_num=100):
+    x = np.array(init_x, dtype=float)
+    hist = []
+    for _ in range(step_num):
+        hist.append(list(x))
+        x = x - numerical_gradient(f, x) * lr
+    return x, hist                      # a list of lists: accepted
+
+
+def gd_ascent(f, init_x, lr=0.01, step_num=100):
+    x, hist = init_x.copy(), []
+    for _ in range(step_num):
+        hist.append(x.copy())
+        x += lr * numerical_gradient(f, x)
+    return x, np.array(hist)
+
+
+def gd_record_after(f, init_x, lr=0.01, step_num=100):
+    x, hist = init_x.copy(), []
+    for _ in range(step_num):
+        x -= lr * numerical_gradient(f, x)
+        hist.append(x.copy())
+    return x, np.array(hist)
+
+
+def gd_no_copy_history(f, init_x, lr=0.01, step_num=100):
+    x, hist = init_x.copy(), []
+    for _ in range(step_num):
+        hist.append(x)                  # the same array every time
+        x -= lr * numerical_gradient(f, x)
+    return x, np.array(hist)
+
+
+def gd_extra_row(f, init_x, lr=0.01, step_num=100):
+    x, hist = init_x.copy(), []
+    for _ in range(step_num):
+        hist.append(x.copy())
+        x -= lr * numerical_gradient(f, x)
+    hist.append(x.copy())
+    return x, np.array(hist)
+
+
+def gd_wrong_defaults(f, init_x, lr=0.1, step_num=100):
+    return gd_slides_fixed(f, init_x, lr, step_num)
+
+
+def gd_one_step_short(f, init_x, lr=0.01, step_num=100):
+    x, hist = init_x.copy(), [init_x.copy()]
+    for _ in range(step_num - 1):
+        x -= lr * numerical_gradient(f, x)
+        hist.append(x.copy())
+    return x, np.array(hist)
+
+
+@pytest.mark.parametrize("gd", [ref.gradient_descent, A3_NB["gradient_descent"],
+                                gd_slides_fixed, gd_rebind, gd_list_history])
+def test_correct_gradient_descent_passes(gd):
+    for check in GD_CHECKS:
+        check(gd)
+
+
+def test_slides_code_fails_only_init_x():
+    A3.check_gradient_descent(gd_slides)
+    A3.check_gradient_descent_history(gd_slides)
+    fails(A3.check_gradient_descent_init_x, gd_slides, hint="エイリアス")
+
+
+@pytest.mark.parametrize("gd,check,hint", [
+    (gd_ascent, A3.check_gradient_descent, "符号が + "),
+    (gd_wrong_defaults, A3.check_gradient_descent, "lr=0.01, step_num=100"),
+    (gd_one_step_short, A3.check_gradient_descent, "1 回ずれて"),
+    (gd_record_after, A3.check_gradient_descent_history, "更新する『前』"),
+    (gd_no_copy_history, A3.check_gradient_descent_history, "x.copy()"),
+    (gd_extra_row, A3.check_gradient_descent_history, "step_num + 1"),
+])
+def test_wrong_gradient_descent_fails_its_check(gd, check, hint):
+    fails(check, gd, hint=hint)
+    A3.check_gradient_descent_init_x(gd)          # none of them touches init_x
+
+
+@pytest.mark.parametrize("gd", [gd_record_after, gd_no_copy_history, gd_extra_row])
+def test_history_mistakes_keep_the_final_x_points(gd):
+    A3.check_gradient_descent(gd)
+
+
+def test_student_exception_becomes_a_message():
+    def broken(f, init_x, lr=0.01, step_num=100):
+        raise NotImplementedError()
+    fails(A3.check_gradient_descent, broken, hint="")   # raises CheckFailed, not the error
+
+
+def lr_results(big, small):
+    init = np.array([-3.0, 4.0])
+    return (ref.gradient_descent(A3.function_2, init, lr=big, step_num=100)[0],
+            ref.gradient_descent(A3.function_2, init, lr=small, step_num=100)[0])
+
+
+def test_learning_rate_experiments():
+    A3.check_learning_rate(*lr_results(10.0, 1e-10))
+    A3.check_learning_rate(*(list(v) for v in lr_results(10.0, 1e-10)))   # lists are fine
+    fails(A3.check_learning_rate, *lr_results(1.0, 1e-10), hint="lr=10.0")
+    fails(A3.check_learning_rate, *lr_results(10.0, 1e-4), hint="lr=1e-10")
+    fails(A3.check_learning_rate, lr_results(10.0, 1e-10)[0], np.array([-3.0, 4.0]),
+          hint="lr=1e-10")
+
+
+class BookSimpleNet:
+    def __init__(self):
+        self.W = np.random.randn(2, 3)
+
+    def predict(self, x):
+        return np.dot(x, self.W)
+
+    def loss(self, x, t):
+        return ref.cross_entropy_error(ref.softmax(self.predict(x)), t)
+
+
+class SoftmaxInPredict(BookSimpleNet):
+    def predict(self, x):
+        return ref.softmax(np.dot(x, self.W))
+
+    def loss(self, x, t):
+        return ref.cross_entropy_error(self.predict(x), t)
+
+
+class NoSoftmaxLoss(BookSimpleNet):
+    def loss(self, x, t):
+        return ref.cross_entropy_error(self.predict(x), t)
+
+
+class SSELoss(BookSimpleNet):
+    def loss(self, x, t):
+        return ref.sum_squared_error(ref.softmax(self.predict(x)), t)
+
+
+class MatmulSimpleNet(BookSimpleNet):
+    def predict(self, x):
+        return x @ self.W
+
+
+def test_simple_net():
+    for cls in (BookSimpleNet, MatmulSimpleNet, A3_NB["simpleNet"]):
+        A3.check_simple_net(cls)
+    fails(A3.check_simple_net, SoftmaxInPredict, hint="softmax は loss の中")
+    fails(A3.check_simple_net, NoSoftmaxLoss, hint="先に softmax")
+    fails(A3.check_simple_net, SSELoss, hint="2 乗和誤差ではありません")
+
+
+def test_simple_net_keeps_numpy_random_state():
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    A3.check_simple_net(BookSimpleNet)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_simple_net_gradient():
+    net = BookSimpleNet()
+    net.W = np.array(A3.BOOK_W)
+    x, t = np.array(A3.BOOK_X), np.array(A3.BOOK_T)
+    dW = A3_NB["numerical_gradient"](lambda W: net.loss(x, t), net.W)
+    A3.check_simple_net_gradient(dW)
+    A3.check_simple_net_gradient(dW.astype(np.float32))
+    fails(A3.check_simple_net_gradient,
+          numerical_gradient(lambda W: net.loss(x, t), net.W.copy()), hint="コピーではなく")
+    fails(A3.check_simple_net_gradient, -dW, hint="符号が逆")
+    fails(A3.check_simple_net_gradient, dW[0], hint="")
+
+
+# ========================================================================= a4: TwoLayerNet
+A4_NB = notebook_namespace("source/a4_two_layer_net/two_layer_net.pct.py",
+                           {"given_functions_two_layer_net", "two_layer_net",
+                            "given_gradient_backprop", "gradient_check"})
+METHOD_CHECKS = [A4.check_init, A4.check_predict, A4.check_loss, A4.check_accuracy,
+                 A4.check_numerical_gradient]
+
+
+def book_softmax(x):
+    """The book's softmax: a transpose for batches, max subtracted."""
+    if x.ndim == 2:
+        x = x.T
+        x = x - np.max(x, axis=0)
+        return (np.exp(x) / np.sum(np.exp(x), axis=0)).T
+    x = x - np.max(x)
+    return np.exp(x) / np.sum(np.exp(x))
+
+
+def book_cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+class BookNet:
+    """The book's TwoLayerNet (ch. 4), with its own softmax and cross-entropy."""
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):
+        self.params = {}
+        self.params['W1'] = weight_init_std * np.random.randn(input_size, hidden_size)
+        self.params['b1'] = np.zeros(hidden_size)
+        self.params['W2'] = weight_init_std * np.random.randn(hidden_size, output_size)
+        self.params['b2'] = np.zeros(output_size)
+
+    def predict(self, x):
+        a1 = np.dot(x, self.params['W1']) + self.params['b1']
+        z1 = ref.sigmoid(a1)
+        a2 = np.dot(z1, self.params['W2']) + self.params['b2']
+        return self.output(a2)
+
+    def output(self, a2):
+        return book_softmax(a2)
+
+    def loss(self, x, t):
+        return book_cross_entropy_error(self.predict(x), t)
+
+    def accuracy(self, x, t):
+        y = np.argmax(self.predict(x), axis=1)
+        if t.ndim != 1:
+            t = np.argmax(t, axis=1)
+        return np.sum(y == t) / float(x.shape[0])
+
+    def numerical_gradient(self, x, t):
+        loss_W = lambda W: self.loss(x, t)  # noqa: E731
+        return {k: numerical_gradient(loss_W, self.params[k]) for k in ('W1', 'b1', 'W2', 'b2')}
+
+    gradient = ref.TwoLayerNet.gradient
+    loss_and_gradient = ref.TwoLayerNet.loss_and_gradient
+
+
+class Float32Net(BookNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = {k: v.astype(np.float32) for k, v in self.params.items()}
+
+
+class MeanAccuracyNet(BookNet):
+    def accuracy(self, x, t):
+        labels = t.argmax(axis=-1) if np.ndim(t) == 2 else t
+        return np.mean(self.predict(x).argmax(axis=1) == labels)
+
+
+@pytest.mark.parametrize("cls", [ref.TwoLayerNet, A4_NB["TwoLayerNet"], BookNet,
+                                 MeanAccuracyNet], ids=["reference", "notebook", "book", "mean"])
+def test_correct_two_layer_net_passes(cls):
+    for check in METHOD_CHECKS:
+        check(cls)
+
+
+def test_float32_params_pass_the_method_checks():
+    for check in METHOD_CHECKS[:-1]:   # numerical gradients need float64 parameters
+        check(Float32Net)
+
+
+class NoStdNet(BookNet):
+    def __init__(self, i, h, o, weight_init_std=0.01):
+        super().__init__(i, h, o, 1.0)
+
+
+class UniformNet(BookNet):
+    def __init__(self, i, h, o, weight_init_std=0.01):
+        super().__init__(i, h, o, weight_init_std)
+        self.params['W1'] = weight_init_std * np.random.rand(i, h)
+        self.params['W2'] = weight_init_std * np.random.rand(h, o)
+
+
+class ReluNet(BookNet):
+    def predict(self, x):
+        a1 = np.dot(x, self.params['W1']) + self.params['b1']
+        return book_softmax(np.dot(np.maximum(a1, 0), self.params['W2']) + self.params['b2'])
+
+
+class NaiveSoftmaxNet(BookNet):
+    def output(self, a2):
+        return np.exp(a2) / np.sum(np.exp(a2), axis=1, keepdims=True)
+
+
+class NoSoftmaxNet(BookNet):
+    def output(self, a2):
+        return a2
+
+
+class SumLossNet(BookNet):
+    def loss(self, x, t):
+        return -np.sum(t * np.log(self.predict(x) + 1e-7))
+
+
+class NoArgmaxAccuracyNet(BookNet):
+    def accuracy(self, x, t):
+        y = np.argmax(self.predict(x), axis=1)
+        return np.sum(y == t) / float(x.shape[0])
+
+
+class PercentAccuracyNet(BookNet):
+    def accuracy(self, x, t):
+        return 100 * super().accuracy(x, t)
+
+
+class CopyGradNet(BookNet):
+    def numerical_gradient(self, x, t):
+        loss_W = lambda W: self.loss(x, t)  # noqa: E731
+        return {k: numerical_gradient(loss_W, self.params[k].copy())
+                for k in ('W1', 'b1', 'W2', 'b2')}
+
+
+@pytest.mark.parametrize("cls,check,hint", [
+    (NoStdNet, A4.check_init, "weight_init_std を掛けて"),
+    (UniformNet, A4.check_init, "np.random.randn"),
+    (ReluNet, A4.check_predict, "ReLU ではありません"),
+    (NaiveSoftmaxNet, A4.check_predict, "最大値を引いて"),
+    (NoSoftmaxNet, A4.check_predict, "softmax を使って"),
+    (SumLossNet, A4.check_loss, "バッチの平均"),
+    (NoArgmaxAccuracyNet, A4.check_accuracy, "np.argmax(t, axis=1)"),
+    (PercentAccuracyNet, A4.check_accuracy, "100 を掛けない"),
+    (CopyGradNet, A4.check_numerical_gradient, "コピーではなく"),
+], ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_wrong_two_layer_net_fails_its_check(cls, check, hint):
+    fails(check, cls, hint=hint)
+    independent = {A4.check_init: [A4.check_predict, A4.check_loss, A4.check_accuracy,
+                                   A4.check_numerical_gradient],
+                   A4.check_predict: [A4.check_init],
+                   A4.check_loss: [A4.check_init, A4.check_predict, A4.check_accuracy],
+                   A4.check_accuracy: [A4.check_init, A4.check_predict, A4.check_loss,
+                                       A4.check_numerical_gradient],
+                   A4.check_numerical_gradient: [A4.check_init, A4.check_predict,
+                                                 A4.check_loss, A4.check_accuracy]}
+    for other in independent[check]:
+        other(cls)
+
+
+def test_naive_softmax_passes_accuracy_and_init():
+    A4.check_init(NaiveSoftmaxNet)
+    A4.check_accuracy(NaiveSoftmaxNet)
+
+
+def test_gradient_check():
+    errors = A4_NB["grad_errors"]
+    assert all(0 < e < 1e-7 for e in errors.values())
+    A4.check_gradient_check(errors, A4_NB["TwoLayerNet"])
+    A4.check_gradient_check(errors, BookNet)
+    fails(A4.check_gradient_check, {k: 0.0 for k in errors}, BookNet, hint="同じ勾配")
+    fails(A4.check_gradient_check, {"W1": 1e-9}, BookNet, hint="rel_error")
+    fails(A4.check_gradient_check, {k: 1e-3 for k in errors}, BookNet, hint="rel_error")
+    fails(A4.check_gradient_check, errors, CopyGradNet, hint="numerical_gradient を確認")
+
+
+def test_method_checks_keep_numpy_random_state():
+    np.random.seed(7)
+    before = np.random.get_state()[1].copy()
+    for check in METHOD_CHECKS:
+        check(BookNet)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+# ------------------------------------------------------------------------------- training
+def fake_history(n_iter=10000, n_acc=17):
+    loss = list(np.linspace(2.3, 0.2, n_iter))
+    acc = list(np.linspace(0.1, 0.945, n_acc))
+    return loss, acc, list(acc)
+
+
+def test_training_history():
+    A4.check_training_history(*fake_history())
+    loss, acc, _ = fake_history()
+    A4.check_training_history([np.float32(v) for v in loss], acc, acc)
+    fails(A4.check_training_history, *fake_history(n_acc=10000), hint="すべての繰り返し")
+    fails(A4.check_training_history, *fake_history(n_acc=16), hint="17 個")
+    fails(A4.check_training_history, *fake_history(n_iter=17), hint="毎回 (10000 回)")
+    flat = [2.3] * 10000
+    fails(A4.check_training_history, flat, acc, acc, hint="更新")
+    fails(A4.check_training_history, loss, [100 * a for a in acc], acc, hint="100 を掛けない")
+
+
+def test_training_result_rejects_biases_never_updated():
+    net = ref.TwoLayerNet(784, 50, 10, seed=0)
+    net.params["b2"][:] = 0.1
+    acc = [0.95] * 17
+    fails(A4.check_training_result, net, acc, acc, hint="('W1', 'b1', 'W2', 'b2')")
+
+
+def test_training_result_rejects_an_untrained_network():
+    net = ref.TwoLayerNet(784, 50, 10, seed=0)
+    net.params["b1"][:] = 0.1
+    net.params["b2"][:] = 0.1
+    fails(A4.check_training_result, net, [0.95] * 17, [0.95] * 17, hint="0.94 に届きません")
+
+
+@pytest.mark.slow
+def test_training_result_on_a_real_run():
+    r = ref.train_mnist(seed=1)
+    A4.check_training_history(r.train_loss_list, r.train_acc_list, r.test_acc_list)
+    A4.check_training_result(r.network, r.train_acc_list, r.test_acc_list)
+    fails(A4.check_training_result, r.network, r.train_acc_list, [0.5] * 17,
+          hint="network.accuracy")
