@@ -42,7 +42,6 @@ def configure_nbgrader(c):
     """Apply these settings to an nbgrader/traitlets config object ``c``."""
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(COURSE_ROOT)
-    c.CourseDirectory.db_assignments = [dict(name=a) for a in ASSIGNMENTS]
     # the jupytext twins (*.pct.py) hold solutions: they must never reach a release
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                                 "*.pct.py"]

@@ -158,7 +158,9 @@ def _register_ipython_handler():
         return
 
     def show_message(shell, etype, value, tb, tb_offset=None):
-        return [f"{etype.__name__}: {value}"]
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)   # IPython discards the return value: show it
+        return stb
 
     shell.set_custom_exc((CheckFailed,), show_message)
 

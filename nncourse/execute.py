@@ -3,7 +3,7 @@ timeout, plain Japanese messages when time runs out or the kernel dies, and the 
 lock released while the kernel runs.
 """
 import re
-from time import monotonic
+from time import monotonic, sleep
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
@@ -19,6 +19,7 @@ NOTEBOOK_TIMEOUT = "NotebookTimeoutError"
 KERNEL_DIED = "KernelDiedError"
 NOT_RUN = "NotExecutedError"
 PROBLEM_ENAMES = (CELL_TIMEOUT, NOTEBOOK_TIMEOUT, KERNEL_DIED)
+KERNEL_START_ATTEMPTS = 3     # jupyter_client's free-port choice can race other processes
 
 _LOOP = re.compile(r"^\s*(for|while)\b", re.M)
 _NUMERICAL = re.compile(r"numerical_gradient\s*\(")
@@ -70,7 +71,15 @@ class BudgetedExecute(Execute):
         self._stopped = None          # (ename, message) once cells can no longer run
         self._sources = []            # code executed so far (for the timeout hint)
         with GRADEBOOK_LOCK.released():
-            return super().preprocess(nb, resources, km)
+            for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+                self._started = False
+                try:
+                    return super().preprocess(nb, resources, km)
+                except Exception as exc:   # e.g. a port taken between choice and bind
+                    if self._started or km is not None or attempt == KERNEL_START_ATTEMPTS:
+                        raise
+                    self.log.warning("kernel did not start (%s); attempt %d", exc, attempt + 1)
+                    sleep(0.5 * attempt)
 
     def _get_timeout(self, cell):
         remaining = self._deadline - monotonic()
@@ -91,6 +100,7 @@ class BudgetedExecute(Execute):
         return await super()._async_handle_timeout(timeout, cell)
 
     def preprocess_cell(self, cell, resources, index):
+        self._started = True
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
         if self._stopped is None and monotonic() >= self._deadline:

@@ -60,6 +60,8 @@ def cell_message(cell):
         err = next((o for o in errors if o.get("ename") in PROBLEM_ENAMES + (NOT_RUN,)),
                    errors[0])
         msg = f"{err.get('ename', 'Error')}: {err.get('evalue', '')}".rstrip(": ")
+        if err.get("ename") == "NotImplementedError" and not err.get("evalue"):
+            return "NotImplementedError: まだ実装されていません (テストが使う関数のセル)"
         if not err.get("evalue"):
             line = _failed_line(err.get("traceback", []))
             visible = {_squash(v) for v in remove_hidden_tests(cell.source).split("\n")}

@@ -29,8 +29,8 @@ def notebook_from_twin(twin):
     nb = jupytext.read(twin, fmt="py:percent")
     nb.metadata = {"kernelspec": KERNELSPEC,
                    "language_info": {"name": "python"}}
-    for cell in nb.cells:
-        cell.pop("id", None)
+    for i, cell in enumerate(nb.cells):   # stable ids: the grade_id, else the position
+        cell.id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{i:02d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return nb
@@ -53,7 +53,7 @@ def main(argv=None):
                 print(f"out of sync: {ipynb} <- {twin}  (run python scripts/sync_notebooks.py)")
                 bad += 1
         else:
-            nbformat.write(nb, ipynb)   # nbformat adds cell ids when it validates
+            nbformat.write(nb, ipynb)
             print(f"wrote {ipynb.relative_to(ROOT)}")
     return 1 if bad else 0
 

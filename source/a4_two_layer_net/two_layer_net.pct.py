@@ -182,13 +182,11 @@ class TwoLayerNet:
 # %% nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def gradient(self, x, t):
     """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は one-hot 表現)"""
-    W1, W2 = self.params['W1'], self.params['W2']
-    b1, b2 = self.params['b1'], self.params['b2']
+    p = self.params
     batch_num = x.shape[0]
     # forward (順伝播)
-    a1 = np.dot(x, W1) + b1
-    z1 = sigmoid(a1)
-    y = softmax(np.dot(z1, W2) + b2)
+    z1 = sigmoid(np.dot(x, p['W1']) + p['b1'])  # 隠れ層の出力
+    y = softmax(np.dot(z1, p['W2']) + p['b2'])  # ネットワークの出力
     # backward (逆伝播)
     # 損失は log(y + 1e-7) なので、正解クラスの確率 y_c について r = y_c / (y_c + 1e-7) (ほぼ 1) を
     # 掛けると正確な微分になる (教科書の版は r を省くので、勾配確認で 1e-7 程度の差が残る)
@@ -197,7 +195,7 @@ def gradient(self, x, t):
     grads = {}
     grads['W2'] = np.dot(z1.T, dy)
     grads['b2'] = np.sum(dy, axis=0)
-    da1 = np.dot(dy, W2.T) * z1 * (1 - z1)  # sigmoid の微分は z1 * (1 - z1)
+    da1 = np.dot(dy, p['W2'].T) * z1 * (1 - z1)  # sigmoid の微分は z1 * (1 - z1)
     grads['W1'] = np.dot(x.T, da1)
     grads['b1'] = np.sum(da1, axis=0)
     return grads
@@ -263,7 +261,7 @@ a4_two_layer_net.check_accuracy(TwoLayerNet)
 """TwoLayerNet.numerical_gradient: 勾配の辞書のキーと形、値が正しいか"""
 grads = net.numerical_gradient(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
 assert sorted(grads) == ['W1', 'W2', 'b1', 'b2'], f"キーは W1, b1, W2, b2 のはずです: {sorted(grads)}"
-for key in ('W1', 'b1', 'W2', 'b2'):
+for key in net.params:
     assert np.shape(grads[key]) == net.params[key].shape, f"grads['{key}'] の形が params['{key}'] と違います"
 assert np.allclose(grads['b2'], [0.34405332, -0.34405332], rtol=1e-4), f"grads['b2'] の値が違います: {grads['b2']}"
 ### BEGIN HIDDEN TESTS
@@ -306,14 +304,14 @@ grad_errors = {}
 for key in ('W1', 'b1', 'W2', 'b2'):
     grad_errors[key] = rel_error(grad_numerical[key], grad_backprop[key])
 ### END SOLUTION
-for key in ('W1', 'b1', 'W2', 'b2'):
-    print(key, ":", grad_errors[key])
+for key, err in grad_errors.items():
+    print(key, ":", err)
 
 # %% nbgrader={"grade": true, "grade_id": "test_gradient_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """勾配確認: 数値微分と誤差逆伝播法の勾配の相対誤差が、4 つのパラメータすべてで 1e-7 未満か"""
 assert sorted(grad_errors) == ['W1', 'W2', 'b1', 'b2'], "grad_errors のキーは W1, b1, W2, b2 です"
-for key in ('W1', 'b1', 'W2', 'b2'):
-    assert 0 < grad_errors[key] < 1e-7, f"{key} の相対誤差が 1e-7 未満ではありません: {grad_errors[key]}"
+for key, err in grad_errors.items():
+    assert 0 < err < 1e-7, f"{key} の相対誤差が 1e-7 未満ではありません: {err}"
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_gradient_check(grad_errors, TwoLayerNet)
@@ -344,7 +342,7 @@ print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 # 1. **ミニバッチ**: 訓練データから無作為に `batch_size` 個を選ぶ (`np.random.choice(train_size, batch_size)`)
 # 2. **勾配の算出**: ミニバッチの損失関数の勾配を `network.gradient(x_batch, t_batch)` で求める
 # 3. **パラメータの更新**: 4 つのパラメータ `'W1'`, `'b1'`, `'W2'`, `'b2'` すべてを
-#    `network.params[key] -= learning_rate * grad[key]` で更新する
+#    勾配の逆向きに更新する (`network.params[key]` から `learning_rate * grad[key]` を引く)
 # 4. 更新後のミニバッチの損失 `network.loss(x_batch, t_batch)` を `train_loss_list` に追加する
 #
 # を `iters_num` 回繰り返します。また 1 エポックごと (`i % iter_per_epoch == 0` のとき) に、訓練データ全体と
@@ -364,7 +362,7 @@ np.random.seed(0)  # 毎回同じ結果になるように乱数の種を固定�
 
 network = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
 # データが float32 なので、パラメータも float32 にそろえる (float64 のままだと何倍も遅くなる)
-for key in ('W1', 'b1', 'W2', 'b2'):
+for key in network.params:
     network.params[key] = network.params[key].astype(np.float32)
 
 iters_num = 10000  # 繰り返しの回数
