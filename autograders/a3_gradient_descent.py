@@ -88,7 +88,7 @@ def _run(check, gradient_descent, f, init_x, kwargs, desc):
     out = call_student(check, gradient_descent, f, np.array(init_x, dtype=np.float64),
                        desc=desc, **(kwargs or {}))
     if not isinstance(out, (tuple, list)) or len(out) != 2:
-        fail(check, "戻り値は (x, x_history) の 2 つにしてください。", desc=desc, got=fmt(out))
+        fail(check, "戻り値は (x, x_history) の 2 つにしてください。", desc=desc, got=_short(out))
     return out
 
 
@@ -165,23 +165,39 @@ def check_gradient_descent_init_x(gradient_descent):
                 hint=HINTS["alias"])
 
 
+def _short(v, limit=300):
+    """fmt(v), cut to ``limit`` characters (a wrong object may print very long)."""
+    text = fmt(v)
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def _vector(v):
+    """The student's result as a float array, or None if it is not numeric."""
+    try:
+        with quiet():
+            a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return a if v is not None else None
+
+
 def check_learning_rate(x_large_lr, x_small_lr):
     """lr=10 diverges (|x| huge), lr=1e-10 barely moves from (-3, 4): compared with the reference."""
     check = "学習率の実験"
     init = np.array(SLIDES_INIT_X)
     desc = "init_x = [-3.0, 4.0], step_num=100, lr=10.0"
-    big = np.asarray(x_large_lr, dtype=float) if x_large_lr is not None else None
+    big = _vector(x_large_lr)
     require(check, big is not None and big.shape == (2,), "x_large_lr は長さ 2 の配列にしてください。",
-            desc=desc, got=fmt(x_large_lr), hint=HINTS["lr_large"])
+            desc=desc, got=_short(x_large_lr), hint=HINTS["lr_large"])
     x_ref_big, _ = ref.gradient_descent(function_2, init, lr=10.0, step_num=100)
     require(check, np.all(np.isfinite(big)) and np.linalg.norm(big) > 1e6,
             "lr=10.0 の結果が発散していません。", desc=desc,
             expected=f"絶対値がとても大きい値 (参考実装: {fmt(x_ref_big)})", got=fmt(big),
             hint=HINTS["lr_large"])
     desc = "init_x = [-3.0, 4.0], step_num=100, lr=1e-10"
-    small = np.asarray(x_small_lr, dtype=float) if x_small_lr is not None else None
+    small = _vector(x_small_lr)
     require(check, small is not None and small.shape == (2,),
-            "x_small_lr は長さ 2 の配列にしてください。", desc=desc, got=fmt(x_small_lr),
+            "x_small_lr は長さ 2 の配列にしてください。", desc=desc, got=_short(x_small_lr),
             hint=HINTS["lr_small"])
     x_ref_small, _ = ref.gradient_descent(function_2, init, lr=1e-10, step_num=100)
     moved = float(np.max(np.abs(small - init)))

@@ -326,7 +326,11 @@ def check_training_history(train_loss_list, train_acc_list, test_acc_list, iters
     n = len(train_loss_list) if hasattr(train_loss_list, "__len__") else None
     require(check, n == iters_num, f"train_loss_list の長さが {iters_num} ではありません。",
             expected=iters_num, got=n, hint=HINTS["loss_every"])
-    loss = np.asarray([float(np.asarray(v)) for v in train_loss_list])
+    try:
+        loss = np.asarray([float(np.asarray(v)) for v in train_loss_list])
+    except (TypeError, ValueError):
+        fail(check, "train_loss_list に数値でない値があります。", got=fmt(train_loss_list[:3]),
+             hint="network.loss(x_batch, t_batch) の値 (1 つの数) を追加してください。")
     require(check, np.all(np.isfinite(loss)), "train_loss_list に NaN や inf があります。",
             hint=HINTS["softmax_overflow"])
     first, last = loss[:100].mean(), loss[-100:].mean()
@@ -368,7 +372,10 @@ def check_training_result(network, train_acc_list, test_acc_list):
     _, gap = TOLERANCES["training"]
     for name, lst, acc in (("train_acc_list", train_acc_list, train_acc),
                            ("test_acc_list", test_acc_list, test_acc)):
-        last = float(np.asarray(lst[-1])) if len(lst) else float("nan")
+        try:
+            last = float(np.asarray(lst[-1]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            last = float("nan")
         require(check, abs(last - acc) < gap,
                 f"{name} の最後の値が、学習後のネットワークの認識精度と大きく違います。",
                 expected=f"{acc:.4f} に近い値", got=repr(last),

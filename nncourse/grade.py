@@ -73,7 +73,7 @@ def _worker_timeout(course, n_assignments):
 
 def _run_worker(course, student, aids, prints, events):
     """Run one student's worker; put each finished assignment on ``events``."""
-    log = course.state_dir / "logs" / f"{student}.log"
+    log = course.state_dir / "logs" / f"{student}.{aids[0]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "nncourse.worker", "--course-dir", str(course.root),
            "--student", student]
@@ -139,9 +139,12 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     events = queue.Queue()
     bar = tqdm(total=total, desc="grading", unit="nb", file=sys.stderr, disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
+    # one worker per student; with fewer students than jobs, one per submission
+    tasks = [(s, todo[s]) for s in sorted(todo)]
+    if len(tasks) < jobs:
+        tasks = [(s, [a]) for s, aids_ in tasks for a in aids_]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_run_worker, course, s, todo[s], prints[s], events)
-                   for s in sorted(todo)]
+        futures = [pool.submit(_run_worker, course, s, a, prints[s], events) for s, a in tasks]
         finished = 0
         while finished < total:
             try:

@@ -11,7 +11,6 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
 import nbformat
 
