@@ -369,6 +369,15 @@ def test_slides_gradient_passes_vectors_fails_matrix_and_integers():
     fails(A2.check_numerical_gradient_int, grad_slides, hint="切り捨てられ")
 
 
+def test_1d_only_gradient_with_float_conversion_loses_only_the_matrix_points():
+    # catalogue mutant grad_1d_only: the integer check leaves matrices it cannot do alone
+    def grad_slides_float(f, x):
+        return grad_slides(f, x.astype(np.float64))
+    A2.check_numerical_gradient(grad_slides_float)
+    A2.check_numerical_gradient_int(grad_slides_float)
+    fails(A2.check_numerical_gradient_matrix, grad_slides_float, hint="1 行全体")
+
+
 def test_gradient_not_restoring_x_gets_hint():
     def no_restore(f, x):
         grad = np.zeros_like(x)

@@ -222,6 +222,15 @@ def test_simple_net():
     fails(A3.check_simple_net, SSELoss, hint="2 乗和誤差ではありません")
 
 
+class TransposedSimpleNet(BookSimpleNet):
+    def predict(self, x):
+        return np.dot(self.W.T, x)        # right for one x, fails for a batch
+
+
+def test_transposed_predict_fails_with_the_order_hint():
+    fails(A3.check_simple_net, TransposedSimpleNet, hint="np.dot(x, self.W)")
+
+
 def test_simple_net_keeps_numpy_random_state():
     np.random.seed(5)
     before = np.random.get_state()[1].copy()
@@ -409,6 +418,17 @@ def test_wrong_two_layer_net_fails_its_check(cls, check, hint):
 def test_naive_softmax_passes_accuracy_and_init():
     A4.check_init(NaiveSoftmaxNet)
     A4.check_accuracy(NaiveSoftmaxNet)
+
+
+def test_naive_softmax_fails_the_loss_check_too():
+    # big scores: NaN where the label is the top class (catalogue mutant net_softmax_naive)
+    fails(A4.check_loss, NaiveSoftmaxNet, hint="最大値を引いて")
+
+
+def test_wrong_predict_costs_no_accuracy_point():
+    # accuracy is measured with the student's own predict (catalogue mutant net_relu)
+    A4.check_accuracy(ReluNet)
+    A4.check_accuracy(NoSoftmaxNet)
 
 
 def test_gradient_check():

@@ -6,6 +6,7 @@ files).  ``load()`` reads and checks both; ``apply(nb, entry)`` edits a notebook
 with the same semantics as ``nncourse.cohort.apply_mistake`` (which it uses), plus
 ``cell``: limit an edit to one solution cell, or replace that cell by ``code``.
 """
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,9 +144,20 @@ def apply(nb, entry):
     return nb
 
 
-def validate(catalogue, notebooks):
-    """Check every entry against ``notebooks`` ({aid: notebook with solutions}).
+def as_submitted(nb):
+    """A copy of a source notebook whose solution cells read as a student submits them:
+    without the BEGIN/END SOLUTION lines (as ``nncourse.cohort.reference_submission``)."""
+    nb = copy.deepcopy(nb)
+    for cell in solution_cells(nb).values():
+        cell.source = "\n".join(line for line in cell.source.split("\n")
+                                if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+    return nb
 
+
+def validate(catalogue, notebooks):
+    """Check every entry against ``notebooks`` ({aid: source notebook with solutions}).
+
+    Each edit is tried on the source and on its submitted form (``as_submitted``).
     Raises CatalogueError naming the entry: unknown assignment, an edit that matches
     nothing or changes nothing, a ``loses`` grade_id that is not an autograded test cell.
     """
@@ -153,7 +165,8 @@ def validate(catalogue, notebooks):
         if e.assignment not in notebooks:
             raise CatalogueError(f"{e!r}: unknown assignment (known: {', '.join(notebooks)})")
         nb = notebooks[e.assignment]
-        apply(nbformat.from_dict(nb), e)          # on a copy
+        apply(copy.deepcopy(nb), e)               # on copies
+        apply(as_submitted(nb), e)
         tests = autograded_tests(nb)
         bad = [g for g in e.loses if g not in tests]
         if bad:
