@@ -87,7 +87,10 @@ def _demo(course, args):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="nncourse", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="nncourse", description="Build, collect, grade and check the course's assignments "
+        "(a layer over nbgrader; run it in the course directory).",
+        epilog="\n".join(__doc__.split("\n")[2:]), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--course-dir", default=None, help="course directory (default: cwd)")
     sub = p.add_subparsers(dest="command", required=True)
 

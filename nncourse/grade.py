@@ -44,7 +44,9 @@ class GradeRun:
 
 def grading_inputs_digest(course, aid):
     """Everything besides the submission that decides its grade."""
-    return tree_digest([course.source_dir(aid), course.root / "autograders",
+    checks = sorted(p for p in (course.root / "autograders").iterdir()
+                    if p.name != "catalogue")            # the catalogues do not grade
+    return tree_digest([course.source_dir(aid), *checks,
                         course.root / "reference", course.root / "course_config.py"]) + VERSION
 
 
@@ -115,8 +117,12 @@ def _kill_group(proc):
         pass
 
 
-def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True):
-    """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``."""
+def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True,
+          report_sections=None):
+    """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``.
+
+    ``report_sections``: optional function GradeRun -> [(title, html fragment)] whose
+    sections the HTML report shows (``autograders.catalogue.grading`` uses it)."""
     from .report import write_report
     start = time.monotonic()
     aids = course.select(assignments)
@@ -166,5 +172,6 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
                 run.results.append(r)
     run.seconds = time.monotonic() - start
     if report:
-        run.report = write_report(course, aids, jobs=jobs)
+        run.report = write_report(course, aids, jobs=jobs,
+                                  sections=report_sections(run) if report_sections else ())
     return run

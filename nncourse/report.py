@@ -130,8 +130,11 @@ def _plots(directory, aids, rows, exercise_stats):
     return paths
 
 
-def write_report(course, aids, jobs=None):
-    """Write reports/<aid or all>/{grades.csv, report.html, *.png}; returns a Report."""
+def write_report(course, aids, jobs=None, sections=()):
+    """Write reports/<aid or all>/{grades.csv, report.html, *.png}; returns a Report.
+
+    ``sections``: extra (title, html fragment) pairs shown before the score plots, e.g. the
+    mutant/variant table of ``autograders.catalogue``."""
     directory = course.root / "reports" / (aids[0] if len(aids) == 1 else "all")
     directory.mkdir(parents=True, exist_ok=True)
     scores = gradebook_scores(course, aids)
@@ -172,7 +175,7 @@ def write_report(course, aids, jobs=None):
     plots = _plots(directory, aids, rows, exercise_stats)
     report = Report(directory, directory / "report.html", csv_path, plots, rows, aids)
     report.html.write_text(_html(course, report, results, exercise_stats, failures,
-                                 failure_students, problems, jobs), encoding="utf-8")
+                                 failure_students, problems, jobs, sections), encoding="utf-8")
     return report
 
 
@@ -180,7 +183,8 @@ def _esc(x):
     return html.escape(str(x))
 
 
-def _html(course, report, results, exercise_stats, failures, failure_students, problems, jobs):
+def _html(course, report, results, exercise_stats, failures, failure_students, problems, jobs,
+          sections=()):
     aids = report.assignments
     table = report.table()
     not_graded = [(s, a, r.get("error") or "") for (s, a), r in sorted(results.items())
@@ -239,6 +243,8 @@ def _html(course, report, results, exercise_stats, failures, failure_students, p
         out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
                 f"<td class='l'>{_esc(p)}</td></tr>" for s, a, p in problems]
         out.append("</table>")
+    for title, fragment in sections:
+        out.append(f"<h2>{_esc(title)}</h2>{fragment}")
     out.append("<h2>Score distributions</h2>")
     out += [f"<img src='{p.name}' alt='{_esc(p.stem)}'>" for p in report.plots]
     out.append(f"<p><small>feedback: {_esc(course.root / 'feedback')} · "

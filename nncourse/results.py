@@ -40,8 +40,14 @@ def _squash(line):
 
 
 def _short(text):
+    """At most MAX_MESSAGE characters; a hint line ("ヒント: …") at the end is kept."""
     text = strip_ansi(text).strip()
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
+    if len(text) <= MAX_MESSAGE:
+        return text
+    last = text.rsplit("\n", 1)[-1]
+    if "\n" in text and last.lstrip().startswith("ヒント:") and len(last) < MAX_MESSAGE // 2:
+        return text[:MAX_MESSAGE - len(last) - 3] + "…\n" + last
+    return text[:MAX_MESSAGE - 1] + "…"
 
 
 def _failed_line(traceback):
