@@ -145,10 +145,12 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     events = queue.Queue()
     bar = tqdm(total=total, desc="grading", unit="nb", file=sys.stderr, disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
-    # one worker per student; with fewer students than jobs, one per submission
+    # one worker per student; with fewer students than jobs, a student's assignments are
+    # shared out among the free jobs (each worker process costs ~2 s of imports)
     tasks = [(s, todo[s]) for s in sorted(todo)]
-    if len(tasks) < jobs:
-        tasks = [(s, [a]) for s, aids_ in tasks for a in aids_]
+    if tasks and len(tasks) < jobs:
+        split = max(1, jobs // len(tasks))
+        tasks = [(s, aids_[i::split]) for s, aids_ in tasks for i in range(split) if aids_[i::split]]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_run_worker, course, s, a, prints[s], events) for s, a in tasks]
         finished = 0

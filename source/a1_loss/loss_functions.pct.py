@@ -47,6 +47,45 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
+# %% nbgrader={"grade": false, "grade_id": "a1_test_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストセルで使う補助関数です (読まなくてもかまいません)。テストが通らなかったとき、期待値と
+# あなたの値を並べ、その値がよくある間違いと一致すれば、どこが違うかのヒントを表示します。
+def _show(v):
+    """値を 1 行で短く表示する (小数は 8 桁まで)。"""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.8g}"
+    if isinstance(v, (np.ndarray, list)):
+        return " ".join(np.array2string(np.asarray(v), precision=8, separator=", ").split())
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+def _explain(got, expected, what, mistakes=(), otherwise=""):
+    """「what: 期待値 …、あなたの値 …。」とヒント。mistakes は (よくある間違いの値, ヒント) の並び。"""
+    text = f"{what}: 期待値 {_show(expected)}、あなたの値 {_show(got)}。"
+    if got is None:
+        return text + "値が返されていません (None)。return を書き忘れていませんか？"
+    for value, hint in mistakes:
+        try:
+            if np.shape(got) == np.shape(value) and \
+                    np.allclose(got, value, rtol=1e-6, atol=1e-9, equal_nan=True):
+                return text + hint
+        except (TypeError, ValueError):
+            pass
+    return text + otherwise
+
+
+def _call(hint, func, *args):
+    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+    try:
+        return func(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "sum_squared_error_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1. 2乗和誤差 (sum of squared error)
 #
@@ -84,9 +123,14 @@ print(sum_squared_error(y2, t))   # スライドでは 0.41625
 
 # %% nbgrader={"grade": true, "grade_id": "test_sum_squared_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """sum_squared_error がスライドの値 (0.09125, 0.41625) などを返すか確かめる。"""
-assert np.isclose(sum_squared_error(y1, t), 0.09125), "y1 の2乗和誤差は 0.09125 になるはずです"
-assert np.isclose(sum_squared_error(y2, t), 0.41625), "y2 の2乗和誤差は 0.41625 になるはずです"
-assert sum_squared_error(y1, t) < sum_squared_error(y2, t), "正解に近い y1 のほうが誤差は小さいはずです"
+sse_mistakes = [(2 * 0.09125, "ちょうど 2 倍です。1/2 (0.5) を掛け忘れていませんか？"),
+                (0.09125 / 5, "ちょうど 1/5 (1/要素数) です。平均 (np.mean) ではなく和 (np.sum) をとってください。"),
+                (2 * 0.09125 / 5, "2/5 倍です。平均 (np.mean) ではなく和 (np.sum) をとってください。")]
+e1, e2 = sum_squared_error(y1, t), sum_squared_error(y2, t)
+assert np.isclose(e1, 0.09125), _explain(e1, 0.09125, "y1 の2乗和誤差", sse_mistakes,
+                                         "E = 1/2 Σ_k (y_k - t_k)^2 : 差を 2 乗して全部足し、1/2 を掛けます。")
+assert np.isclose(e2, 0.41625), _explain(e2, 0.41625, "y2 の2乗和誤差")
+assert e1 < e2, "正解に近い y1 のほうが誤差は小さいはずです"
 assert np.isclose(sum_squared_error(t, t), 0.0), "y と t が等しければ誤差は 0 です"
 ### BEGIN HIDDEN TESTS
 from autograders import a1_loss
@@ -130,10 +174,21 @@ print(cross_entropy_error(y_zero, t))   # delta のおかげで有限の値 (約
 
 # %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """cross_entropy_error (データ 1 つ) が正しい値を返し、y に 0 があっても有限になるか確かめる。"""
-assert np.isclose(cross_entropy_error(y1, t), 0.510825457099338), "y1 では約 0.5108 になるはずです"
-assert np.isclose(cross_entropy_error(y2, t), 2.302584092994546), "y2 では約 2.3026 になるはずです"
-assert np.isfinite(cross_entropy_error(y_zero, t)), "y に 0 があっても有限の値になるはずです (delta は log の中)"
-assert np.isclose(cross_entropy_error(y_zero, t), 16.11809565095832), "正解クラスの y が 0 なら -log(1e-7) ≈ 16.118 です"
+ce_nan = "NaN (非数) です。y に 0 があると log(0) = -inf になり、0 × (-inf) は NaN になります。" \
+    "delta = 1e-7 を log の中で足してください (log の外で足しても log(0) は防げません)。"
+e1 = cross_entropy_error(y1, t)
+assert np.isclose(e1, 0.510825457099338), _explain(e1, 0.510825457099338, "y1 の交差エントロピー誤差", [
+    (-0.510825457099338, "符号が逆です。E = -Σ_k t_k log y_k の先頭のマイナスを忘れていませんか？"),
+    (0.510825457099338 / np.log(10), "ちょうど 1/ln(10) 倍です。log は底が e の自然対数です。np.log10 ではなく np.log を使ってください。"),
+    (0.510825457099338 / np.log(2), "ちょうど 1/ln(2) 倍です。log は底が e の自然対数です。np.log2 ではなく np.log を使ってください。"),
+    (0.510825457099338 / 5, "ちょうど 1/5 (1/要素数) です。平均 (np.mean) ではなく和 (np.sum) をとってください。"),
+    (np.nan, ce_nan)], "E = -Σ_k t_k log(y_k + delta), delta = 1e-7 です。")
+e2 = cross_entropy_error(y2, t)
+assert np.isclose(e2, 2.302584092994546), _explain(e2, 2.302584092994546, "y2 の交差エントロピー誤差")
+e0 = cross_entropy_error(y_zero, t)
+assert np.isclose(e0, 16.11809565095832), _explain(e0, 16.11809565095832, "正解クラスの y が 0 のとき", [
+    (np.inf, "inf (無限大) です。log(0) = -inf を避けるため、delta = 1e-7 を log の中で足してください。")],
+    "正解クラスの y が 0 なら -log(0 + 1e-7) ≈ 16.118 です。delta は log の中で足していますか？")
 ### BEGIN HIDDEN TESTS
 from autograders import a1_loss
 a1_loss.check_cross_entropy_error(cross_entropy_error)
@@ -251,12 +306,25 @@ print(cross_entropy_error(y1, t))                         # データ 1 つ: ≈
 
 # %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_batch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """バッチ対応の cross_entropy_error が、ワンホット表現のバッチとデータ 1 つで平均の損失を返すか確かめる。"""
-assert np.isclose(cross_entropy_error(y_batch, t_batch), 1.406704775046942), \
-    "y1, y2 のバッチでは 2 つの損失の平均 (約 1.4067) になるはずです (データ数で割っていますか？)"
-assert np.isclose(cross_entropy_error(y1, t), 0.510825457099338), \
-    "データ 1 つ (1 次元の配列) のときも問 2 と同じ値 (約 0.5108) になるはずです"
-assert np.isclose(cross_entropy_error(np.array([y1, y1, y1]), np.array([t, t, t])), 0.510825457099338), \
-    "同じデータ 3 つのバッチの損失は、1 つのときと同じ (平均) になるはずです"
+batch_mistakes = [
+    (2 * 1.406704775046942, "ちょうどデータ数 (2) 倍です。データ数 N (batch_size) で割って平均するのを忘れていませんか？"
+                            " 和のままだとバッチが大きいほど損失が大きくなります。"),
+    (1.406704775046942 / 5, "np.mean は全要素 (N × クラス数) で割ってしまいます。割るのはデータ数 N だけです。"),
+    (1.406704775046942 / np.log(10), "ちょうど 1/ln(10) 倍です。log は底が e の自然対数です。np.log10 ではなく np.log を使ってください。"),
+    (np.nan, "NaN (非数) です。y に 0 があると log(0) = -inf、0 × (-inf) = NaN になります。"
+             "delta = 1e-7 を log の中で足してください (log の外で足しても log(0) は防げません)。")]
+e = cross_entropy_error(y_batch, t_batch)
+assert np.isclose(e, 1.406704775046942), _explain(e, 1.406704775046942, "y1, y2 のバッチの損失 (2 つの損失の平均)",
+                                                  batch_mistakes)
+e1 = cross_entropy_error(y1, t)
+assert np.isclose(e1, 0.510825457099338), _explain(e1, 0.510825457099338, "データ 1 つ (1 次元の配列) の損失", [
+    (0.510825457099338 / 5, "ちょうど 1/5 (1/クラス数) です。データが 1 つ (1 次元の y) のときは、"
+                            "先に形 (1, クラス数) のバッチに直してから batch_size を求めてください。"),
+    (0.510825457099338 / np.log(10), batch_mistakes[2][1]), (np.nan, batch_mistakes[3][1])],
+    "問 2 と同じ値になるはずです。")
+e3 = cross_entropy_error(np.array([y1, y1, y1]), np.array([t, t, t]))
+assert np.isclose(e3, 0.510825457099338), _explain(e3, 0.510825457099338, "同じデータ 3 つのバッチの損失 (1 つのときと同じ)", [
+    (3 * 0.510825457099338, "ちょうどデータ数 (3) 倍です。データ数 N (batch_size) で割って平均するのを忘れていませんか？")])
 ### BEGIN HIDDEN TESTS
 from autograders import a1_loss
 a1_loss.check_cross_entropy_error_batch(cross_entropy_error)
@@ -264,10 +332,19 @@ a1_loss.check_cross_entropy_error_batch(cross_entropy_error)
 
 # %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_labels", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """cross_entropy_error が正解ラベル (クラスの番号) の教師データでも同じ損失を返すか確かめる。"""
-assert np.isclose(cross_entropy_error(y_batch, np.array([2, 2])), 1.406704775046942), \
-    "正解ラベル t = [2, 2] でもワンホット表現のときと同じ値 (約 1.4067) になるはずです"
-assert np.isclose(cross_entropy_error(y_batch, np.array([0, 2])), (-np.log(0.1 + 1e-7) - np.log(0.1 + 1e-7)) / 2), \
-    "正解ラベル t = [0, 2] では -(log y[0, 0] + log y[1, 2]) / 2 になるはずです"
+labels_hint = "t が正解ラベル (例 [0, 2]) のときは、ワンホット表現のように t を掛けることはできません。" \
+    "各データの正解クラスの出力だけを取り出してください (問 5 のヒント)。"
+e = _call(labels_hint, cross_entropy_error, y_batch, np.array([0, 2]))
+expected = (-np.log(0.1 + 1e-7) - np.log(0.1 + 1e-7)) / 2          # -(log y[0, 0] + log y[1, 2]) / 2
+assert np.isclose(e, expected), _explain(e, expected, "正解ラベル t = [0, 2] の損失 -(log y[0, 0] + log y[1, 2]) / 2", [
+    (2 * expected, "ちょうどデータ数 (2) 倍です。データ数 N (batch_size) で割って平均するのを忘れていませんか？"),
+    (expected / np.log(10), "ちょうど 1/ln(10) 倍です。log は底が e の自然対数です。np.log10 ではなく np.log を使ってください。"),
+    (-np.sum(np.log(y_batch[:, [0, 2]] + 1e-7)) / 2,
+     "y[:, t] のように書くと、各行から t のすべての列を取り出してしまいます。"
+     "データ n ごとに、正解クラス t[n] の出力 1 つだけを取り出してください。")], labels_hint)
+e = _call(labels_hint, cross_entropy_error, y_batch, np.array([2, 2]))
+assert np.isclose(e, 1.406704775046942), \
+    _explain(e, 1.406704775046942, "正解ラベル t = [2, 2] の損失 (ワンホット表現のときと同じ値)", otherwise=labels_hint)
 ### BEGIN HIDDEN TESTS
 from autograders import a1_loss
 a1_loss.check_cross_entropy_error_labels(cross_entropy_error)

@@ -46,6 +46,45 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
+# %% nbgrader={"grade": false, "grade_id": "a2_test_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストセルで使う補助関数です (読まなくてもかまいません)。テストが通らなかったとき、期待値と
+# あなたの値を並べ、その値がよくある間違いと一致すれば、どこが違うかのヒントを表示します。
+def _show(v):
+    """値を 1 行で短く表示する (小数は 8 桁まで)。"""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.8g}"
+    if isinstance(v, (np.ndarray, list)):
+        return " ".join(np.array2string(np.asarray(v), precision=8, separator=", ").split())
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+def _explain(got, expected, what, mistakes=(), otherwise=""):
+    """「what: 期待値 …、あなたの値 …。」とヒント。mistakes は (よくある間違いの値, ヒント) の並び。"""
+    text = f"{what}: 期待値 {_show(expected)}、あなたの値 {_show(got)}。"
+    if got is None:
+        return text + "値が返されていません (None)。return を書き忘れていませんか？"
+    for value, hint in mistakes:
+        try:
+            if np.shape(got) == np.shape(value) and \
+                    np.allclose(got, value, rtol=1e-6, atol=1e-9, equal_nan=True):
+                return text + hint
+        except (TypeError, ValueError):
+            pass
+    return text + otherwise
+
+
+def _call(hint, func, *args):
+    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+    try:
+        return func(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "numerical_diff_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1. 数値微分 (numerical differentiation)
 #
@@ -79,13 +118,22 @@ def numerical_diff(f, x):
 
 # %% nbgrader={"grade": true, "grade_id": "test_numerical_diff", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """numerical_diff が中心差分 (h = 1e-4) で正しい微分の値を返すか確かめる。"""
-assert numerical_diff(lambda x: x ** 2, 3.0) != 0, "結果が 0 です。h が小さすぎませんか？"
-assert abs(numerical_diff(lambda x: x ** 2, 3.0) - 6.0) < 1e-6, \
-    "x**2 の x = 3 での微分は 6 です (前方差分だと 6.0001 になります。中心差分を使っていますか？)"
-assert abs(numerical_diff(lambda x: 0.01 * x ** 2 + 0.1 * x, 5.0) - 0.2) < 1e-6, \
-    "0.01x^2 + 0.1x の x = 5 での微分は 0.2 です"
-assert abs(numerical_diff(lambda x: x ** 3, 1.0) - 3.0) < 1e-6, \
-    "x**3 の x = 1 での微分は 3 です (前方差分だと 3.0003 になります。中心差分を使っていますか？)"
+def diff_mistakes(exact, forward, backward):
+    """numerical_diff のよくある間違いの値 (h = 1e-4) とヒント。"""
+    return [(forward, "前方差分 (f(x+h) - f(x)) / h の値です。誤差を小さくするため、中心差分を使ってください。"),
+            (backward, "後方差分 (f(x) - f(x-h)) / h の値です。中心差分を使ってください。"),
+            (0.0, "結果が 0 です。h が小さすぎると x + h が x と同じ数に丸められ (丸め誤差)、差が 0 になります。"),
+            (exact * 1e-8, "正しい値の h^2 倍です。/ 2 * h は (… / 2) * h と計算されます。割る数の書き方を確認してください。"),
+            (2 * exact, "ちょうど 2 倍です。x-h から x+h までの幅は 2h です。")]
+
+
+d = numerical_diff(lambda x: x ** 2, 3.0)
+assert abs(d - 6.0) < 1e-6, _explain(d, 6.0, "x**2 の x = 3 での微分", diff_mistakes(6.0, 6.0001, 5.9999),
+                                     "中心差分 (f(x+h) - f(x-h)) / (2h), h = 1e-4 で計算してください。")
+d = numerical_diff(lambda x: 0.01 * x ** 2 + 0.1 * x, 5.0)
+assert abs(d - 0.2) < 1e-6, _explain(d, 0.2, "0.01x^2 + 0.1x の x = 5 での微分", diff_mistakes(0.2, 0.200001, 0.199999))
+d = numerical_diff(lambda x: x ** 3, 1.0)
+assert abs(d - 3.0) < 1e-6, _explain(d, 3.0, "x**3 の x = 1 での微分", diff_mistakes(3.0, 3.00030001, 2.99970001))
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient
 a2_gradient.check_numerical_diff(numerical_diff)
@@ -201,10 +249,18 @@ print(numerical_diff(function_tmp2, 4.0))   # スライドでは 7.9999999999991
 
 # %% nbgrader={"grade": true, "grade_id": "test_partial_derivatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """function_tmp1, function_tmp2 が片方の変数を固定した f(x0, x1) = x0^2 + x1^2 になっているか確かめる。"""
-assert np.isclose(function_tmp1(3.0), 25.0), "function_tmp1(3.0) は 3^2 + 4^2 = 25 のはずです"
-assert np.isclose(function_tmp1(0.0), 16.0), "function_tmp1(0.0) は 0^2 + 4^2 = 16 のはずです"
-assert np.isclose(function_tmp2(4.0), 25.0), "function_tmp2(4.0) は 3^2 + 4^2 = 25 のはずです"
-assert np.isclose(function_tmp2(0.0), 9.0), "function_tmp2(0.0) は 3^2 + 0^2 = 9 のはずです"
+v = function_tmp1(3.0)
+assert np.isclose(v, 25.0), _explain(v, 25.0, "function_tmp1(3.0) = 3^2 + 4^2", [
+    (18.0, "3^2 + 3^2 になっています。function_tmp1 では x1 を 3.0 に固定していませんか？ x1 = 4.0 に固定します。")])
+v = function_tmp1(0.0)
+assert np.isclose(v, 16.0), _explain(v, 16.0, "function_tmp1(0.0) = 0^2 + 4^2", [
+    (9.0, "0^2 + 3^2 になっています。function_tmp1 では x1 を 3.0 に固定していませんか？ x1 = 4.0 に固定します。")])
+v = function_tmp2(4.0)
+assert np.isclose(v, 25.0), _explain(v, 25.0, "function_tmp2(4.0) = 3^2 + 4^2", [
+    (32.0, "4^2 + 4^2 になっています。function_tmp2 では x0 を 4.0 に固定していませんか？ x0 = 3.0 に固定します。")])
+v = function_tmp2(0.0)
+assert np.isclose(v, 9.0), _explain(v, 9.0, "function_tmp2(0.0) = 3^2 + 0^2", [
+    (16.0, "4^2 + 0^2 になっています。function_tmp2 では x0 を 4.0 に固定していませんか？ x0 = 3.0 に固定します。")])
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient
 a2_gradient.check_partial_derivatives(function_tmp1, function_tmp2)
@@ -277,14 +333,21 @@ print(numerical_gradient(function_2, np.array([3.0, 0.0])))   # [6. 0.]
 
 # %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """numerical_gradient がベクトルの x で正しい勾配 (float) を返し、x を元のままにするか確かめる。"""
+FORWARD = "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。"
+SIGN = "符号が逆です。f(x+h) - f(x-h) の順に引いていますか？"
+RESTORE = "ずらした要素を元に戻していますか？ (戻さないと、次の要素の計算も呼び出し元の x も狂います)"
 x = np.array([3.0, 4.0])
 g = numerical_gradient(function_2, x)
-assert np.allclose(g, [6.0, 8.0]), "f = x0^2 + x1^2 の (3, 4) での勾配は (6, 8) です"
+assert np.shape(g) == (2,) and np.allclose(g, [6.0, 8.0]), _explain(
+    g, [6.0, 8.0], "f = x0^2 + x1^2 の (3, 4) での勾配", [([6.0001, 8.0001], FORWARD), ([-6.0, -8.0], SIGN)])
 assert np.array(g).dtype.kind == "f", "勾配は float の配列で返してください"
-assert np.allclose(x, [3.0, 4.0], rtol=0, atol=1e-12), "numerical_gradient のあとで x が変わっています。ずらした要素を元に戻してください"
-assert np.allclose(numerical_gradient(function_2, np.array([0.0, 2.0])), [0.0, 4.0]), "(0, 2) での勾配は (0, 4) です"
-assert np.allclose(numerical_gradient(function_2, np.array([1.0, -2.0, 0.5])), [2.0, -4.0, 1.0]), \
-    "変数が 3 つでも使えるはずです: (1, -2, 0.5) での勾配は (2, -4, 1)"
+assert np.allclose(x, [3.0, 4.0], rtol=0, atol=1e-12), \
+    _explain(x, [3.0, 4.0], "numerical_gradient のあとの x (呼び出す前と同じはず)", otherwise=RESTORE)
+g = numerical_gradient(function_2, np.array([0.0, 2.0]))
+assert np.allclose(g, [0.0, 4.0]), _explain(g, [0.0, 4.0], "(0, 2) での勾配", [([0.0001, 4.0001], FORWARD)])
+g = numerical_gradient(function_2, np.array([1.0, -2.0, 0.5]))
+assert np.allclose(g, [2.0, -4.0, 1.0]), _explain(g, [2.0, -4.0, 1.0], "変数が 3 つのとき: (1, -2, 0.5) での勾配",
+                                                  [([2.0001, -3.9999, 1.0001], FORWARD)])
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient
 a2_gradient.check_numerical_gradient(numerical_gradient)
@@ -295,10 +358,15 @@ a2_gradient.check_numerical_gradient(numerical_gradient)
 W = np.array([[0.5, -1.0, 2.0],
               [0.0, 1.5, -0.5]])
 W_before = W.copy()
-dW = numerical_gradient(function_2, W)
-assert np.shape(dW) == (2, 3), "勾配は W と同じ形 (2, 3) になるはずです"
-assert np.allclose(dW, 2 * W_before), "np.sum(W**2) の勾配は 2W です。行列のすべての要素をずらしていますか？"
-assert np.allclose(W, W_before, rtol=0, atol=1e-12), "numerical_gradient のあとで W が変わっています"
+dW = _call("x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
+           "行列のすべての要素 x[i, j] を 1 つずつずらしてください。", numerical_gradient, function_2, W)
+assert np.shape(dW) == (2, 3), _explain(np.shape(dW), (2, 3), "勾配の形 (W と同じ形)")
+assert np.allclose(dW, 2 * W_before), _explain(dW, 2 * W_before, "np.sum(W**2) の勾配 2W", [
+    (2 * W_before + 1e-4, "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。")],
+    "行列のすべての要素をずらしていますか？")
+assert np.allclose(W, W_before, rtol=0, atol=1e-12), _explain(
+    W, W_before, "numerical_gradient のあとの W (呼び出す前と同じはず)",
+    otherwise="ずらした要素を元に戻していますか？ (戻さないと、次の要素の計算も呼び出し元の W も狂います)")
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient
 a2_gradient.check_numerical_gradient_matrix(numerical_gradient)
@@ -312,9 +380,13 @@ try:
 except (TypeError, ValueError):
     g = None   # はっきりエラーにするのも正解
 if g is not None:
-    assert np.allclose(g, [6.0, 8.0]), \
-        "整数の配列 [3, 4] で勾配が (6, 8) になりません。x + h が整数に切り捨てられていませんか？"
-assert np.array_equal(x_int, [3, 4]), "numerical_gradient のあとで x が変わっています"
+    assert np.allclose(g, [6.0, 8.0]), _explain(g, [6.0, 8.0], "整数の配列 [3, 4] での勾配", [
+        ([0, 0], "整数の配列では x[idx] に 3 + 1e-4 を代入すると 3 に切り捨てられ、差が 0 になります。"
+                 "float の配列に変換してから計算するか、エラーにしてください。"),
+        ([6.0001, 8.0001], "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。"
+                           "中心差分を使ってください。")],
+        "x + h が整数に切り捨てられていませんか？")
+assert np.array_equal(x_int, [3, 4]), _explain(x_int, [3, 4], "numerical_gradient のあとの x (呼び出す前と同じはず)")
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient
 a2_gradient.check_numerical_gradient_int(numerical_gradient)
@@ -357,10 +429,15 @@ plt.show()
 
 # %% nbgrader={"grade": true, "grade_id": "test_gradient_field", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """arrows が各点での -∇f (f の値が低くなる方向、中央の最小点を向く) になっているか確かめる。"""
-assert np.shape(arrows) == np.shape(points), "arrows は points と同じ形 (324, 2) にしてください"
-i = np.flatnonzero((points[:, 0] == 1.0) & (points[:, 1] == -1.5))[0]
-assert np.allclose(arrows[i], [-2.0, 3.0]), \
-    "点 (1, -1.5) での -∇f は (-2, 3) です (勾配にマイナスを付けていますか？)"
+assert np.shape(arrows) == np.shape(points), _explain(np.shape(arrows), np.shape(points), "arrows の形 (points と同じ)")
+i = 2 * 18 + 12                                 # 点 (1, -1.5) の行 (18 × 18 の格子の 2 行 12 列目)
+assert np.allclose(points[i], [1.0, -1.5], rtol=0, atol=1e-12), _explain(
+    points[i], [1.0, -1.5], "points[48] (点 (1, -1.5))",
+    otherwise="points が書き換えられています。numerical_gradient はずらした要素を元に戻していますか？")
+assert np.allclose(arrows[i], [-2.0, 3.0]), _explain(arrows[i], [-2.0, 3.0], "点 (1, -1.5) での -∇f", [
+    ([2.0, -3.0], "矢印は勾配そのもの ∇f ではなく、マイナスを付けた -∇f (f が低くなる方向) です。"),
+    ([-2.0001, 2.9999], "勾配が前方差分 (f(x+h) - f(x)) / h の値です。numerical_gradient のテストを先に直してください。")],
+    "arrows[i] は点 points[i] での -∇f (勾配にマイナスを付けたもの) です。")
 assert np.all(np.sum(arrows * points, axis=1) <= 1e-6), "矢印はすべて中央 (0, 0) の方を向くはずです"
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient

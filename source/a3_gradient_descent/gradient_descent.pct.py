@@ -32,6 +32,45 @@
 import numpy as np
 import matplotlib.pyplot as plt
 
+# %% nbgrader={"grade": false, "grade_id": "a3_test_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストセルで使う補助関数です (読まなくてもかまいません)。テストが通らなかったとき、期待値と
+# あなたの値を並べ、その値がよくある間違いと一致すれば、どこが違うかのヒントを表示します。
+def _show(v):
+    """値を 1 行で短く表示する (小数は 8 桁まで)。"""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.8g}"
+    if isinstance(v, (np.ndarray, list)):
+        return " ".join(np.array2string(np.asarray(v), precision=8, separator=", ").split())
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+def _explain(got, expected, what, mistakes=(), otherwise=""):
+    """「what: 期待値 …、あなたの値 …。」とヒント。mistakes は (よくある間違いの値, ヒント) の並び。"""
+    text = f"{what}: 期待値 {_show(expected)}、あなたの値 {_show(got)}。"
+    if got is None:
+        return text + "値が返されていません (None)。return を書き忘れていませんか？"
+    for value, hint in mistakes:
+        try:
+            if np.shape(got) == np.shape(value) and \
+                    np.allclose(got, value, rtol=1e-6, atol=1e-9, equal_nan=True):
+                return text + hint
+        except (TypeError, ValueError):
+            pass
+    return text + otherwise
+
+
+def _call(hint, func, *args):
+    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+    try:
+        return func(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
 # %% [markdown]
 # ## 1. 準備: 数値微分による勾配 (前回の復習)
 #
@@ -125,7 +164,10 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
 """gradient_descent の最終的な x: スライドの例 (init_x = [-3.0, 4.0], lr=0.1, step_num=100) で原点に近づくか"""
 x_final, _ = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 assert np.shape(x_final) == (2,), "x は長さ 2 の配列のはずです"
-assert np.all(np.abs(x_final) < 1e-8), f"x は原点 (0, 0) のすぐ近くになるはずです: {x_final}"
+assert np.all(np.abs(x_final) < 1e-8), _explain(x_final, [0.0, 0.0], "最後の x (原点 (0, 0) のすぐ近くのはず)", [
+    (np.array([-3.0, 4.0]) * 1.2 ** 100, "x が遠ざかっています。勾配の逆向きに進むので x から lr * grad を引きます。"
+                                         "符号が + になっていませんか？"),
+    ([-3.0, 4.0], "x が init_x から動いていません。ループの中で x を更新していますか？")])
 assert np.all(x_final * np.array([-3.0, 4.0]) > 0), "符号が変わっています。x -= lr * grad ですか？"
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
@@ -136,9 +178,16 @@ a3_gradient_descent.check_gradient_descent(gradient_descent)
 """gradient_descent の x_history: 形が (step_num, 2) で、最初の行が init_x、各行が更新前の x か"""
 _, hist = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 hist = np.asarray(hist)
-assert hist.shape == (100, 2), f"x_history の形は (100, 2) のはずです: {hist.shape}"
-assert np.allclose(hist[0], [-3.0, 4.0]), f"最初の行は init_x のはずです: {hist[0]}"
-assert np.allclose(hist[1], [-2.4, 3.2]), f"2 行目は 1 回更新した x = [-2.4, 3.2] のはずです: {hist[1]}"
+assert hist.shape == (100, 2), _explain(hist.shape, (100, 2), "x_history の形 (step_num, 2)", [
+    ((101, 2), "x_history の行数が step_num + 1 です。更新の前に記録すると、記録はちょうど step_num 回です"
+               " (最後に更新した x は返り値の x)。"),
+    ((99, 2), "更新の回数が step_num と 1 回ずれているようです。ちょうど step_num 回更新してください。")])
+assert not np.all(hist == hist[-1]), \
+    "x_history のすべての行が同じ値です。x をそのまま append すると、同じ配列を何度も記録することになります" \
+    " (x -= ... で全部の行が一緒に変わる)。記録するのは、そのときの x のコピーです。"
+assert np.allclose(hist[0], [-3.0, 4.0]), _explain(hist[0], [-3.0, 4.0], "x_history の最初の行 (init_x のはず)", [
+    ([-2.4, 3.2], "最初の行が 1 回更新したあとの x です。x を更新する『前』に記録してください。")])
+assert np.allclose(hist[1], [-2.4, 3.2]), _explain(hist[1], [-2.4, 3.2], "x_history の 2 行目 (1 回更新した x)")
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent_history(gradient_descent)
@@ -149,7 +198,9 @@ a3_gradient_descent.check_gradient_descent_history(gradient_descent)
 start = np.array([-3.0, 4.0])
 gradient_descent(function_2, start, lr=0.1, step_num=10)
 assert np.array_equal(start, [-3.0, 4.0]), \
-    f"init_x が書き換えられています: {start}。x = init_x ではコピーになりません"
+    f"init_x が書き換えられています: 期待値 [-3.0, 4.0]、呼び出し後の init_x {_show(start)}。" \
+    "x = init_x は配列のコピーではなく、同じ配列に別の名前を付けるだけです。そのあと x -= ... とすると" \
+    "呼び出し元の init_x まで書き換わります (上の a, b の例)。"
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent_init_x(gradient_descent)
@@ -203,9 +254,13 @@ print("lr=1e-10:", x_small_lr)
 
 # %% nbgrader={"grade": true, "grade_id": "test_learning_rate_experiments", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """学習率の実験: lr=10.0 では発散し、lr=1e-10 ではほとんど動かないか"""
-assert np.linalg.norm(x_large_lr) > 1e6, f"lr=10.0 では x がとても大きな値になるはずです: {x_large_lr}"
-assert np.allclose(x_small_lr, [-3.0, 4.0], atol=1e-6), \
-    f"lr=1e-10 では x は [-3, 4] からほとんど動かないはずです: {x_small_lr}"
+assert np.linalg.norm(x_large_lr) > 1e6, _explain(x_large_lr, "とても大きな値 (発散)", "lr=10.0 の x_large_lr", [
+    ([-3.0, 4.0], "init_x と同じ値です。lr=10.0, step_num=100 で gradient_descent を呼んだ結果を x_large_lr に"
+                  "入れていますか？ (lr=1.0 では x は毎回符号が反転するだけで、発散しません)")],
+    "lr=10.0, step_num=100 で gradient_descent を呼んだ結果を x_large_lr に入れてください。")
+assert np.allclose(x_small_lr, [-3.0, 4.0], atol=1e-6), _explain(
+    x_small_lr, [-3.0, 4.0], "lr=1e-10 の x_small_lr ([-3, 4] からほとんど動かないはず)",
+    otherwise="lr=1e-10, step_num=100 で gradient_descent を呼んだ結果を x_small_lr に入れてください。")
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
@@ -310,9 +365,15 @@ net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
                   [0.85557411, 0.03563661, 0.69422093]])
 scores = net.predict(np.array([0.6, 0.9]))
-assert np.allclose(scores, [1.05414809, 0.63071653, 1.1328074]), f"predict の値が違います: {scores}"
-assert np.isclose(net.loss(np.array([0.6, 0.9]), np.array([0, 0, 1])), 0.92806853663411326), \
-    "loss の値が違います (softmax を通してから交差エントロピー誤差を求めていますか？)"
+assert np.allclose(scores, [1.05414809, 0.63071653, 1.1328074]), _explain(
+    scores, [1.05414809, 0.63071653, 1.1328074], "predict の値 (スコア)", [
+        ([0.36541271, 0.23927078, 0.39531651], "softmax を通した確率になっています。predict は softmax を通す前の"
+                                               "スコアを返します (softmax は loss の中で使います)。")])
+L = net.loss(np.array([0.6, 0.9]), np.array([0, 0, 1]))
+assert np.isclose(L, 0.92806853663411326), _explain(L, 0.92806853663411326, "loss の値", [
+    (-0.12469906469811294, "predict のスコアをそのまま cross_entropy_error に渡していませんか？"
+                           "先に softmax で確率にしてください。")],
+    "loss は softmax で確率にしてから交差エントロピー誤差を求めます。")
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_simple_net(simpleNet)
@@ -350,7 +411,14 @@ print(dW)
 """simpleNet の重みに関する勾配 dW: 形が (2, 3) で、教科書の値と一致するか"""
 assert np.shape(dW) == (2, 3), f"dW の形は W と同じ (2, 3) のはずです: {np.shape(dW)}"
 assert np.allclose(dW, [[0.21924763, 0.14356247, -0.36281009],
-                        [0.32887144, 0.2153437, -0.54421514]], rtol=1e-4), f"dW の値が違います: {dW}"
+                        [0.32887144, 0.2153437, -0.54421514]], rtol=1e-4), _explain(
+    dW, [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]], "dW の値", [
+        (np.zeros((2, 3)), "dW がすべて 0 です。numerical_gradient がずらした W を net.loss が読んでいますか？"
+                           " (net.W のコピーをずらしても、net.loss の値は変わりません)"),
+        ([[0, 0, -0.52965756], [0, 0, -0.79448634]], "softmax を通さない損失の勾配です。"
+                                                     "上の simpleNet.loss のテストを先に直してください。"),
+        (-np.array([[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]]),
+         "符号が逆です。")])
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_simple_net_gradient(dW)

@@ -35,6 +35,45 @@ import numpy as np
 import matplotlib.pyplot as plt
 from mnist import load_mnist
 
+# %% nbgrader={"grade": false, "grade_id": "a4_test_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストセルで使う補助関数です (読まなくてもかまいません)。テストが通らなかったとき、期待値と
+# あなたの値を並べ、その値がよくある間違いと一致すれば、どこが違うかのヒントを表示します。
+def _show(v):
+    """値を 1 行で短く表示する (小数は 8 桁まで)。"""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.8g}"
+    if isinstance(v, (np.ndarray, list)):
+        return " ".join(np.array2string(np.asarray(v), precision=8, separator=", ").split())
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
+def _explain(got, expected, what, mistakes=(), otherwise=""):
+    """「what: 期待値 …、あなたの値 …。」とヒント。mistakes は (よくある間違いの値, ヒント) の並び。"""
+    text = f"{what}: 期待値 {_show(expected)}、あなたの値 {_show(got)}。"
+    if got is None:
+        return text + "値が返されていません (None)。return を書き忘れていませんか？"
+    for value, hint in mistakes:
+        try:
+            if np.shape(got) == np.shape(value) and \
+                    np.allclose(got, value, rtol=1e-6, atol=1e-9, equal_nan=True):
+                return text + hint
+        except (TypeError, ValueError):
+            pass
+    return text + otherwise
+
+
+def _call(hint, func, *args):
+    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+    try:
+        return func(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
 # %% [markdown]
 # ## 1. 準備: これまでに作った関数
 #
@@ -214,8 +253,9 @@ net = TwoLayerNet(input_size=784, hidden_size=100, output_size=10)
 assert net.params['W1'].shape == (784, 100) and net.params['b1'].shape == (100,), "W1, b1 の形が違います"
 assert net.params['W2'].shape == (100, 10) and net.params['b2'].shape == (10,), "W2, b2 の形が違います"
 assert np.all(net.params['b1'] == 0) and np.all(net.params['b2'] == 0), "バイアスは 0 で初期化します"
-assert 0.009 < np.std(net.params['W1']) < 0.011, \
-    f"W1 の標準偏差は weight_init_std = 0.01 くらいのはずです: {np.std(net.params['W1'])}"
+std = np.std(net.params['W1'])
+assert 0.009 < std < 0.011, _explain(std, 0.01, "W1 の標準偏差 (weight_init_std = 0.01 くらい)", otherwise=(
+    "重みの標準偏差が約 1 です。weight_init_std を掛けていますか？" if 0.9 < std < 1.1 else ""))
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_init(TwoLayerNet)
@@ -230,7 +270,10 @@ net.params['W2'] = np.array([[1.0, -1.0], [2.0, 0.5]])
 net.params['b2'] = np.array([0.0, 0.2])
 y = net.predict(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
 assert np.shape(y) == (2, 2), f"predict の出力の形は (2, 2) のはずです: {np.shape(y)}"
-assert np.allclose(y, [[0.86139679, 0.13860321], [0.82671030, 0.17328970]]), f"predict の値が違います: {y}"
+RELU = "隠れ層の活性化関数は sigmoid です (ReLU ではありません)。"
+assert np.allclose(y, [[0.86139679, 0.13860321], [0.82671030, 0.17328970]]), _explain(
+    y, [[0.86139679, 0.13860321], [0.82671030, 0.17328970]], "predict の値",
+    [([[0.96267311, 0.03732689], [0.5, 0.5]], RELU)])
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_predict(TwoLayerNet)
@@ -239,7 +282,10 @@ a4_two_layer_net.check_predict(TwoLayerNet)
 # %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """TwoLayerNet.loss: 上と同じ重みで、バッチの交差エントロピー誤差 (平均) が正しいか"""
 L = net.loss(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
-assert np.isclose(L, 0.95099494), f"loss の値が違います: {L}"
+assert np.isclose(L, 0.95099494), _explain(L, 0.95099494, "loss の値", [
+    (2 * 0.95099494, "損失がバッチサイズ (2) 倍になっています。交差エントロピー誤差はバッチの平均です。"),
+    (0.36559412, "隠れ層に ReLU を使ったときの値です。" + RELU)],
+    "loss は self.predict(x) の出力 (確率) と t の交差エントロピー誤差です。")
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_loss(TwoLayerNet)
@@ -248,10 +294,16 @@ a4_two_layer_net.check_loss(TwoLayerNet)
 # %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """TwoLayerNet.accuracy: one-hot 表現とラベルのどちらの教師データでも認識精度が正しいか"""
 xs = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-3.0, 1.0, -2.0]])  # 予測はどれもクラス 0
-acc = net.accuracy(xs, np.array([[1, 0], [0, 1], [1, 0]]))
-assert np.isclose(acc, 2 / 3), f"one-hot 表現の t での認識精度は 2/3 のはずです: {acc}"
-acc = net.accuracy(xs, np.array([0, 1, 1]))
-assert np.isclose(acc, 1 / 3), f"ラベルの t での認識精度は 1/3 のはずです: {acc}"
+ONE_HOT = "t が one-hot 表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
+acc = _call(ONE_HOT, net.accuracy, xs, np.array([[1, 0], [0, 1], [1, 0]]))
+assert np.isclose(acc, 2 / 3), _explain(acc, 2 / 3, "one-hot 表現の t での認識精度", [
+    (200 / 3, "認識精度は 0〜1 の割合で返してください (100 を掛けない)。"),
+    (2, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")], ONE_HOT)
+acc = _call("t がラベル (形 (N,)) のときは、そのまま比べてください。", net.accuracy, xs, np.array([0, 1, 1]))
+assert np.isclose(acc, 1 / 3), _explain(acc, 1 / 3, "ラベルの t での認識精度", [
+    (100 / 3, "認識精度は 0〜1 の割合で返してください (100 を掛けない)。"),
+    (1, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")],
+    "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。")
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_accuracy(TwoLayerNet)
@@ -263,7 +315,12 @@ grads = net.numerical_gradient(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.
 assert sorted(grads) == ['W1', 'W2', 'b1', 'b2'], f"キーは W1, b1, W2, b2 のはずです: {sorted(grads)}"
 for key in net.params:
     assert np.shape(grads[key]) == net.params[key].shape, f"grads['{key}'] の形が params['{key}'] と違います"
-assert np.allclose(grads['b2'], [0.34405332, -0.34405332], rtol=1e-4), f"grads['b2'] の値が違います: {grads['b2']}"
+assert np.allclose(grads['b2'], [0.34405332, -0.34405332], rtol=1e-4), _explain(
+    grads['b2'], [0.34405332, -0.34405332], "grads['b2'] の値", [
+        ([0.0, 0.0], "勾配がすべて 0 です。numerical_gradient がずらしたパラメータを self.loss が読んでいますか？"
+                     " (self.params[key] のコピーをずらしても、損失は変わりません)"),
+        ([0.23133651, -0.23133651], "隠れ層に ReLU を使ったときの勾配です。" + RELU)],
+    "上の predict と loss のテストが通っているか確かめてください。")
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_numerical_gradient(TwoLayerNet)
@@ -311,7 +368,12 @@ for key, err in grad_errors.items():
 """勾配確認: 数値微分と誤差逆伝播法の勾配の相対誤差が、4 つのパラメータすべてで 1e-7 未満か"""
 assert sorted(grad_errors) == ['W1', 'W2', 'b1', 'b2'], "grad_errors のキーは W1, b1, W2, b2 です"
 for key, err in grad_errors.items():
-    assert 0 < err < 1e-7, f"{key} の相対誤差が 1e-7 未満ではありません: {err}"
+    assert 0 < err < 1e-7, _explain(err, "0 < 相対誤差 < 1e-7", f"{key} の相対誤差", [
+        (0.0, "相対誤差がちょうど 0 です。同じ勾配どうしを比べていませんか？ 数値微分と誤差逆伝播法の勾配を比べます。"),
+        (1.0, "相対誤差がちょうど 1 です。片方の勾配がすべて 0 のときの値です。"
+              "上の numerical_gradient のテストが通っているか確かめてください。")],
+        "数値微分 (numerical_gradient) と誤差逆伝播法 (gradient) の勾配が一致しません。"
+        "上の predict, loss, numerical_gradient のテストが通っているか確かめてください。")
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_gradient_check(grad_errors, TwoLayerNet)
@@ -401,9 +463,15 @@ for i in range(iters_num):
 
 # %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """ミニバッチ学習の記録: train_loss_list は毎回 (10000 個)、認識精度は 1 エポックごと (17 個)"""
-assert len(train_loss_list) == 10000, f"train_loss_list は 10000 個のはずです: {len(train_loss_list)}"
-assert len(train_acc_list) == 17, f"train_acc_list は 1 エポックごとに記録して 17 個のはずです: {len(train_acc_list)}"
-assert len(test_acc_list) == 17, f"test_acc_list は 1 エポックごとに記録して 17 個のはずです: {len(test_acc_list)}"
+CRASHED = "学習のセルが途中でエラーになっていませんか？"
+assert len(train_loss_list) == 10000, _explain(len(train_loss_list), 10000, "train_loss_list の長さ (毎回記録)",
+                                               otherwise=CRASHED)
+for name, acc_list in (("train_acc_list", train_acc_list), ("test_acc_list", test_acc_list)):
+    assert len(acc_list) == 17, _explain(len(acc_list), 17, f"{name} の長さ (1 エポックごとに記録)", [
+        (10000, "認識精度をすべての繰り返しで記録しています。1 エポックごと (i % iter_per_epoch == 0 のとき) に"
+                "記録してください。"),
+        (16, "1 エポックごと (i = 0, 600, 1200, …, 9600) に記録すると 17 個になるはずです。"
+             "i = 0 (学習の前) も記録していますか？")], CRASHED)
 assert np.mean(train_loss_list[-100:]) < np.mean(train_loss_list[:100]), "損失が減っていません"
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
@@ -412,7 +480,11 @@ a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_ac
 
 # %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """ミニバッチ学習の結果: テストデータの認識精度が 0.94 以上で、訓練データとの差が 0.02 未満か"""
-assert test_acc_list[-1] >= 0.94, f"テストデータの認識精度は 0.94 以上になるはずです: {test_acc_list[-1]}"
+assert len(test_acc_list) > 0, "test_acc_list が空です。学習のセルが途中でエラーになっていませんか？"
+assert test_acc_list[-1] >= 0.94, _explain(test_acc_list[-1], "0.94 以上", "テストデータの認識精度", [
+    (0.0, "認識精度が 0 です。上の accuracy のテストが通っているか確かめてください。")],
+    "上の TwoLayerNet のテストがすべて通っているか、学習の設定 (iters_num = 10000, batch_size = 100, "
+    "learning_rate = 0.1, hidden_size = 50) と、ミニバッチを無作為に選んでいるかを確認してください。")
 assert abs(train_acc_list[-1] - test_acc_list[-1]) < 0.02, "訓練データとテストデータの認識精度の差が大きすぎます"
 assert np.any(network.params['b1'] != 0), "バイアス b1 が更新されていません"
 ### BEGIN HIDDEN TESTS
