@@ -24,6 +24,13 @@ NOTEBOOK_TIMEOUT_S = 600                  # one notebook (all cells) may run thi
 KERNEL_MEMORY_MIB = 3072                  # address-space limit of a grading kernel (MiB)
 KERNEL_CPU_S = 900                        # CPU-time limit of a grading kernel (seconds)
 MAX_OUTPUT_CHARS = 10_000                 # longest output kept per cell (nbgrader LimitOutput)
+KERNEL_THREADS = 1                        # BLAS threads per grading kernel: same results for any --jobs
+TRAINING_ASSIGNMENT = "a4_two_layer_net"  # its final accuracies are checked by `nncourse validate`
+
+# --- collecting submissions ---------------------------------------------------------------
+# file names in an LMS export: <student>_[attempt_<timestamp>_]<notebook>.ipynb (nbgrader zip_collect)
+COLLECT_REGEXP = (r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:attempt_(?P<timestamp>[0-9\-]+)_)?"
+                  r"(?P<file_id>[^/]+\.ipynb)$")
 
 # --- data -------------------------------------------------------------------------------
 MNIST_DIR = os.environ.get("NNCOURSE_MNIST_DIR", "")   # folder with the 4 IDX .gz files, "" = none

@@ -76,13 +76,11 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
     return text + otherwise
 
 
-def _call(hint, func, *args):
-    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+def _call(error, hint, func, *args):
+    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
-    except NotImplementedError:
-        raise
-    except Exception as err:
+    except error as err:
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
 
 
@@ -334,7 +332,7 @@ a1_loss.check_cross_entropy_error_batch(cross_entropy_error)
 """cross_entropy_error が正解ラベル (クラスの番号) の教師データでも同じ損失を返すか確かめる。"""
 labels_hint = "t が正解ラベル (例 [0, 2]) のときは、ワンホット表現のように t を掛けることはできません。" \
     "各データの正解クラスの出力だけを取り出してください (問 5 のヒント)。"
-e = _call(labels_hint, cross_entropy_error, y_batch, np.array([0, 2]))
+e = _call(ValueError, labels_hint, cross_entropy_error, y_batch, np.array([0, 2]))
 expected = (-np.log(0.1 + 1e-7) - np.log(0.1 + 1e-7)) / 2          # -(log y[0, 0] + log y[1, 2]) / 2
 assert np.isclose(e, expected), _explain(e, expected, "正解ラベル t = [0, 2] の損失 -(log y[0, 0] + log y[1, 2]) / 2", [
     (2 * expected, "ちょうどデータ数 (2) 倍です。データ数 N (batch_size) で割って平均するのを忘れていませんか？"),
@@ -342,7 +340,7 @@ assert np.isclose(e, expected), _explain(e, expected, "正解ラベル t = [0, 2
     (-np.sum(np.log(y_batch[:, [0, 2]] + 1e-7)) / 2,
      "y[:, t] のように書くと、各行から t のすべての列を取り出してしまいます。"
      "データ n ごとに、正解クラス t[n] の出力 1 つだけを取り出してください。")], labels_hint)
-e = _call(labels_hint, cross_entropy_error, y_batch, np.array([2, 2]))
+e = _call(ValueError, labels_hint, cross_entropy_error, y_batch, np.array([2, 2]))
 assert np.isclose(e, 1.406704775046942), \
     _explain(e, 1.406704775046942, "正解ラベル t = [2, 2] の損失 (ワンホット表現のときと同じ値)", otherwise=labels_hint)
 ### BEGIN HIDDEN TESTS

@@ -75,13 +75,11 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
     return text + otherwise
 
 
-def _call(hint, func, *args):
-    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+def _call(error, hint, func, *args):
+    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
-    except NotImplementedError:
-        raise
-    except Exception as err:
+    except error as err:
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
 
 
@@ -334,20 +332,24 @@ print(numerical_gradient(function_2, np.array([3.0, 0.0])))   # [6. 0.]
 # %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """numerical_gradient がベクトルの x で正しい勾配 (float) を返し、x を元のままにするか確かめる。"""
 FORWARD = "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。"
+HALF = "f(x+h) と、ずらしていない f(x) の差を 2h で割った値です。中心差分では x[idx] を -h ずらした f(x-h) を使います。"
 SIGN = "符号が逆です。f(x+h) - f(x-h) の順に引いていますか？"
 RESTORE = "ずらした要素を元に戻していますか？ (戻さないと、次の要素の計算も呼び出し元の x も狂います)"
 x = np.array([3.0, 4.0])
 g = numerical_gradient(function_2, x)
 assert np.shape(g) == (2,) and np.allclose(g, [6.0, 8.0]), _explain(
-    g, [6.0, 8.0], "f = x0^2 + x1^2 の (3, 4) での勾配", [([6.0001, 8.0001], FORWARD), ([-6.0, -8.0], SIGN)])
+    g, [6.0, 8.0], "f = x0^2 + x1^2 の (3, 4) での勾配",
+    [([6.0001, 8.0001], FORWARD), ([3.00005, 4.00005], HALF), ([-6.0, -8.0], SIGN)])
 assert np.array(g).dtype.kind == "f", "勾配は float の配列で返してください"
 assert np.allclose(x, [3.0, 4.0], rtol=0, atol=1e-12), \
     _explain(x, [3.0, 4.0], "numerical_gradient のあとの x (呼び出す前と同じはず)", otherwise=RESTORE)
 g = numerical_gradient(function_2, np.array([0.0, 2.0]))
-assert np.allclose(g, [0.0, 4.0]), _explain(g, [0.0, 4.0], "(0, 2) での勾配", [([0.0001, 4.0001], FORWARD)])
+assert np.allclose(g, [0.0, 4.0]), _explain(g, [0.0, 4.0], "(0, 2) での勾配",
+                                            [([0.0001, 4.0001], FORWARD), ([0.00005, 2.00005], HALF)])
 g = numerical_gradient(function_2, np.array([1.0, -2.0, 0.5]))
 assert np.allclose(g, [2.0, -4.0, 1.0]), _explain(g, [2.0, -4.0, 1.0], "変数が 3 つのとき: (1, -2, 0.5) での勾配",
-                                                  [([2.0001, -3.9999, 1.0001], FORWARD)])
+                                                  [([2.0001, -3.9999, 1.0001], FORWARD),
+                                                   ([1.00005, -1.99995, 0.50005], HALF)])
 ### BEGIN HIDDEN TESTS
 from autograders import a2_gradient
 a2_gradient.check_numerical_gradient(numerical_gradient)
@@ -358,11 +360,13 @@ a2_gradient.check_numerical_gradient(numerical_gradient)
 W = np.array([[0.5, -1.0, 2.0],
               [0.0, 1.5, -0.5]])
 W_before = W.copy()
-dW = _call("x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
+dW = _call(IndexError, "x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
            "行列のすべての要素 x[i, j] を 1 つずつずらしてください。", numerical_gradient, function_2, W)
 assert np.shape(dW) == (2, 3), _explain(np.shape(dW), (2, 3), "勾配の形 (W と同じ形)")
 assert np.allclose(dW, 2 * W_before), _explain(dW, 2 * W_before, "np.sum(W**2) の勾配 2W", [
-    (2 * W_before + 1e-4, "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。")],
+    (2 * W_before + 1e-4, "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。"),
+    (W_before + 0.5e-4, "f(x+h) と、ずらしていない f(x) の差を 2h で割った値です。"
+                        "中心差分では x[idx] を -h ずらした f(x-h) を使います。")],
     "行列のすべての要素をずらしていますか？")
 assert np.allclose(W, W_before, rtol=0, atol=1e-12), _explain(
     W, W_before, "numerical_gradient のあとの W (呼び出す前と同じはず)",
@@ -383,8 +387,12 @@ if g is not None:
     assert np.allclose(g, [6.0, 8.0]), _explain(g, [6.0, 8.0], "整数の配列 [3, 4] での勾配", [
         ([0, 0], "整数の配列では x[idx] に 3 + 1e-4 を代入すると 3 に切り捨てられ、差が 0 になります。"
                  "float の配列に変換してから計算するか、エラーにしてください。"),
+        ([25000, 35000], "整数の配列では x[idx] に 3 + 1e-4 や 3 - 1e-4 を代入すると 3 や 2 に切り捨てられます。"
+                         "float の配列に変換してから計算するか、エラーにしてください。"),
         ([6.0001, 8.0001], "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。"
-                           "中心差分を使ってください。")],
+                           "中心差分を使ってください。"),
+        ([3.00005, 4.00005], "f(x+h) と、ずらしていない f(x) の差を 2h で割った値です。"
+                             "中心差分では x[idx] を -h ずらした f(x-h) を使います。")],
         "x + h が整数に切り捨てられていませんか？")
 assert np.array_equal(x_int, [3, 4]), _explain(x_int, [3, 4], "numerical_gradient のあとの x (呼び出す前と同じはず)")
 ### BEGIN HIDDEN TESTS
@@ -436,7 +444,9 @@ assert np.allclose(points[i], [1.0, -1.5], rtol=0, atol=1e-12), _explain(
     otherwise="points が書き換えられています。numerical_gradient はずらした要素を元に戻していますか？")
 assert np.allclose(arrows[i], [-2.0, 3.0]), _explain(arrows[i], [-2.0, 3.0], "点 (1, -1.5) での -∇f", [
     ([2.0, -3.0], "矢印は勾配そのもの ∇f ではなく、マイナスを付けた -∇f (f が低くなる方向) です。"),
-    ([-2.0001, 2.9999], "勾配が前方差分 (f(x+h) - f(x)) / h の値です。numerical_gradient のテストを先に直してください。")],
+    ([-2.0001, 2.9999], "勾配が前方差分 (f(x+h) - f(x)) / h の値です。numerical_gradient のテストを先に直してください。"),
+    ([-1.00005, 1.49995], "勾配が中心差分の値になっていません (f(x-h) ではなく、ずらしていない f(x) を使っている値)。"
+                          "numerical_gradient のテストを先に直してください。")],
     "arrows[i] は点 points[i] での -∇f (勾配にマイナスを付けたもの) です。")
 assert np.all(np.sum(arrows * points, axis=1) <= 1e-6), "矢印はすべて中央 (0, 0) の方を向くはずです"
 ### BEGIN HIDDEN TESTS

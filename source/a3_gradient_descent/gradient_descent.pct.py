@@ -61,16 +61,6 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
     return text + otherwise
 
 
-def _call(hint, func, *args):
-    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
-    try:
-        return func(*args)
-    except NotImplementedError:
-        raise
-    except Exception as err:
-        raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
-
-
 # %% [markdown]
 # ## 1. 準備: 数値微分による勾配 (前回の復習)
 #
@@ -164,10 +154,11 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
 """gradient_descent の最終的な x: スライドの例 (init_x = [-3.0, 4.0], lr=0.1, step_num=100) で原点に近づくか"""
 x_final, _ = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 assert np.shape(x_final) == (2,), "x は長さ 2 の配列のはずです"
-assert np.all(np.abs(x_final) < 1e-8), _explain(x_final, [0.0, 0.0], "最後の x (原点 (0, 0) のすぐ近くのはず)", [
-    (np.array([-3.0, 4.0]) * 1.2 ** 100, "x が遠ざかっています。勾配の逆向きに進むので x から lr * grad を引きます。"
-                                         "符号が + になっていませんか？"),
-    ([-3.0, 4.0], "x が init_x から動いていません。ループの中で x を更新していますか？")])
+ASCENT = "x が原点から遠ざかっています。勾配の逆向きに進むので x から lr * grad を引きます。符号が + になっていませんか？"
+assert np.all(np.abs(x_final) < 1e-8), _explain(
+    x_final, [0.0, 0.0], "最後の x (原点 (0, 0) のすぐ近くのはず)",
+    [([-3.0, 4.0], "x が init_x から動いていません。ループの中で x を更新していますか？")],
+    ASCENT if np.sum(np.square(x_final)) > 25.0 else "")
 assert np.all(x_final * np.array([-3.0, 4.0]) > 0), "符号が変わっています。x -= lr * grad ですか？"
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
@@ -187,7 +178,8 @@ assert not np.all(hist == hist[-1]), \
     " (x -= ... で全部の行が一緒に変わる)。記録するのは、そのときの x のコピーです。"
 assert np.allclose(hist[0], [-3.0, 4.0]), _explain(hist[0], [-3.0, 4.0], "x_history の最初の行 (init_x のはず)", [
     ([-2.4, 3.2], "最初の行が 1 回更新したあとの x です。x を更新する『前』に記録してください。")])
-assert np.allclose(hist[1], [-2.4, 3.2]), _explain(hist[1], [-2.4, 3.2], "x_history の 2 行目 (1 回更新した x)")
+assert np.allclose(hist[1], [-2.4, 3.2]), _explain(hist[1], [-2.4, 3.2], "x_history の 2 行目 (1 回更新した x)",
+                                                   [([-3.6, 4.8], ASCENT)])
 ### BEGIN HIDDEN TESTS
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent_history(gradient_descent)

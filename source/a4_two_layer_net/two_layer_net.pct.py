@@ -64,13 +64,11 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
     return text + otherwise
 
 
-def _call(hint, func, *args):
-    """func(*args) の値。エラー (例外) になったら、そのエラーとよくある原因 hint を表示する。"""
+def _call(error, hint, func, *args):
+    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
-    except NotImplementedError:
-        raise
-    except Exception as err:
+    except error as err:
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
 
 
@@ -295,15 +293,15 @@ a4_two_layer_net.check_loss(TwoLayerNet)
 """TwoLayerNet.accuracy: one-hot 表現とラベルのどちらの教師データでも認識精度が正しいか"""
 xs = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-3.0, 1.0, -2.0]])  # 予測はどれもクラス 0
 ONE_HOT = "t が one-hot 表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
-acc = _call(ONE_HOT, net.accuracy, xs, np.array([[1, 0], [0, 1], [1, 0]]))
+acc = _call(ValueError, ONE_HOT, net.accuracy, xs, np.array([[1, 0], [0, 1], [1, 0]]))
 assert np.isclose(acc, 2 / 3), _explain(acc, 2 / 3, "one-hot 表現の t での認識精度", [
     (200 / 3, "認識精度は 0〜1 の割合で返してください (100 を掛けない)。"),
     (2, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")], ONE_HOT)
-acc = _call("t がラベル (形 (N,)) のときは、そのまま比べてください。", net.accuracy, xs, np.array([0, 1, 1]))
+LABELS = "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。"
+acc = _call(ValueError, LABELS, net.accuracy, xs, np.array([0, 1, 1]))
 assert np.isclose(acc, 1 / 3), _explain(acc, 1 / 3, "ラベルの t での認識精度", [
     (100 / 3, "認識精度は 0〜1 の割合で返してください (100 を掛けない)。"),
-    (1, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")],
-    "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。")
+    (1, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")], LABELS)
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
 a4_two_layer_net.check_accuracy(TwoLayerNet)
