@@ -42,7 +42,8 @@ def _grade(course, args):
 
 def summary(run):
     """The text ``grade`` prints: score table, what failed, where the outputs are."""
-    lines = [run.report.format_table(), ""]
+    loud = [f"{'!' * 78}\n{w}\n{'!' * 78}" for w in getattr(run, "warnings", [])]
+    lines = loud + [run.report.format_table(), ""]
     lines.append(f"graded {len(run.results)} submission(s) in {run.seconds:.1f} s, "
                  f"skipped {len(run.skipped)} unchanged")
     for r in run.not_graded:
@@ -52,7 +53,7 @@ def summary(run):
         for p in r.get("problems", []):
             lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
     lines += [f"report:   {run.report.html}", f"csv:      {run.report.csv}",
-              f"feedback: {run.report.directory.parent.parent / 'feedback'}"]
+              f"feedback: {run.report.directory.parent.parent / 'feedback'}"] + loud
     return "\n".join(lines)
 
 

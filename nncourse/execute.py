@@ -3,12 +3,14 @@ timeout, plain Japanese messages when time runs out or the kernel dies, and the 
 lock released while the kernel runs.
 """
 import re
+from queue import Empty
 from time import monotonic, sleep
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Integer
 
+from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
 
 from .lock import GRADEBOOK_LOCK
@@ -20,6 +22,12 @@ KERNEL_DIED = "KernelDiedError"
 NOT_RUN = "NotExecutedError"
 PROBLEM_ENAMES = (CELL_TIMEOUT, NOTEBOOK_TIMEOUT, KERNEL_DIED)
 KERNEL_START_ATTEMPTS = 3     # jupyter_client's free-port choice can race other processes
+KILLED_NOTE = " 中断 (interrupt) に応じなかったため、カーネルを停止しました。"
+INTERRUPT_GRACE_S = 5         # after a timeout's interrupt, the kernel has this long to answer
+# run first in every test cell: undo a student's monkeypatching of NumPy (kernel_boot.py)
+TEST_PRELUDE = "__import__('_nncourse_boot').restore_numpy()  # nncourse"
+OUTPUT_CUT = ("\n[出力が多すぎるため、ここから先の出力は採点では省略しました "
+              "(1 セルあたり {limit:,} 文字まで)]\n")
 
 _LOOP = re.compile(r"^\s*(for|while)\b", re.M)
 _NUMERICAL = re.compile(r"numerical_gradient\s*\(")
@@ -60,6 +68,11 @@ class BudgetedExecute(Execute):
 
     notebook_timeout = Integer(600, help="Seconds all cells of one notebook may take.").tag(
         config=True)
+    max_output_chars = Integer(100_000, help="Output characters kept per cell while it runs "
+                               "(the rest is dropped, so a huge print cannot fill the grader's "
+                               "memory).").tag(config=True)
+    test_prelude = Integer(1, help="1: run TEST_PRELUDE first in every test cell.").tag(
+        config=True)
 
     def __init__(self, *args, **kwargs):
         from .sandbox import SandboxedKernelManager
@@ -70,6 +83,8 @@ class BudgetedExecute(Execute):
         self._deadline = monotonic() + self.notebook_timeout
         self._stopped = None          # (ename, message) once cells can no longer run
         self._sources = []            # code executed so far (for the timeout hint)
+        self._output_used = {}        # cell index -> output characters received
+        self._killed = False          # True once a kernel ignored an interrupt and was killed
         with GRADEBOOK_LOCK.released():
             for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
                 self._started = False
@@ -97,7 +112,41 @@ class BudgetedExecute(Execute):
         if budget:
             self._stopped = (NOT_RUN, "ノートブック全体の制限時間 "
                              f"{self.notebook_timeout} 秒を使い切ったため、このセルは実行されませんでした。")
-        return await super()._async_handle_timeout(timeout, cell)
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if await self._kill_if_unresponsive() and reply:
+            text = reply["content"]["evalue"] + KILLED_NOTE
+            reply["content"].update(evalue=text, traceback=[text])
+        return reply
+
+    async def _kill_if_unresponsive(self):
+        """After a timeout's interrupt, wait briefly for the kernel's answer, else kill it (a
+        loop that ignores SIGINT or catches KeyboardInterrupt would block every later cell)."""
+        deadline = monotonic() + INTERRUPT_GRACE_S
+        while monotonic() < deadline:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=0.5)
+            except Empty:
+                continue
+            if msg.get("msg_type") == "execute_reply":
+                return False
+        self.log.warning("kernel ignored the interrupt: killing it")
+        self._killed = True
+        self._stopped = (NOT_RUN, "前のセルが中断 (interrupt) に応じなかったためカーネルを停止しました。"
+                         "このセルは実行されませんでした。")
+        await self.km.shutdown_kernel(now=True)
+        return True
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = 0 if msg.get("msg_type") == "error" else _output_size(msg)
+        used = self._output_used.get(cell_index, 0)
+        self._output_used[cell_index] = used + size
+        if used + size <= self.max_output_chars:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= self.max_output_chars:      # the first output over the limit: say so once
+            note = NotebookNode(output_type="stream", name="stdout",
+                                text=OUTPUT_CUT.format(limit=self.max_output_chars))
+            outs.append(note)
+        return None
 
     def preprocess_cell(self, cell, resources, index):
         self._started = True
@@ -110,19 +159,45 @@ class BudgetedExecute(Execute):
             cell.outputs = [error_output(*self._stopped)]
             return cell, resources
         self._sources.append(cell.source)
+        source = cell.source
+        from .sandbox import booted
+        if (self.test_prelude and booted() and nbutils.is_grade(cell)
+                and not nbutils.is_solution(cell)):
+            cell.source = TEST_PRELUDE + "\n" + source
+        try:
+            return self._run_cell(cell, resources, index)
+        finally:
+            cell.source = source
+
+    def _run_cell(self, cell, resources, index):
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             msg = ("このセルの実行中にカーネルが停止しました (メモリの使いすぎ、os._exit、"
                    "CPU 時間の上限など)。")
+            if self._killed:
+                msg = timeout_message(self.timeout, False, self._sources) + KILLED_NOTE
             cell.outputs = list(cell.get("outputs", [])) + [error_output(KERNEL_DIED, msg)]
             self._stopped = (NOT_RUN, "前のセルでカーネルが停止したため、このセルは実行されませんでした。")
             return cell, resources
         except CellTimeoutError:       # the kernel did not answer even after an interrupt
             msg = timeout_message(self.timeout, False, self._sources)
+            if self._killed:
+                msg += KILLED_NOTE
             cell.outputs = list(cell.get("outputs", [])) + [error_output(CELL_TIMEOUT, msg)]
-            self._stopped = (NOT_RUN, "前のセルが止まらなかったため、このセルは実行されませんでした。")
+            self._stopped = self._stopped or (
+                NOT_RUN, "前のセルが止まらなかったため、このセルは実行されませんでした。")
             return cell, resources
+
+
+def _output_size(msg):
+    """Roughly how many characters an iopub output message adds to the notebook."""
+    content = msg.get("content", {})
+    if msg.get("msg_type") == "stream":
+        return len(content.get("text", ""))
+    data = content.get("data") or {}
+    return sum(len(v) if isinstance(v, str) else 100 for v in data.values()) + len(
+        "".join(content.get("traceback", []) or []))
 
 
 def grading_config(c, course):
@@ -136,4 +211,5 @@ def grading_config(c, course):
     c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
     c.BudgetedExecute.interrupt_on_timeout = True
+    c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
     return c

@@ -32,6 +32,8 @@ class GradeRun:
     skipped: list = field(default_factory=list)      # (student, aid) unchanged since graded
     report: object = None                            # report.Report
     seconds: float = 0.0
+    sandboxed: bool = True                           # kernels ran in bwrap (sandbox.py)
+    warnings: list = field(default_factory=list)     # loud lines for the summary and report
 
     @property
     def not_graded(self):
@@ -124,10 +126,13 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     ``report_sections``: optional function GradeRun -> [(title, html fragment)] whose
     sections the HTML report shows (``autograders.catalogue.grading`` uses it)."""
     from .report import write_report
+    from .sandbox import SANDBOX_WARNING, available
     start = time.monotonic()
     aids = course.select(assignments)
     ensure_built(course, aids)
-    run = GradeRun()
+    run = GradeRun(sandboxed=available())
+    if not run.sandboxed:
+        run.warnings.append(SANDBOX_WARNING)
     todo = {}                       # student -> [aid], in lecture order
     prints = {}
     for aid in aids:
@@ -175,5 +180,6 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     run.seconds = time.monotonic() - start
     if report:
         run.report = write_report(course, aids, jobs=jobs,
-                                  sections=report_sections(run) if report_sections else ())
+                                  sections=report_sections(run) if report_sections else (),
+                                  warnings=run.warnings)
     return run

@@ -130,7 +130,7 @@ def _plots(directory, aids, rows, exercise_stats):
     return paths
 
 
-def write_report(course, aids, jobs=None, sections=()):
+def write_report(course, aids, jobs=None, sections=(), warnings=()):
     """Write reports/<aid or all>/{grades.csv, report.html, *.png}; returns a Report.
 
     ``sections``: extra (title, html fragment) pairs shown before the score plots, e.g. the
@@ -175,7 +175,8 @@ def write_report(course, aids, jobs=None, sections=()):
     plots = _plots(directory, aids, rows, exercise_stats)
     report = Report(directory, directory / "report.html", csv_path, plots, rows, aids)
     report.html.write_text(_html(course, report, results, exercise_stats, failures,
-                                 failure_students, problems, jobs, sections), encoding="utf-8")
+                                 failure_students, problems, jobs, sections, warnings),
+                           encoding="utf-8")
     return report
 
 
@@ -184,7 +185,7 @@ def _esc(x):
 
 
 def _html(course, report, results, exercise_stats, failures, failure_students, problems, jobs,
-          sections=()):
+          sections=(), warnings=()):
     aids = report.assignments
     table = report.table()
     not_graded = [(s, a, r.get("error") or "") for (s, a), r in sorted(results.items())
@@ -201,6 +202,7 @@ def _html(course, report, results, exercise_stats, failures, failure_students, p
            f"{len(table)} students · {len(results)} submissions · "
            f"<b>{len(not_graded)} could not be graded</b> · "
            f"<a href='{report.csv.name}'>{report.csv.name}</a></p>"]
+    out += [f"<h2 class='warn'>{_esc(w)}</h2>" for w in warnings]
     if not_graded:
         out.append("<h2 class='warn'>Could not be graded</h2><table><tr><th class='l'>student"
                    "</th><th class='l'>assignment</th><th class='l'>reason</th></tr>")

@@ -69,6 +69,17 @@ def reason_in_japanese(reason):
     return f"採点中にエラーが起きました。\n{reason}"
 
 
+def wrong_files_hint(course, aid, student):
+    """What was submitted versus the notebook names the assignment expects."""
+    expected = [f"{n}.ipynb" for n in course.notebooks(aid)]
+    got = sorted(p.name for p in course.submitted_dir(student, aid).iterdir()) \
+        if course.submitted_dir(student, aid).is_dir() else []
+    if sorted(expected) == got:
+        return ""
+    return (f"\n提出されたファイル: {', '.join(got) or '(なし)'}。"
+            f"ノートブックは {', '.join(expected)} という名前で提出してください。")
+
+
 def grade_one(course, aid, student, fingerprint="", config=None):
     """Autograde and write feedback for one submission; returns its result record."""
     from nbgrader.converters import Autograde
@@ -95,6 +106,8 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     if result["status"] == GRADED and not graded_nbs:
         result["status"] = FAILED
         result["error"] = reason_in_japanese(_failure_reason(collect.lines, None))
+    if result["status"] == FAILED:
+        result["error"] += wrong_files_hint(course, aid, student)
     for path in graded_nbs:
         nb = nbformat.read(path, as_version=4)
         result["cells"] += graded_cells(nb)
@@ -103,6 +116,14 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     for cell in result["cells"]:
         score, max_score, manual = scores.get(cell["grade_id"], (0.0, cell["points"], False))
         cell.update(score=score, max_score=max_score, needs_manual_grade=manual)
+    present = {c["grade_id"] for c in result["cells"]}
+    for gid, (score, max_score, manual) in scores.items():
+        if gid not in present and result["status"] == GRADED:   # deleted by the student
+            msg = f"セル {gid} が提出されたノートブックにありませんでした (削除されています)。0 点です。"
+            result["cells"].append({"grade_id": gid, "kind": "auto", "points": max_score,
+                                    "hidden": False, "message": msg, "score": score,
+                                    "max_score": max_score, "needs_manual_grade": manual})
+            result["problems"].append(msg)
     result["score"] = sum(s for s, _, _ in scores.values())
     result["max_score"] = sum(m for _, m, _ in scores.values())
     try:
