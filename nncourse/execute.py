@@ -2,7 +2,11 @@
 timeout, plain Japanese messages when time runs out or the kernel dies, and the gradebook
 lock released while the kernel runs.
 """
+import hashlib
+import json
 import re
+import secrets
+from pathlib import Path
 from queue import Empty
 from time import monotonic, sleep
 
@@ -23,9 +27,15 @@ NOT_RUN = "NotExecutedError"
 PROBLEM_ENAMES = (CELL_TIMEOUT, NOTEBOOK_TIMEOUT, KERNEL_DIED)
 KERNEL_START_ATTEMPTS = 3     # jupyter_client's free-port choice can race other processes
 KILLED_NOTE = " 中断 (interrupt) に応じなかったため、カーネルを停止しました。"
-INTERRUPT_GRACE_S = 5         # after a timeout's interrupt, the kernel has this long to answer
+INTERRUPT_GRACE_S = 15        # after a timeout's interrupt, the kernel has this long to answer (a busy machine can be slow)
 # run first in every test cell: undo a student's monkeypatching of NumPy (kernel_boot.py)
 TEST_PRELUDE = "__import__('_nncourse_boot').restore_numpy()  # nncourse"
+# the grading guard (kernel_boot.Guard): files in the kernel's folder, and what it found
+GUARD_TOKENS = "guard-tokens"
+GUARD_VIOLATIONS = "guard-violations.jsonl"
+GUARD_FLAGS = []       # {notebook, cell, kind, detail} of this process's executions (worker.py)
+_HIDDEN_BEGIN = ("BEGIN HIDDEN TESTS", "BEGIN ALWAYS HIDDEN TESTS")
+_HIDDEN_END = ("END HIDDEN TESTS", "END ALWAYS HIDDEN TESTS")
 OUTPUT_CUT = ("\n[出力が多すぎるため、ここから先の出力は採点では省略しました "
               "(1 セルあたり {limit:,} 文字まで)]\n")
 
@@ -52,6 +62,42 @@ def timeout_message(seconds, notebook_budget, sources):
     limit = (f"ノートブック全体の制限時間 {seconds:.0f} 秒を使い切ったため打ち切り"
              if notebook_budget else f"{seconds:.0f} 秒で打ち切り")
     return f"{what}が時間内に終わりませんでした ({limit})。{slow_training_hint(sources)}"
+
+
+def guard_hidden_tests(source, token):
+    """The source to execute: each hidden-test region runs between the guard's unlock (with a
+    one-time ``token``) and lock; everything else is unchanged."""
+    out, region, indent = [], None, ""
+
+    def close():
+        body = [ln for ln in region if ln.strip()]
+        out.append(f"{indent}__nncourse_guard__.unlock({token!r})")
+        out.append(f"{indent}try:")
+        out.extend(f"{indent}    {ln[len(indent):] if ln.startswith(indent) else ln.lstrip()}"
+                   for ln in body)
+        if not body:
+            out.append(f"{indent}    pass")
+        out.extend([f"{indent}except BaseException as __nncourse_exc__:",
+                    f"{indent}    __nncourse_guard__.lock(__nncourse_exc__)",
+                    f"{indent}    raise",
+                    f"{indent}else:",
+                    f"{indent}    __nncourse_guard__.lock()"])
+
+    for line in source.split("\n"):
+        if region is None and any(m in line for m in _HIDDEN_BEGIN):
+            region, indent = [], line[:len(line) - len(line.lstrip())]
+            out.append(line)
+        elif region is not None and any(m in line for m in _HIDDEN_END):
+            close()
+            region = None
+            out.append(line)
+        elif region is not None:
+            region.append(line)
+        else:
+            out.append(line)
+    if region is not None:            # no END marker: guard to the end of the cell
+        close()
+    return "\n".join(out)
 
 
 def error_output(ename, evalue):
@@ -161,13 +207,49 @@ class BudgetedExecute(Execute):
         self._sources.append(cell.source)
         source = cell.source
         from .sandbox import booted
+        run = source
+        guard = self._guard_dir()
+        if guard is not None and any(m in source for m in _HIDDEN_BEGIN):
+            token = secrets.token_hex(16)
+            (guard / GUARD_TOKENS).write_text(hashlib.sha256(token.encode()).hexdigest() + "\n",
+                                              encoding="ascii")
+            run = guard_hidden_tests(source, token)
         if (self.test_prelude and booted() and nbutils.is_grade(cell)
                 and not nbutils.is_solution(cell)):
-            cell.source = TEST_PRELUDE + "\n" + source
+            run = TEST_PRELUDE + "\n" + run
+        cell.source = run
         try:
             return self._run_cell(cell, resources, index)
         finally:
             cell.source = source
+            if guard is not None:
+                self._collect_violations(guard, cell, index, resources)
+
+    def _guard_dir(self):
+        """The kernel's folder when its guard is on (sandboxed kernels only), else None."""
+        from .sandbox import sandboxed
+        folder = getattr(getattr(self, "km", None), "_kerneldir", None)
+        return Path(folder) if folder is not None and sandboxed() else None
+
+    def _collect_violations(self, guard, cell, index, resources):
+        """Spend any unused token; move what the guard recorded into ``GUARD_FLAGS``."""
+        try:
+            (guard / GUARD_TOKENS).write_text("", encoding="ascii")
+            path = guard / GUARD_VIOLATIONS
+            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+            path.write_text("", encoding="utf-8")
+        except OSError:
+            return
+        meta = cell.metadata.get("nbgrader", {})
+        where = meta.get("grade_id") or f"cell {index}"
+        notebook = (resources or {}).get("unique_key", "")
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                rec = {"kind": "unknown", "detail": line[:300]}
+            GUARD_FLAGS.append({"notebook": notebook, "cell": where,
+                                "kind": str(rec.get("kind")), "detail": str(rec.get("detail"))})
 
     def _run_cell(self, cell, resources, index):
         try:
