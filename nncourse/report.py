@@ -16,6 +16,7 @@ from .lock import GRADEBOOK_LOCK
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
               "needs_manual_grade", "timestamp", "feedback"]
 TOP_FAILURES = 10
+FLAGGED_TITLE = "Flagged: reads or imports the reference / hidden tests"
 
 
 @dataclass
@@ -244,6 +245,16 @@ def _html(course, report, results, exercise_stats, failures, failure_students, p
                    "student</th><th class='l'>assignment</th><th class='l'>message</th></tr>")
         out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
                 f"<td class='l'>{_esc(p)}</td></tr>" for s, a, p in problems]
+        out.append("</table>")
+    flagged = [(s, a, f) for (s, a), r in sorted(results.items()) for f in r.get("flags") or []]
+    if flagged:
+        out.append(f"<h2 class='warn'>{FLAGGED_TITLE}</h2><table><tr><th class='l'>student</th>"
+                   "<th class='l'>assignment</th><th class='l'>cell</th><th class='l'>what was "
+                   "attempted (blocked)</th><th>times</th></tr>")
+        out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
+                f"<td class='l'>{_esc(f.get('cell', ''))}</td><td class='l'>{_esc(f.get('kind', ''))}"
+                f": {_esc(f.get('detail', ''))}</td><td>{int(f.get('count', 1))}</td></tr>"
+                for s, a, f in flagged]
         out.append("</table>")
     for title, fragment in sections:
         out.append(f"<h2>{_esc(title)}</h2>{fragment}")

@@ -22,9 +22,14 @@ Where bwrap is missing or does not work (``available()``), kernels run with the 
 and ``grade`` prints a loud warning (``SANDBOX_WARNING``) in its summary and report.
 
 Residual risk, honestly: the hidden tests run *in the same process* as the student's code, so
-the bundle (the reference solutions) is readable by student code in the sandbox; the sandbox
-protects the course files, the gradebook, other students and the network, not the bundle.
-A student reading the bundle is a matter for the guard of issue #5 (not implemented yet).
+the bundle (the reference solutions) is in reach of the sandbox; bwrap protects the course
+files, the gradebook, other students and the network, not the bundle.  The bundle is guarded
+inside the kernel by the audit hook of ``kernel_boot.py`` (``NNCOURSE_GUARD=1``, set here for
+sandboxed kernels only): reading or importing it outside a hidden-test region is blocked and
+flagged in the report.  That guard is in-process Python, an arms race against determined
+introspection (see ``kernel_boot.py`` for what is and is not covered).  Without bwrap there
+is no guard either (the student could read the course directory directly): today's
+behaviour, with ``SANDBOX_WARNING``.
 """
 import atexit
 import functools
@@ -151,7 +156,8 @@ def configure_sandbox(course, sandbox=None):
              "NNCOURSE_MNIST_DIR": str(course.setting("MNIST_DIR", "") or "")}
     _STATE["env"] = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
                      "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
-                     "PYTHONPATH": BUNDLE_MOUNT, **{k: v for k, v in mnist.items() if v}}
+                     "PYTHONPATH": BUNDLE_MOUNT, "NNCOURSE_GUARD": "1",
+                     **{k: v for k, v in mnist.items() if v}}
     return use
 
 

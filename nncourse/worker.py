@@ -16,6 +16,7 @@ import nbformat
 
 from .build import ErrorLog
 from .course import Course
+from .execute import GUARD_FLAGS
 from .lock import GRADEBOOK_LOCK
 
 EVENT = "NNCOURSE-EVENT "
@@ -80,6 +81,16 @@ def wrong_files_hint(course, aid, student):
             f"ノートブックは {', '.join(expected)} という名前で提出してください。")
 
 
+def summarize_flags(flags):
+    """The guard's records, one entry per (cell, kind, detail) with how many times."""
+    counts = {}
+    for f in flags:
+        key = (f["notebook"], f["cell"], f["kind"], f["detail"])
+        counts[key] = counts.get(key, 0) + 1
+    return [{"notebook": n, "cell": c, "kind": k, "detail": d, "count": count}
+            for (n, c, k, d), count in counts.items()]
+
+
 def grade_one(course, aid, student, fingerprint="", config=None):
     """Autograde and write feedback for one submission; returns its result record."""
     from nbgrader.converters import Autograde
@@ -94,6 +105,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     conv = Autograde(coursedir=course.coursedir(aid, student, config), config=config)
     conv.force = True
     conv.log.addHandler(collect)
+    GUARD_FLAGS.clear()
     try:
         with GRADEBOOK_LOCK:
             conv.start()
@@ -112,6 +124,8 @@ def grade_one(course, aid, student, fingerprint="", config=None):
         nb = nbformat.read(path, as_version=4)
         result["cells"] += graded_cells(nb)
         result["problems"] += [m for _, m in cell_problems(nb)]
+    result["flags"] = summarize_flags(GUARD_FLAGS)
+    GUARD_FLAGS.clear()
     scores = read_scores(course, aid, student)
     for cell in result["cells"]:
         score, max_score, manual = scores.get(cell["grade_id"], (0.0, cell["points"], False))
