@@ -215,10 +215,10 @@ def check_loss(TwoLayerNet):  # noqa: N803
 def _own_accuracy(net, x, labels):
     """The accuracy measured with the student's own predict, or None if it gives no (N, K)
     array: a wrong predict costs the predict and loss points, not the accuracy point too."""
-    try:
-        with preserve_np_random(), quiet():
-            y = np.asarray(net.predict(x.copy()), dtype=np.float64)
-    except Exception:
+    try:     # through call_student, so the grading guard sees student code running
+        with preserve_np_random():
+            y = np.asarray(call_student("accuracy", net.predict, x.copy()), dtype=np.float64)
+    except Exception:   # CheckFailed included: a broken predict is reported by its own check
         return None
     if y.ndim != 2 or y.shape[0] != len(labels) or not np.all(np.isfinite(y)):
         return None
