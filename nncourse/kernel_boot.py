@@ -403,6 +403,37 @@ def _facade(guard):
     return GuardFacade()
 
 
+OUTPUT_NOTE = ("\n[出力が多すぎるため、ここから先の出力は採点では省略しました "
+               "(1 セルあたり {limit:,} 文字まで)]\n")
+
+
+def cap_output(limit):
+    """Drop a cell's printed output beyond ``limit`` characters inside the kernel, so that a
+    print of hundreds of MB never travels to the grader (nor delays the next interrupt)."""
+    from ipykernel import iostream
+    original = iostream.OutStream.write
+    state = {"parent": None, "n": 0, "noted": False}
+
+    def write(self, string):
+        try:                                           # the cell being run: its count
+            from IPython import get_ipython
+            parent = get_ipython().execution_count
+        except Exception:
+            parent = None
+        if parent != state["parent"]:                  # a new cell: count from zero
+            state.update(parent=parent, n=0, noted=False)
+        room = limit - state["n"]
+        state["n"] += len(string)
+        if room >= len(string):
+            return original(self, string)
+        if not state["noted"]:                         # say once per cell what was cut
+            state["noted"] = True
+            original(self, string[:max(room, 0)] + OUTPUT_NOTE.format(limit=limit))
+        return len(string)
+
+    iostream.OutStream.write = write
+
+
 def _kernel_dir(argv):
     for i, arg in enumerate(argv):
         if arg == "-f" and i + 1 < len(argv):
@@ -417,5 +448,7 @@ if __name__ == "__main__":
         del sys.path[0]
     if os.environ.get("NNCOURSE_GUARD") and _kernel_dir(sys.argv):
         install_guard(os.path.dirname(os.path.abspath(__file__)), _kernel_dir(sys.argv))
+    if os.environ.get("NNCOURSE_MAX_OUTPUT_CHARS"):
+        cap_output(int(os.environ["NNCOURSE_MAX_OUTPUT_CHARS"]))
     from ipykernel import kernelapp
     kernelapp.launch_new_instance()

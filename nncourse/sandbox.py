@@ -138,6 +138,8 @@ def configure_sandbox(course, sandbox=None):
     threads = str(course.setting("KERNEL_THREADS", 1))
     for key, value in KERNEL_ENV.items():
         os.environ[key] = threads if key.endswith("_NUM_THREADS") else value
+    # the kernel itself drops output beyond the grader's per-cell cap (kernel_boot.cap_output)
+    os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000)))
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
     _STATE["bundle"] = make_bundle(course)

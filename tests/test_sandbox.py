@@ -278,3 +278,31 @@ def test_reading_or_importing_the_reference_scores_zero_and_is_flagged(cheat_cou
     assert scores["test_sum_squared_error"] == 0 and scores["test_cross_entropy_error"] == 2
     report = (cheat_course.root / "reports" / "a1_loss" / "report.html").read_text("utf-8")
     assert FLAGGED_TITLE in report and "reader" in report.split(FLAGGED_TITLE, 1)[1]
+
+
+def test_kernel_caps_printed_output_per_cell(monkeypatch):
+    """A huge print is cut inside the kernel (once per cell, with a note); the next cell prints."""
+    from jupyter_client.manager import KernelManager
+
+    class BootKM(KernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return [sys.executable, str(Path(sandbox.__file__).with_name("kernel_boot.py")),
+                    "-f", self.connection_file]
+
+    monkeypatch.setenv("NNCOURSE_MAX_OUTPUT_CHARS", "1000")
+    km = BootKM()
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        out = []
+        hook = lambda m: out.append(m["content"].get("text", ""))  # noqa: E731
+        kc.execute_interactive("for _ in range(50): print('x' * 1000)", timeout=60, output_hook=hook)
+        kc.execute_interactive("print('y' * 10)", timeout=60, output_hook=hook)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    text = "".join(out)
+    assert text.count("x") == 1000 and text.count("y") == 10
+    assert text.count("省略") == 1
