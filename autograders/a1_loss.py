@@ -10,7 +10,7 @@ import numpy as np
 from reference import losses as ref
 
 from . import messages as M
-from .compare import CheckFailed, assert_close, call_student, fmt
+from .compare import CheckFailed, assert_close, call_many, fmt
 
 HINTS = {
     "sse_no_half": "1/2 (0.5) を掛け忘れていませんか？ E = 1/2 Σ_k (y_k - t_k)^2 です。",
@@ -78,23 +78,19 @@ def _with_fallback(first, fallback):
     return lambda got, expected: first(got, expected) or fallback
 
 
-def _call(check, func, *args, desc=None, on_error=None):
-    """``call_student``, adding the hint ``on_error(message)`` when the student's code raised."""
-    try:
-        return call_student(check, func, *args, desc=desc)
-    except CheckFailed as exc:
-        text = str(exc)
-        hint = on_error(text) if on_error and M.NOT_IMPLEMENTED not in text else None
-        if hint:
-            raise CheckFailed(text + "\n" + M.HINT.format(hint=hint)) from None
-        raise
+def _with_hint(exc, on_error):
+    """``exc`` (the student's code raised) with the hint ``on_error(message)`` added."""
+    text = str(exc)
+    hint = on_error(text) if on_error and M.NOT_IMPLEMENTED not in text else None
+    return CheckFailed(text + "\n" + M.HINT.format(hint=hint)) if hint else exc
 
 
 def _run_cases(check, func, cases, *, on_error=None):
-    """Each case: (desc, args, expected, hint function); inputs are copied before the call."""
-    for desc, args, expected, hint in cases:
-        args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        got = _call(check, func, *args, desc=desc, on_error=on_error)
+    """Each case: (desc, args, expected, hint function); all calls in one round trip."""
+    results = call_many(check, [(func, args, desc) for desc, args, _, _ in cases])
+    for (desc, _, expected, hint), got in zip(cases, results):
+        if isinstance(got, CheckFailed):
+            raise _with_hint(got, on_error)
         assert_close(check, got, expected, desc=desc, tol="float32", hint=hint)
 
 

@@ -1,23 +1,21 @@
-"""Comparison helpers for the hidden tests: named tolerances, clear failures, safe calls.
+"""Comparison helpers for the hidden checks: named tolerances, clear failures, calls.
 
-A hidden test cell is one or two lines calling a check of ``autograders.<assignment>``;
-those checks are built from the helpers here.  A failed check raises ``CheckFailed`` whose
-message (Japanese, from ``messages``) says which check failed, on what input, expected
-versus got, and a hint -- never the solution.  Inside IPython the exception is shown as
-that message alone, without a traceback into this package.
+The checks run in the trusted grader process, never in the student's kernel.  A check
+receives ``Remote`` handles (``nncourse.grading.student``) for the names its test cell
+lists and calls the student's code through them (``call_student``, ``call_many``,
+``value_of``): arguments and results cross as plain data only.  A failed check raises
+``CheckFailed`` whose message (Japanese, from ``messages``) says which check failed, on
+what input, expected versus got, and a hint -- never the solution.
 """
 import contextlib
 import io
-import sys
 import warnings
 
 import numpy as np
 
-from . import messages as M
+from nncourse.grading.student import Public, Remote, StudentError  # noqa: F401 (for the checks)
 
-# the grading guard (nncourse/kernel_boot.py) hides the reference and the hidden tests from the
-# student's code while it runs; sys.audit is captured here, when the guard has just restored it
-_audit = sys.audit
+from . import messages as M
 
 # Named tolerances: (rtol, atol) for np.allclose-style comparisons, each with its reason.
 TOLERANCES = {
@@ -65,23 +63,46 @@ def quiet():
         yield err
 
 
+def _raised(check, exc, desc=None):
+    """The ``CheckFailed`` for a ``StudentError`` (the student's code raised)."""
+    if exc.etype == "NotImplementedError":
+        return CheckFailed(M.render(check, M.NOT_IMPLEMENTED))
+    return CheckFailed(M.render(check, M.RAISED.format(etype=exc.etype, evalue=exc.message),
+                                desc=desc))
+
+
 def call_student(check, func, *args, desc=None, **kwargs):
-    """Call the student's ``func``; turn an exception into a clear ``CheckFailed``."""
-    if not callable(func):
-        fail(check, f"{func!r} は関数ではありません。", desc=desc)
+    """Call the student's ``func`` (a ``Remote``) in the kernel; its result as plain data.
+
+    An exception in the student's code becomes a clear ``CheckFailed``."""
+    if not isinstance(func, Remote):
+        raise TypeError(f"call_student needs a Remote, not {type(func).__name__}")
     try:
-        with quiet():
-            _audit("nncourse.student_call", True)
-            try:
-                return func(*args, **kwargs)
-            finally:
-                _audit("nncourse.student_call", False)
-    except NotImplementedError:
-        fail(check, M.NOT_IMPLEMENTED)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the student's bug becomes feedback, not a crash
-        fail(check, M.RAISED.format(etype=type(exc).__name__, evalue=exc), desc=desc)
+        return func.call(*args, **kwargs)
+    except StudentError as exc:
+        raise _raised(check, exc, desc) from None
+
+
+def call_many(check, calls):
+    """``[(func, args, desc)]`` in one round trip: each result, or its ``CheckFailed``
+    (returned, not raised, so the caller reports the first failure in its own order)."""
+    if not calls:
+        return []
+    student = calls[0][0].student
+    results = student.run([func.op(*args) for func, args, _ in calls])
+    return [_raised(check, r, desc) if isinstance(r, StudentError) else r
+            for (_, _, desc), r in zip(calls, results)]
+
+
+def value_of(check, remote, desc=None):
+    """The current value of a student's variable (or attribute) as plain data."""
+    try:
+        return remote.value()
+    except StudentError as exc:
+        if exc.etype in ("NameError", "AttributeError", "KeyError"):
+            raise CheckFailed(M.render(check, M.NOT_DEFINED.format(name=remote.label),
+                                       desc=desc)) from None
+        raise _raised(check, exc, desc) from None
 
 
 def as_array(check, got, desc=None):
@@ -93,7 +114,8 @@ def as_array(check, got, desc=None):
     except Exception:
         a = None
     if a is None or a.dtype.kind not in "biufc":
-        fail(check, M.NOT_NUMERIC.format(got_type=type(got).__name__), desc=desc)
+        kind = got.label if isinstance(got, Remote) else type(got).__name__
+        fail(check, M.NOT_NUMERIC.format(got_type=kind), desc=desc)
     return a
 
 
@@ -154,35 +176,3 @@ def _hint(hint, got, expected):
         except Exception:
             return None
     return hint
-
-
-def _register_ipython_handler():
-    """In a notebook, show ``CheckFailed`` as its message only (no traceback, no test code)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def show_message(shell, etype, value, tb, tb_offset=None):
-        stb = [f"{etype.__name__}: {value}"]
-        shell._showtraceback(etype, value, stb)   # IPython discards the return value: show it
-        return stb
-
-    shell.set_custom_exc((CheckFailed,), show_message)
-
-
-_register_ipython_handler()
-
-
-@contextlib.contextmanager
-def preserve_np_random():
-    """Restore NumPy's global random state afterwards: a hidden check that builds the
-    student's network (np.random.randn) must not change the notebook's later random numbers."""
-    state = np.random.get_state()
-    try:
-        yield
-    finally:
-        np.random.set_state(state)

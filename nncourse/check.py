@@ -61,7 +61,7 @@ def _limits(notebook, course_dir):
 
 def check_notebook(notebook, course_dir=None):
     """Run the visible tests of ``notebook``; a CheckResult says which failed and why."""
-    from .execute import BudgetedExecute
+    from .grading.execute import BudgetedExecute
     notebook = Path(notebook).resolve()
     result = CheckResult(notebook)
     try:
@@ -73,7 +73,7 @@ def check_notebook(notebook, course_dir=None):
         if cell.cell_type == "code" and has_hidden_tests(cell.source):
             cell.source = remove_hidden_tests(cell.source)
     cell_timeout, notebook_timeout = _limits(notebook, course_dir)
-    ex = BudgetedExecute(timeout=cell_timeout, notebook_timeout=notebook_timeout)
+    ex = BudgetedExecute(timeout=cell_timeout, notebook_timeout=notebook_timeout, judge=False)
     try:
         ex.preprocess(nb, {"metadata": {"path": str(notebook.parent)}})
     except Exception as exc:

@@ -116,7 +116,7 @@ class Course:
     # --- nbgrader ---------------------------------------------------------------------
     def nbgrader_config(self):
         """The traitlets config of stock nbgrader (course_config) plus nncourse's grading."""
-        from .execute import grading_config
+        from .grading.execute import grading_config
         c = Config()
         self.settings.configure_nbgrader(c)
         self.prepare_environment()

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .build import ensure_built
 from .course import tree_digest
-from .worker import EVENT, FAILED, GRADED, result_path, write_result
+from .grading.worker import EVENT, FAILED, GRADED, result_path, write_result
 
 VERSION = "1"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
@@ -79,7 +79,7 @@ def _run_worker(course, student, aids, prints, events):
     """Run one student's worker; put each finished assignment on ``events``."""
     log = course.state_dir / "logs" / f"{student}.{aids[0]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "nncourse.worker", "--course-dir", str(course.root),
+    cmd = [sys.executable, "-m", "nncourse.grading.worker", "--course-dir", str(course.root),
            "--student", student]
     for aid in aids:
         cmd += ["--assignment", aid, "--fingerprint", prints[aid]]
@@ -126,7 +126,7 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     ``report_sections``: optional function GradeRun -> [(title, html fragment)] whose
     sections the HTML report shows (``autograders.catalogue.grading`` uses it)."""
     from .report import write_report
-    from .sandbox import SANDBOX_WARNING, available
+    from .grading.sandbox import SANDBOX_WARNING, available
     start = time.monotonic()
     aids = course.select(assignments)
     ensure_built(course, aids)

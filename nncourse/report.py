@@ -74,7 +74,7 @@ def gradebook_scores(course, aids):
 
 
 def _load_results(course, aids):
-    from .worker import result_path
+    from .grading.worker import result_path
     results = {}
     for aid in aids:
         for student in course.students([aid]):

@@ -3,10 +3,9 @@ import re
 
 from nbgrader import utils as nbutils
 
-from .execute import NOT_RUN, PROBLEM_ENAMES
+from .grading.checks import HIDDEN_BEGIN, HIDDEN_END, has_hidden_tests, remove_hidden_tests  # noqa: F401
+from .grading.execute import NOT_RUN, PROBLEM_ENAMES
 
-HIDDEN_BEGIN = ("BEGIN HIDDEN TESTS", "BEGIN ALWAYS HIDDEN TESTS")
-HIDDEN_END = ("END HIDDEN TESTS", "END ALWAYS HIDDEN TESTS")
 MAX_MESSAGE = 400      # characters of a message kept in results and the report
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -15,24 +14,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def strip_ansi(text):
     return _ANSI.sub("", text)
 
-
-def has_hidden_tests(source):
-    return any(m in source for m in HIDDEN_BEGIN)
-
-
-def remove_hidden_tests(source, placeholder=None):
-    """The source without its hidden-test regions (markers included)."""
-    out, hidden = [], False
-    for line in source.split("\n"):
-        if any(m in line for m in HIDDEN_BEGIN):
-            hidden = True
-            if placeholder is not None:
-                out.append(line[:len(line) - len(line.lstrip())] + placeholder)
-        elif any(m in line for m in HIDDEN_END):
-            hidden = False
-        elif not hidden:
-            out.append(line)
-    return "\n".join(out)
 
 
 def _squash(line):

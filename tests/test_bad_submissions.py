@@ -18,7 +18,7 @@ from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.course import Course, copy_course
 from nncourse.grade import grade
-from nncourse.sandbox import available
+from nncourse.grading.sandbox import available
 
 try:
     import tomllib

@@ -211,7 +211,7 @@ def test_a_mistake_that_does_not_match_fails_loudly(tmp_path):
 
 
 def test_notebook_time_budget_stops_the_notebook_with_a_message(tmp_path):
-    from nncourse.execute import BudgetedExecute
+    from nncourse.grading.execute import BudgetedExecute
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import time; time.sleep(1.5)"),
         nbformat.v4.new_code_cell("time.sleep(5)"),

@@ -1,6 +1,6 @@
 """Grade one student's submissions in this process: autograde, feedback, a result record.
 
-``grade.py`` runs ``python -m nncourse.worker`` once per student (the unit of ``--jobs``
+``grade.py`` runs ``python -m nncourse.grading.worker`` once per student (the unit of ``--jobs``
 and of crash isolation).  Each finished assignment is announced on stdout as one line
 ``NNCOURSE-EVENT {json}``; nbgrader's log goes to stderr.
 """
@@ -14,10 +14,10 @@ import traceback
 
 import nbformat
 
-from .build import ErrorLog
-from .course import Course
-from .execute import GUARD_FLAGS
-from .lock import GRADEBOOK_LOCK
+from ..build import ErrorLog
+from ..course import Course
+from ..lock import GRADEBOOK_LOCK
+from .execute import GRADING_FLAGS
 
 EVENT = "NNCOURSE-EVENT "
 GRADED, FAILED = "graded", "failed"
@@ -94,8 +94,8 @@ def summarize_flags(flags):
 def grade_one(course, aid, student, fingerprint="", config=None):
     """Autograde and write feedback for one submission; returns its result record."""
     from nbgrader.converters import Autograde
-    from .feedback import generate_feedback, write_failure_feedback
-    from .results import cell_problems, graded_cells
+    from ..feedback import generate_feedback, write_failure_feedback
+    from ..results import cell_problems, graded_cells
 
     start = time.monotonic()
     config = config or course.nbgrader_config()
@@ -105,7 +105,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     conv = Autograde(coursedir=course.coursedir(aid, student, config), config=config)
     conv.force = True
     conv.log.addHandler(collect)
-    GUARD_FLAGS.clear()
+    GRADING_FLAGS.clear()
     try:
         with GRADEBOOK_LOCK:
             conv.start()
@@ -124,8 +124,8 @@ def grade_one(course, aid, student, fingerprint="", config=None):
         nb = nbformat.read(path, as_version=4)
         result["cells"] += graded_cells(nb)
         result["problems"] += [m for _, m in cell_problems(nb)]
-    result["flags"] = summarize_flags(GUARD_FLAGS)
-    GUARD_FLAGS.clear()
+    result["flags"] = summarize_flags(GRADING_FLAGS)
+    GRADING_FLAGS.clear()
     scores = read_scores(course, aid, student)
     for cell in result["cells"]:
         score, max_score, manual = scores.get(cell["grade_id"], (0.0, cell["points"], False))
@@ -160,7 +160,7 @@ def setup_grading_process(course):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m nncourse.worker")
+    p = argparse.ArgumentParser(prog="python -m nncourse.grading.worker")
     p.add_argument("--course-dir", default=".")
     p.add_argument("--student", required=True)
     p.add_argument("--assignment", action="append", required=True)

@@ -46,8 +46,8 @@ from jupyter_client.manager import AsyncKernelManager
 # --jobs is, and N jobs use N cores), no GUI backend for matplotlib
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-BUNDLE_MOUNT = "/tmp/nncourse-bundle"     # where the bundle appears inside the sandbox
-BOOT = "nncourse_kernel_boot.py"          # the kernel's main script, in the bundle
+BUNDLE_MOUNT = "/tmp/nncourse-boot"       # where the boot folder appears inside the sandbox
+BOOT = "kernel_boot.py"                   # the kernel's main script, in the boot folder
 SANDBOX_WARNING = ("WARNING: NO SANDBOX. bubblewrap (bwrap) is not available, so student code "
                    "ran with only memory/CPU limits: it could read the course files, the hidden "
                    "tests, reference/, the gradebook and other submissions, and reach the network. "
@@ -77,8 +77,8 @@ def _probe(exe):
 
 
 def limits_prefix(course):
-    """``python -m nncourse.limits ... --``: the rlimits of ``course_config``."""
-    return [sys.executable, "-m", "nncourse.limits",
+    """``python -m nncourse.grading.limits ... --``: the rlimits of ``course_config``."""
+    return [sys.executable, "-m", "nncourse.grading.limits",
             "--as-mib", str(course.setting("KERNEL_MEMORY_MIB", 0)),
             "--cpu-s", str(course.setting("KERNEL_CPU_S", 0)), "--"]
 
@@ -118,16 +118,20 @@ def bwrap_args(workdir, kerneldir, hidden, binds, bundle, env):
     return args + ["--unshare-net", "--die-with-parent", "--new-session"]
 
 
-def make_bundle(course):
-    """A private copy of what the hidden tests import, plus the kernel's boot script."""
-    bundle = Path(tempfile.mkdtemp(prefix="nncourse-bundle-"))
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "catalogue")
-    for name in ("autograders", "reference"):
-        shutil.copytree(course.root / name, bundle / name, ignore=ignore)
-    shutil.copy2(course.root / "course_config.py", bundle / "course_config.py")
-    shutil.copy2(Path(__file__).with_name("kernel_boot.py"), bundle / BOOT)
-    atexit.register(shutil.rmtree, bundle, True)
-    return bundle
+BOOT_FILES = ("kernel_boot.py", "wire.py")     # from nncourse/grading/, beside the test functions
+
+
+def make_boot(course):
+    """The kernel's boot folder: its main script, the wire format and the course's public
+    test functions.  Nothing secret: no check, no reference, no expected value."""
+    boot = Path(tempfile.mkdtemp(prefix="nncourse-boot-"))
+    for name in BOOT_FILES:
+        shutil.copy2(Path(__file__).with_name(name), boot / name)
+    shutil.copy2(course.root / "autograders" / "testfuncs.py", boot / "testfuncs.py")
+    for p in [boot, *boot.iterdir()]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    atexit.register(shutil.rmtree, boot, True)
+    return boot
 
 
 def configure_sandbox(course, sandbox=None):
@@ -142,7 +146,7 @@ def configure_sandbox(course, sandbox=None):
     os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000)))
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
-    _STATE["bundle"] = make_bundle(course)
+    _STATE["bundle"] = make_boot(course)
     hidden = hidden_dirs(course)
     _STATE["hidden"] = hidden
     binds = []
@@ -158,7 +162,7 @@ def configure_sandbox(course, sandbox=None):
              "NNCOURSE_MNIST_DIR": str(course.setting("MNIST_DIR", "") or "")}
     _STATE["env"] = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
                      "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
-                     "PYTHONPATH": BUNDLE_MOUNT, "NNCOURSE_GUARD": "1",
+                     "PYTHONPATH": "",
                      **{k: v for k, v in mnist.items() if v}}
     return use
 

@@ -1,4 +1,4 @@
-"""``python -m nncourse.limits --as-mib N --cpu-s N -- CMD...``: exec CMD under rlimits.
+"""``python -m nncourse.grading.limits --as-mib N --cpu-s N -- CMD...``: exec CMD under rlimits.
 
 The grading kernel is launched through this wrapper (see ``sandbox.py``); it imports only
 the standard library so that it adds a few milliseconds to a kernel start.

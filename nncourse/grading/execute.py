@@ -1,23 +1,32 @@
-"""Notebook execution while grading: a time budget per notebook on top of nbgrader's per-cell
-timeout, plain Japanese messages when time runs out or the kernel dies, and the gradebook
-lock released while the kernel runs.
+"""Notebook execution while grading: the kernel runs the student's cells and the visible
+tests; the grader decides each test cell.
+
+For a test cell, the kernel runs only its visible part; then the cell's hidden check (named
+in the trusted source notebook, ``checks.py``) runs *here*, calling the student's code in
+the kernel through the call protocol (``student.py``), and the cell's outputs become the
+grader's verdict: nothing (pass) or one error output with the check's Japanese message.
+nbgrader's SaveAutoGrades then scores exactly that verdict; what the kernel printed,
+displayed or raised in a test cell never counts.
+
+On top of nbgrader's per-cell timeout: a time budget per notebook, plain Japanese messages
+when time runs out or the kernel dies, and the gradebook lock released while the kernel runs.
 """
-import hashlib
-import json
 import re
-import secrets
 from pathlib import Path
 from queue import Empty
 from time import monotonic, sleep
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
-from traitlets import Integer
+from traitlets import Bool, Integer, Unicode
 
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
 
-from .lock import GRADEBOOK_LOCK
+from ..lock import GRADEBOOK_LOCK
+from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
+from .student import KernelProblem, Student
 
 # error names written into cell outputs (read back by results.py)
 CELL_TIMEOUT = "CellTimeoutError"
@@ -28,14 +37,10 @@ PROBLEM_ENAMES = (CELL_TIMEOUT, NOTEBOOK_TIMEOUT, KERNEL_DIED)
 KERNEL_START_ATTEMPTS = 3     # jupyter_client's free-port choice can race other processes
 KILLED_NOTE = " 中断 (interrupt) に応じなかったため、カーネルを停止しました。"
 INTERRUPT_GRACE_S = 15        # after a timeout's interrupt, the kernel has this long to answer (a busy machine can be slow)
-# run first in every test cell: undo a student's monkeypatching of NumPy (kernel_boot.py)
-TEST_PRELUDE = "__import__('_nncourse_boot').restore_numpy()  # nncourse"
-# the grading guard (kernel_boot.Guard): files in the kernel's folder, and what it found
-GUARD_TOKENS = "guard-tokens"
-GUARD_VIOLATIONS = "guard-violations.jsonl"
-GUARD_FLAGS = []       # {notebook, cell, kind, detail} of this process's executions (worker.py)
-_HIDDEN_BEGIN = ("BEGIN HIDDEN TESTS", "BEGIN ALWAYS HIDDEN TESTS")
-_HIDDEN_END = ("END HIDDEN TESTS", "END ALWAYS HIDDEN TESTS")
+GRADING_FLAGS = []     # {notebook, cell, kind, detail} of this process's executions (worker.py)
+SERVE = "__nncourse__.serve({request!r})"          # what the grader asks the kernel to run
+REPLY = "__nncourse__.reply"                       # ... and reads back (user_expressions)
+_REPLY_TEXT = re.compile(r"'([A-Za-z0-9+/=]*)'")
 OUTPUT_CUT = ("\n[出力が多すぎるため、ここから先の出力は採点では省略しました "
               "(1 セルあたり {limit:,} 文字まで)]\n")
 
@@ -64,42 +69,6 @@ def timeout_message(seconds, notebook_budget, sources):
     return f"{what}が時間内に終わりませんでした ({limit})。{slow_training_hint(sources)}"
 
 
-def guard_hidden_tests(source, token):
-    """The source to execute: each hidden-test region runs between the guard's unlock (with a
-    one-time ``token``) and lock; everything else is unchanged."""
-    out, region, indent = [], None, ""
-
-    def close():
-        body = [ln for ln in region if ln.strip()]
-        out.append(f"{indent}__nncourse_guard__.unlock({token!r})")
-        out.append(f"{indent}try:")
-        out.extend(f"{indent}    {ln[len(indent):] if ln.startswith(indent) else ln.lstrip()}"
-                   for ln in body)
-        if not body:
-            out.append(f"{indent}    pass")
-        out.extend([f"{indent}except BaseException as __nncourse_exc__:",
-                    f"{indent}    __nncourse_guard__.lock(__nncourse_exc__)",
-                    f"{indent}    raise",
-                    f"{indent}else:",
-                    f"{indent}    __nncourse_guard__.lock()"])
-
-    for line in source.split("\n"):
-        if region is None and any(m in line for m in _HIDDEN_BEGIN):
-            region, indent = [], line[:len(line) - len(line.lstrip())]
-            out.append(line)
-        elif region is not None and any(m in line for m in _HIDDEN_END):
-            close()
-            region = None
-            out.append(line)
-        elif region is not None:
-            region.append(line)
-        else:
-            out.append(line)
-    if region is not None:            # no END marker: guard to the end of the cell
-        close()
-    return "\n".join(out)
-
-
 def error_output(ename, evalue):
     return NotebookNode(output_type="error", ename=ename, evalue=evalue,
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
@@ -117,7 +86,10 @@ class BudgetedExecute(Execute):
     max_output_chars = Integer(100_000, help="Output characters kept per cell while it runs "
                                "(the rest is dropped, so a huge print cannot fill the grader's "
                                "memory).").tag(config=True)
-    test_prelude = Integer(1, help="1: run TEST_PRELUDE first in every test cell.").tag(
+    judge = Bool(True, help="Replace each test cell's outputs by the grader's verdict (False: "
+                 "keep the visible tests' own outputs, as `nncourse check` does).").tag(config=True)
+    source_dir = Unicode("", help="The course's trusted source/ folder: the hidden check of "
+                         "each test cell is read from there, never from the submission.").tag(
         config=True)
 
     def __init__(self, *args, **kwargs):
@@ -205,51 +177,88 @@ class BudgetedExecute(Execute):
             cell.outputs = [error_output(*self._stopped)]
             return cell, resources
         self._sources.append(cell.source)
+        test = self.judge and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
         source = cell.source
-        from .sandbox import booted
-        run = source
-        guard = self._guard_dir()
-        if guard is not None and any(m in source for m in _HIDDEN_BEGIN):
-            token = secrets.token_hex(16)
-            (guard / GUARD_TOKENS).write_text(hashlib.sha256(token.encode()).hexdigest() + "\n",
-                                              encoding="ascii")
-            run = guard_hidden_tests(source, token)
-        if (self.test_prelude and booted() and nbutils.is_grade(cell)
-                and not nbutils.is_solution(cell)):
-            run = TEST_PRELUDE + "\n" + run
-        cell.source = run
+        if test:                         # the kernel runs the visible asserts only
+            cell.source = remove_hidden_tests(source)
         try:
-            return self._run_cell(cell, resources, index)
+            cell, resources = self._run_cell(cell, resources, index)
         finally:
             cell.source = source
-            if guard is not None:
-                self._collect_violations(guard, cell, index, resources)
+        if test:
+            self._judge(cell, resources, index)
+        return cell, resources
 
-    def _guard_dir(self):
-        """The kernel's folder when its guard is on (sandboxed kernels only), else None."""
-        from .sandbox import sandboxed
-        folder = getattr(getattr(self, "km", None), "_kerneldir", None)
-        return Path(folder) if folder is not None and sandboxed() else None
-
-    def _collect_violations(self, guard, cell, index, resources):
-        """Spend any unused token; move what the guard recorded into ``GUARD_FLAGS``."""
-        try:
-            (guard / GUARD_TOKENS).write_text("", encoding="ascii")
-            path = guard / GUARD_VIOLATIONS
-            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-            path.write_text("", encoding="utf-8")
-        except OSError:
+    # -- the grader's verdict ------------------------------------------------------------
+    def _judge(self, cell, resources, index):
+        """Replace a test cell's outputs by the verdict of its hidden check, run here."""
+        problem = [o for o in cell.outputs
+                   if o.get("output_type") == "error" and o.get("ename") in PROBLEM_ENAMES + (NOT_RUN,)]
+        if problem or self._stopped is not None:   # timed out / kernel died: no check can run
+            cell.outputs = problem[:1] or [error_output(*self._stopped)]
             return
-        meta = cell.metadata.get("nbgrader", {})
-        where = meta.get("grade_id") or f"cell {index}"
-        notebook = (resources or {}).get("unique_key", "")
-        for line in lines:
+        gid = cell.metadata.nbgrader.get("grade_id", "")
+        call = self._hidden_call(resources, gid)
+        if call is None:
+            self.log.error("test cell %s has no hidden check in %s", gid, self.source_dir)
+            cell.outputs = [error_output(CHECK_FAILED, NO_CHECK_MESSAGE)]
+            return
+        deadline = min(self._deadline, monotonic() + (self.timeout or self.notebook_timeout))
+        verdict = run_check(call, Student(self._transport, deadline))
+        cell.outputs = [] if verdict.passed else [error_output(verdict.ename, verdict.message)]
+        if verdict.flag:
+            GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),
+                                  "cell": gid or f"cell {index}", "kind": verdict.flag,
+                                  "detail": verdict.message[:300]})
+        if verdict.flag == "died" or self._killed:
+            self._stopped = (NOT_RUN, "前のセルの採点中にカーネルが停止したため、"
+                             "このセルは実行されませんでした。")
+
+    def _hidden_call(self, resources, grade_id):
+        meta = (resources or {}).get("nbgrader", {})
+        path = Path(self.source_dir) / meta.get("assignment", "") / f"{meta.get('notebook', '')}.ipynb"
+        try:
+            return hidden_calls(path).get(grade_id)
+        except OSError:
+            return None
+
+    def _transport(self, request, deadline):
+        return run_sync(self._async_rpc)(request, deadline)
+
+    async def _async_rpc(self, request, deadline):
+        """Send one request to the kernel's call server; the reply text (or KernelProblem)."""
+        if self._killed or self.kc is None:
+            raise KernelProblem("died", "カーネルが停止しているため採点できませんでした。")
+        msg_id = self.kc.execute(SERVE.format(request=request), silent=True, store_history=False,
+                                 user_expressions={"r": REPLY}, allow_stdin=False)
+        while True:
+            remaining = deadline - monotonic()
+            if remaining <= 0:
+                await ensure_async(self.km.interrupt_kernel())
+                killed = await self._kill_if_unresponsive()
+                raise KernelProblem("timeout", "採点のための関数呼び出しが時間内に終わりませんでした"
+                                    f"{'(カーネルを停止しました)' if killed else ''}。"
+                                    + slow_training_hint(self._sources))
             try:
-                rec = json.loads(line)
-            except ValueError:
-                rec = {"kind": "unknown", "detail": line[:300]}
-            GUARD_FLAGS.append({"notebook": notebook, "cell": where,
-                                "kind": str(rec.get("kind")), "detail": str(rec.get("detail"))})
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(remaining, 1.0)))
+            except Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    self._killed = True
+                    raise KernelProblem("died", "採点のための関数呼び出しの途中でカーネルが停止しました"
+                                        " (メモリの使いすぎ、os._exit など)。") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            content = msg.get("content", {})
+            answer = content.get("user_expressions", {}).get("r", {})
+            text = answer.get("data", {}).get("text/plain", "") if isinstance(answer, dict) else ""
+            match = _REPLY_TEXT.fullmatch(text) if content.get("status") == "ok" and \
+                isinstance(text, str) else None
+            if match is None:
+                raise KernelProblem("protocol", "採点の問い合わせにカーネルが答えませんでした。"
+                                    "採点用の仕組み (IPython の設定、__nncourse__ など) を"
+                                    "書き換えていませんか？")
+            return match.group(1)
 
     def _run_cell(self, cell, resources, index):
         try:
@@ -294,4 +303,5 @@ def grading_config(c, course):
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
     c.BudgetedExecute.interrupt_on_timeout = True
     c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
+    c.BudgetedExecute.source_dir = str(course.root / "source")
     return c

@@ -1,0 +1,169 @@
+"""Which hidden check decides each test cell, and running it in the grader.
+
+The hidden-test region of a test cell in the *source* notebook (trusted: the instructor's
+``source/<assignment>/``, never the submission) names its check::
+
+    ### BEGIN HIDDEN TESTS
+    from autograders import a1_loss
+    a1_loss.check_sum_squared_error(sum_squared_error)
+    ### END HIDDEN TESTS
+
+It is parsed (``ast``), not executed: one ``from autograders import <module>`` and one call
+``<module>.<check>(<name or constant>, ...)``.  The grader runs that check here with a
+``student.Remote`` for each name; the kernel only ever runs the visible part of the cell.
+"""
+import ast
+import functools
+import importlib
+import logging
+from dataclasses import dataclass
+
+import nbformat
+from nbgrader import utils as nbutils
+
+from .student import KernelProblem, StudentError
+
+log = logging.getLogger(__name__)
+
+HIDDEN_BEGIN = ("BEGIN HIDDEN TESTS", "BEGIN ALWAYS HIDDEN TESTS")
+HIDDEN_END = ("END HIDDEN TESTS", "END ALWAYS HIDDEN TESTS")
+
+def has_hidden_tests(source):
+    return any(m in source for m in HIDDEN_BEGIN)
+
+
+def remove_hidden_tests(source, placeholder=None):
+    """The source without its hidden-test regions (markers included)."""
+    out, hidden = [], False
+    for line in source.split("\n"):
+        if any(m in line for m in HIDDEN_BEGIN):
+            hidden = True
+            if placeholder is not None:
+                out.append(line[:len(line) - len(line.lstrip())] + placeholder)
+        elif any(m in line for m in HIDDEN_END):
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+
+CHECK_FAILED = "CheckFailed"           # ename of a failed check in the graded notebook
+GRADER_ERROR = "GraderError"           # the check itself crashed (a bug of ours, not the student's)
+GRADER_ERROR_MESSAGE = ("採点プログラムの内部エラーでこのテストを採点できませんでした。"
+                        "教員に連絡してください。")
+NO_CHECK_MESSAGE = ("このテストセルには隠しテスト (採点用のチェック) がありません。"
+                    "教員に連絡してください。")
+
+
+class HiddenTestError(ValueError):
+    """A hidden-test region that is not one ``from autograders import m`` + ``m.check(...)``."""
+
+
+@dataclass(frozen=True)
+class HiddenCall:
+    """``autograders.<module>.<function>(*args)``; an arg is ("name", n) or ("value", v)."""
+    module: str
+    function: str
+    args: tuple
+
+    def __str__(self):
+        args = ", ".join(v if k == "name" else repr(v) for k, v in self.args)
+        return f"autograders.{self.module}.{self.function}({args})"
+
+
+def hidden_region(source):
+    """The lines of a cell's hidden-test regions, joined (markers excluded)."""
+    lines, inside = [], False
+    for line in source.split("\n"):
+        if any(m in line for m in HIDDEN_BEGIN):
+            inside = True
+        elif any(m in line for m in HIDDEN_END):
+            inside = False
+        elif inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def parse_hidden(source, where=""):
+    """The ``HiddenCall`` of a test cell's source, or None if it has no hidden region."""
+    code = hidden_region(source)
+    if not code.strip():
+        return None
+    try:
+        tree = ast.parse(code.strip("\n"))
+    except SyntaxError as exc:
+        raise HiddenTestError(f"{where}: hidden tests do not parse: {exc}") from None
+    modules, calls = {}, []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "autograders" and node.level == 0:
+            for alias in node.names:
+                modules[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+                isinstance(node.value.func, ast.Attribute) and \
+                isinstance(node.value.func.value, ast.Name) and not node.value.keywords:
+            calls.append(node.value)
+        else:
+            raise HiddenTestError(f"{where}: line {node.lineno} of the hidden tests is neither "
+                                  "`from autograders import <module>` nor `<module>.<check>(...)`")
+    if len(calls) != 1 or calls[0].func.value.id not in modules:
+        raise HiddenTestError(f"{where}: hidden tests must make exactly one call of a check "
+                              "imported from autograders")
+    call = calls[0]
+    args = []
+    for a in call.args:
+        if isinstance(a, ast.Name):
+            args.append(("name", a.id))
+        elif isinstance(a, ast.Constant):
+            args.append(("value", a.value))
+        else:
+            raise HiddenTestError(f"{where}: arguments of {call.func.attr} must be names or "
+                                  "constants")
+    return HiddenCall(modules[call.func.value.id], call.func.attr, tuple(args))
+
+
+@functools.lru_cache(maxsize=64)
+def _calls_of(path, mtime):
+    nb = nbformat.read(path, as_version=4)
+    calls = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell):
+            gid = cell.metadata.nbgrader["grade_id"]
+            calls[gid] = parse_hidden(cell.source, f"{path}: {gid}")
+    return calls
+
+
+def hidden_calls(source_notebook):
+    """{grade_id: HiddenCall or None} of the test cells of a (trusted) source notebook."""
+    from pathlib import Path
+    path = Path(source_notebook)
+    return _calls_of(str(path), path.stat().st_mtime_ns)
+
+
+@dataclass
+class Verdict:
+    """What the grader decided for one test cell."""
+    passed: bool
+    ename: str = ""
+    message: str = ""
+    flag: str = ""              # kind of a kernel problem worth the instructor's look
+
+
+def run_check(call, student):
+    """Run ``call`` against the student's kernel; a ``Verdict`` (never raises)."""
+    from autograders.compare import CheckFailed
+    from autograders.messages import RAISED
+    try:
+        func = getattr(importlib.import_module(f"autograders.{call.module}"), call.function)
+        func(*[student[v] if kind == "name" else v for kind, v in call.args])
+        return Verdict(True)
+    except CheckFailed as exc:
+        return Verdict(False, CHECK_FAILED, str(exc))
+    except KernelProblem as exc:
+        return Verdict(False, CHECK_FAILED, f"[採点] {exc.message}", flag=exc.kind)
+    except StudentError as exc:                 # raised where the check did not expect it
+        return Verdict(False, CHECK_FAILED, "[採点] " + RAISED.format(
+            etype=exc.etype, evalue=exc.message))
+    except Exception:                           # a bug in a check: say so, never crash grading
+        log.exception("hidden check %s crashed", call)
+        return Verdict(False, GRADER_ERROR, GRADER_ERROR_MESSAGE, flag="grader_error")

@@ -1,0 +1,123 @@
+"""The plain-data wire format between the grader and a grading kernel.
+
+Both sides use this module: the kernel ``encode``s what a student's function returned, the
+grader ``decode``s it.  Only plain data crosses: ``None``, bools, ints, floats (NaN and inf
+included), strings, lists, tuples, dicts with string keys, NumPy arrays and scalars of a
+numeric or bool dtype (as ``.npy`` bytes, read back with ``allow_pickle=False``).  Anything
+else stays in the kernel and is described as ``{"object": type name, "ref": id}``.
+
+``decode`` never executes anything it is sent (JSON and ``np.load(allow_pickle=False)``
+only) and enforces limits on size, depth, item count and dtype, raising ``WireError``.
+It imports only the standard library and NumPy (it is copied into the kernel's boot folder).
+"""
+import base64
+import io
+import json
+import math
+
+import numpy as np
+
+MAX_REPLY_BYTES = 64 * 1024 * 1024   # one reply, base64 text
+MAX_DEPTH = 8                        # nesting of lists / dicts
+MAX_ITEMS = 200_000                  # list items + dict entries in one value
+MAX_ARRAY_BYTES = 32 * 1024 * 1024   # one decoded array
+ARRAY_KINDS = "biufc"                # bool, int, uint, float, complex: never object/void
+
+
+class WireError(ValueError):
+    """A reply that is not plain data within the limits (says what was wrong)."""
+
+
+# --- kernel side ------------------------------------------------------------------------
+def _npy(a):
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(a), allow_pickle=False)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def encode(value, keep, depth=0):
+    """``value`` as JSON-ready plain data; ``keep(obj) -> id`` stores an object kernel-side."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2 ** 53 else {"float": float(value)}
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, (np.ndarray, np.generic)) and type(value).__module__ == "numpy" \
+            and value.dtype.kind in ARRAY_KINDS:
+        return {"npy": _npy(np.asarray(value)), "scalar": isinstance(value, np.generic)}
+    if depth < MAX_DEPTH and type(value) in (list, tuple):
+        return {"list" if type(value) is list else "tuple": [encode(v, keep, depth + 1)
+                                                               for v in value]}
+    if depth < MAX_DEPTH and type(value) is dict and all(type(k) is str for k in value):
+        return {"dict": {k: encode(v, keep, depth + 1) for k, v in value.items()}}
+    return {"object": type(value).__name__, "ref": keep(value)}
+
+
+# --- grader side ------------------------------------------------------------------------
+class KernelObject:
+    """Something the student's code returned that is not plain data (it stays in the kernel)."""
+
+    def __init__(self, type_name, ref):
+        self.type_name, self.ref = str(type_name)[:100], int(ref)
+
+    def __repr__(self):
+        return f"<{self.type_name} object>"
+
+
+def _array(text, scalar):
+    if not isinstance(text, str) or len(text) > MAX_ARRAY_BYTES * 4 // 3 + 8:
+        raise WireError("array too large or malformed")
+    try:
+        a = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
+    except Exception as exc:   # not .npy, or an object array (pickle refused)
+        raise WireError(f"not a plain .npy array ({type(exc).__name__})") from None
+    if type(a) is not np.ndarray or a.dtype.kind not in ARRAY_KINDS or a.dtype.fields:
+        raise WireError(f"array of dtype {a.dtype} is not numeric")
+    return a[()] if scalar and a.ndim == 0 else a
+
+
+def decode(data, object_type=KernelObject):
+    """The value of ``encode``'s output ``data`` (already JSON-decoded), within the limits."""
+    count = [0]
+
+    def walk(v, depth):
+        count[0] += 1
+        if count[0] > MAX_ITEMS or depth > MAX_DEPTH + 1:
+            raise WireError("value too large or too deeply nested")
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if not isinstance(v, dict) or len(v) not in (1, 2):
+            raise WireError("malformed value")
+        if "npy" in v:
+            return _array(v["npy"], bool(v.get("scalar")))
+        if "float" in v:
+            if not isinstance(v["float"], (str, float)) or str(v["float"]) not in (
+                    "nan", "inf", "-inf") and not isinstance(v["float"], float):
+                raise WireError("malformed float")
+            return float(v["float"])
+        if "list" in v and isinstance(v["list"], list):
+            return [walk(x, depth + 1) for x in v["list"]]
+        if "tuple" in v and isinstance(v["tuple"], list):
+            return tuple(walk(x, depth + 1) for x in v["tuple"])
+        if "dict" in v and isinstance(v["dict"], dict):
+            return {str(k): walk(x, depth + 1) for k, x in v["dict"].items()}
+        if "object" in v and isinstance(v.get("ref"), int):
+            return object_type(v["object"], v["ref"])
+        raise WireError("malformed value")
+    return walk(data, 0)
+
+
+def loads(text):
+    """JSON text of a reply (base64 of UTF-8 JSON) -> Python object, size-checked."""
+    if not isinstance(text, str) or len(text) > MAX_REPLY_BYTES:
+        raise WireError("reply too large")
+    try:
+        return json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
+    except Exception as exc:
+        raise WireError(f"reply is not base64 JSON ({type(exc).__name__})") from None
+
+
+def dumps(obj):
+    """Python object of plain JSON -> base64 text (what crosses in both directions)."""
+    return base64.b64encode(json.dumps(obj, allow_nan=False).encode("utf-8")).decode("ascii")
