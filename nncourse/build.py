@@ -15,6 +15,7 @@ from nbgrader import utils as nbutils
 
 from .course import tree_digest
 from .lock import GRADEBOOK_LOCK
+from .grading.checks import source_problems
 from .results import HIDDEN_BEGIN, HIDDEN_END
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION") + HIDDEN_BEGIN + HIDDEN_END
@@ -122,6 +123,11 @@ def build(course, assignments=None):
     for aid in aids:
         if not any(course.source_dir(aid).glob("*.ipynb")):
             problems.append(f"source/{aid}: no notebook")
+            continue
+        found = [p for nb in sorted(course.source_dir(aid).glob("*.ipynb"))
+                 for p in source_problems(nb)]
+        if found:
+            problems += found
             continue
         conv = GenerateAssignment(coursedir=course.coursedir(aid, ".", config), config=config)
         conv.force = True

@@ -55,9 +55,9 @@ def summary(run):
     for r in run.results:
         flags = r.get("flags") or []
         if flags:
-            what = "; ".join(f"{f['detail']} x{f['count']} ({f['cell']})" for f in flags[:3])
-            lines.append(f"FLAGGED {r['student']}/{r['assignment']}: reads or imports the "
-                         f"reference / hidden tests: {what}{' …' if len(flags) > 3 else ''}")
+            what = "; ".join(f"{f['kind']} x{f['count']} ({f['cell']})" for f in flags[:3])
+            lines.append(f"FLAGGED {r['student']}/{r['assignment']}: the grader's calls into the "
+                         f"kernel failed: {what}{' …' if len(flags) > 3 else ''} (see the report)")
     lines += [f"report:   {run.report.html}", f"csv:      {run.report.csv}",
               f"feedback: {run.report.directory.parent.parent / 'feedback'}"] + loud
     return "\n".join(lines)

@@ -16,7 +16,16 @@ from .lock import GRADEBOOK_LOCK
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
               "needs_manual_grade", "timestamp", "feedback"]
 TOP_FAILURES = 10
-FLAGGED_TITLE = "Flagged: reads or imports the reference / hidden tests"
+FLAGGED_TITLE = "要確認 (Flagged): the grader's calls into the kernel failed"
+FLAG_KINDS = {     # flag kind -> what happened (nncourse/grading/checks.py, execute.py)
+    "timeout": "a check's call did not finish in time (an infinite loop, or a kernel that ignores the grader)",
+    "protocol": "the kernel answered a check's call with something that is not a reply "
+                "(IPython or the call server changed, or data over the size limits)",
+    "died": "the kernel died during a check's call",
+    "grader_error": "a hidden check crashed (a bug in autograders/, not the student's fault)",
+}
+FLAGGED_NOTE = ("Often an honest bug (an endless loop); tampering with the kernel shows up here too. "
+                "No point was given for these cells.")
 
 
 @dataclass
@@ -248,11 +257,12 @@ def _html(course, report, results, exercise_stats, failures, failure_students, p
         out.append("</table>")
     flagged = [(s, a, f) for (s, a), r in sorted(results.items()) for f in r.get("flags") or []]
     if flagged:
-        out.append(f"<h2 class='warn'>{FLAGGED_TITLE}</h2><table><tr><th class='l'>student</th>"
-                   "<th class='l'>assignment</th><th class='l'>cell</th><th class='l'>what was "
-                   "attempted (blocked)</th><th>times</th></tr>")
+        out.append(f"<h2 class='warn'>{FLAGGED_TITLE}</h2><p>{_esc(FLAGGED_NOTE)}</p>"
+                   "<table><tr><th class='l'>student</th><th class='l'>assignment</th>"
+                   "<th class='l'>cell</th><th class='l'>what happened</th><th>times</th></tr>")
         out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
-                f"<td class='l'>{_esc(f.get('cell', ''))}</td><td class='l'>{_esc(f.get('kind', ''))}"
+                f"<td class='l'>{_esc(f.get('cell', ''))}</td><td class='l'>"
+                f"{_esc(FLAG_KINDS.get(f.get('kind'), f.get('kind', '')))}"
                 f": {_esc(f.get('detail', ''))}</td><td>{int(f.get('count', 1))}</td></tr>"
                 for s, a, f in flagged]
         out.append("</table>")

@@ -8,8 +8,8 @@ The hidden-test region of a test cell in the *source* notebook (trusted: the ins
     a1_loss.check_sum_squared_error(sum_squared_error)
     ### END HIDDEN TESTS
 
-It is parsed (``ast``), not executed: one ``from autograders import <module>`` and one call
-``<module>.<check>(<name or constant>, ...)``.  The grader runs that check here with a
+It is parsed (``ast``), not executed: one ``from autograders import <module>`` (or
+``import autograders``) and one call ``<module>.<check>(<name or constant>, ...)``.  The grader runs that check here with a
 ``student.Remote`` for each name; the kernel only ever runs the visible part of the cell.
 """
 import ast
@@ -67,9 +67,13 @@ class HiddenCall:
     function: str
     args: tuple
 
+    @property
+    def module_name(self):
+        return "autograders" + (f".{self.module}" if self.module else "")
+
     def __str__(self):
         args = ", ".join(v if k == "name" else repr(v) for k, v in self.args)
-        return f"autograders.{self.module}.{self.function}({args})"
+        return f"{self.module_name}.{self.function}({args})"
 
 
 def hidden_region(source):
@@ -99,6 +103,8 @@ def parse_hidden(source, where=""):
         if isinstance(node, ast.ImportFrom) and node.module == "autograders" and node.level == 0:
             for alias in node.names:
                 modules[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Import) and [a.name for a in node.names] == ["autograders"]:
+            modules[node.names[0].asname or "autograders"] = ""      # the package itself
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
                 isinstance(node.value.func, ast.Attribute) and \
                 isinstance(node.value.func.value, ast.Name) and not node.value.keywords:
@@ -140,6 +146,32 @@ def hidden_calls(source_notebook):
     return _calls_of(str(path), path.stat().st_mtime_ns)
 
 
+def source_problems(source_notebook):
+    """Why a source notebook's test cells cannot be graded (strings; empty when fine): a test
+    cell without a hidden check, one that does not parse, or a check that does not exist."""
+    try:
+        calls = hidden_calls(source_notebook)
+    except HiddenTestError as exc:
+        return [str(exc)]
+    problems = []
+    for gid, call in calls.items():
+        if call is None:
+            problems.append(f"{source_notebook}: test cell {gid} has no hidden check: "
+                            "the grader decides every point, so add one")
+            continue
+        try:
+            func = getattr(importlib.import_module(call.module_name), call.function)
+        except (ImportError, AttributeError) as exc:
+            problems.append(f"{source_notebook}: test cell {gid}: {call} not found ({exc})")
+            continue
+        if not callable(func):
+            problems.append(f"{source_notebook}: test cell {gid}: {call} is not a function")
+    return problems
+
+
+_RAISED = "実行中にエラー (例外) が発生しました: {etype}: {evalue}"   # as autograders.messages.RAISED
+
+
 @dataclass
 class Verdict:
     """What the grader decided for one test cell."""
@@ -151,18 +183,16 @@ class Verdict:
 
 def run_check(call, student):
     """Run ``call`` against the student's kernel; a ``Verdict`` (never raises)."""
-    from autograders.compare import CheckFailed
-    from autograders.messages import RAISED
     try:
-        func = getattr(importlib.import_module(f"autograders.{call.module}"), call.function)
+        func = getattr(importlib.import_module(call.module_name), call.function)
         func(*[student[v] if kind == "name" else v for kind, v in call.args])
         return Verdict(True)
-    except CheckFailed as exc:
+    except AssertionError as exc:               # CheckFailed, or a plain assert of a check
         return Verdict(False, CHECK_FAILED, str(exc))
     except KernelProblem as exc:
         return Verdict(False, CHECK_FAILED, f"[採点] {exc.message}", flag=exc.kind)
     except StudentError as exc:                 # raised where the check did not expect it
-        return Verdict(False, CHECK_FAILED, "[採点] " + RAISED.format(
+        return Verdict(False, CHECK_FAILED, "[採点] " + _RAISED.format(
             etype=exc.etype, evalue=exc.message))
     except Exception:                           # a bug in a check: say so, never crash grading
         log.exception("hidden check %s crashed", call)

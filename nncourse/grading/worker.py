@@ -82,7 +82,7 @@ def wrong_files_hint(course, aid, student):
 
 
 def summarize_flags(flags):
-    """The guard's records, one entry per (cell, kind, detail) with how many times."""
+    """The grading flags (execute.GRADING_FLAGS), one entry per (cell, kind, detail) with a count."""
     counts = {}
     for f in flags:
         key = (f["notebook"], f["cell"], f["kind"], f["detail"])

@@ -1,0 +1,14 @@
+"""The grading path: one submission in, a graded notebook and a verdict per test cell out.
+
+- ``worker.py``   the task: autograde one student's assignments (nbgrader's Autograde), feedback, result JSON;
+- ``execute.py``  the kernel driver: runs the student's cells and the visible tests, then asks ``checks.py``
+                  for each test cell's verdict (the grader decides every automatic point);
+- ``checks.py``   which hidden check decides a test cell (parsed from the trusted source notebook) and
+                  running it here, in the grader;
+- ``student.py``  the grader's side of the call protocol (``Remote`` handles, plain data only);
+- ``wire.py``     the plain-data format both sides share (no pickle, size and dtype limits);
+- ``kernel_boot.py`` the kernel's main script and call server (nothing secret; copied into the sandbox);
+- ``sandbox.py``  how a grading kernel is launched: bubblewrap, an unprivileged uid, namespaces, limits;
+- ``limits.py``   the rlimits wrapper run before bwrap;
+- ``local.py``    the call server in-process, for the checks' unit tests.
+"""
