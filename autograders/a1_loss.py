@@ -11,6 +11,7 @@ from reference import losses as ref
 
 from . import messages as M
 from .compare import CheckFailed, assert_close, call_many, fmt
+from .compare import rng as compare_rng
 
 HINTS = {
     "sse_no_half": "1/2 (0.5) を掛け忘れていませんか？ E = 1/2 Σ_k (y_k - t_k)^2 です。",
@@ -106,7 +107,7 @@ def check_sum_squared_error(sum_squared_error):
     integer one-hot t, float32 y, y == t (0), an integer y, values outside [0, 1].
     """
     check = "2乗和誤差 sum_squared_error"
-    rng = np.random.default_rng(1)
+    rng = compare_rng(1)
     y10 = _softmax_rows(1, 10, rng)[0]
     t10 = _one_hot(3, 10)
     ys = [Y1_SLIDES, Y2_SLIDES, y10, y10.astype(np.float32), T_SLIDES.astype(np.float64),
@@ -143,7 +144,7 @@ def check_cross_entropy_error(cross_entropy_error):
     (float64 and float32) with an integer one-hot t.
     """
     check = "交差エントロピー誤差 cross_entropy_error (データ 1 つ)"
-    rng = np.random.default_rng(2)
+    rng = compare_rng(2)
     y10 = _softmax_rows(1, 10, rng)[0]
     y_zero = np.array([0.1, 0.05, 0.0, 0.0, 0.85])        # y = 0 at the correct class 2
     cases = []
@@ -184,7 +185,7 @@ def check_cross_entropy_error_batch(cross_entropy_error):
     arrays, which must give the same value as the 1-sample version.
     """
     check = "バッチ対応の交差エントロピー誤差 cross_entropy_error (ワンホット)"
-    rng = np.random.default_rng(3)
+    rng = compare_rng(3)
     y2b, t2b = np.stack([Y1_SLIDES, Y2_SLIDES]), np.stack([T_SLIDES, T_SLIDES])
     y5, t5 = _softmax_rows(5, 10, rng), _one_hot(rng.integers(0, 10, 5), 10)
     y100 = _softmax_rows(100, 10, rng, scale=4.0, dtype=np.float32)
@@ -214,7 +215,7 @@ def check_cross_entropy_error_labels(cross_entropy_error):
     (int64 and uint8 labels, zeros in y); one sample (1-D y) with a NumPy integer label.
     """
     check = "バッチ対応の交差エントロピー誤差 cross_entropy_error (正解ラベル)"
-    rng = np.random.default_rng(4)
+    rng = compare_rng(4)
     y2b = np.stack([Y1_SLIDES, Y2_SLIDES])
     y3, l3 = _softmax_rows(3, 4, rng), np.array([3, 0, 1])
     y100 = _softmax_rows(100, 10, rng, scale=4.0)

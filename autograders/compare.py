@@ -27,6 +27,22 @@ TOLERANCES = {
 }
 
 
+_SUBMISSION_SEED = None     # set per submission by the grader (nncourse/grading/worker.py)
+
+
+def set_submission_seed(seed):
+    """Draw the checks' random inputs from ``seed`` (an int only the grader knows; None: fixed)."""
+    global _SUBMISSION_SEED
+    _SUBMISSION_SEED = None if seed is None else int(seed)
+
+
+def rng(n):
+    """The random generator of a check's cases ``n``.  Fixed when not grading (unit tests);
+    while grading, mixed with the submission's secret seed, so that random hidden inputs seen
+    in one feedback cannot be answered from a table in the next submission."""
+    return np.random.default_rng(n if _SUBMISSION_SEED is None else [n, _SUBMISSION_SEED])
+
+
 class CheckFailed(AssertionError):
     """A hidden or visible check failed; ``str(exc)`` is the whole student-facing message."""
 

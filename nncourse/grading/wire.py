@@ -42,7 +42,7 @@ def encode(value, keep, depth=0):
     if isinstance(value, int):
         return value if abs(value) < 2 ** 53 else {"float": float(value)}
     if isinstance(value, float):
-        return value if math.isfinite(value) else {"float": repr(value)}
+        return float(value) if math.isfinite(value) else {"float": str(float(value))}
     if isinstance(value, (np.ndarray, np.generic)) and type(value).__module__ == "numpy" \
             and value.dtype.kind in ARRAY_KINDS:
         return {"npy": _npy(np.asarray(value)), "scalar": isinstance(value, np.generic)}

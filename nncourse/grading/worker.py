@@ -5,9 +5,11 @@ and of crash isolation).  Each finished assignment is announced on stdout as one
 ``NNCOURSE-EVENT {json}``; nbgrader's log goes to stderr.
 """
 import argparse
+import hmac
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 import traceback
@@ -91,6 +93,34 @@ def summarize_flags(flags):
             for (n, c, k, d), count in counts.items()]
 
 
+def submission_seed(course, fingerprint):
+    """The secret seed of a submission's random hidden inputs: HMAC of its fingerprint under
+    the course's grading secret (state dir, never in a sandbox), the same on every regrade."""
+    path = course.state_dir / "grading-secret"
+    if not path.exists():                  # made once, atomically (workers start together)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_text().strip().encode()
+    return int.from_bytes(hmac.new(key, fingerprint.encode(), "sha256").digest()[:8], "big")
+
+
+def _set_seed(seed):
+    try:
+        from autograders.compare import set_submission_seed
+    except ImportError:            # a course without the shared helpers (the toy course)
+        return
+    set_submission_seed(seed)
+
+
 def grade_one(course, aid, student, fingerprint="", config=None):
     """Autograde and write feedback for one submission; returns its result record."""
     from nbgrader.converters import Autograde
@@ -106,6 +136,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     conv.force = True
     conv.log.addHandler(collect)
     GRADING_FLAGS.clear()
+    _set_seed(submission_seed(course, fingerprint or f"{student}/{aid}"))
     try:
         with GRADEBOOK_LOCK:
             conv.start()
@@ -114,6 +145,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
         result["error"] = reason_in_japanese(_failure_reason(collect.lines, exc))
     finally:
         conv.log.removeHandler(collect)
+        _set_seed(None)
     graded_nbs = sorted(course.autograded_dir(student, aid).glob("*.ipynb"))
     if result["status"] == GRADED and not graded_nbs:
         result["status"] = FAILED
