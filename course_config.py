@@ -25,12 +25,42 @@ KERNEL_MEMORY_MIB = 3072                  # address-space limit of a grading ker
 KERNEL_CPU_S = 900                        # CPU-time limit of a grading kernel (seconds)
 MAX_OUTPUT_CHARS = 10_000                 # longest output kept per cell (nbgrader LimitOutput)
 KERNEL_THREADS = 1                        # BLAS threads per grading kernel: same results for any --jobs
+KERNEL_MAX_PROCESSES = 128                # processes+threads of the sandbox uid (RLIMIT_NPROC, per host uid)
+KERNEL_MAX_FILE_MIB = 64                  # largest file a grading kernel may write (RLIMIT_FSIZE, MiB)
+KERNEL_MAX_OPEN_FILES = 1024              # open file descriptors of a grading kernel (RLIMIT_NOFILE)
+KERNEL_TMPFS_MIB = 256                    # size of the kernel's /tmp and of its working copy (tmpfs, MiB each)
+SANDBOX_UID = 65534                       # host uid/gid grading kernels run as when grading runs as root
+SANDBOX_GID = 65534                       #   (65534 = nobody; unused when the grader is not root)
 TRAINING_ASSIGNMENT = "a4_two_layer_net"  # its final accuracies are checked by `nncourse validate`
 
 # --- collecting submissions ---------------------------------------------------------------
 # file names in an LMS export: <student>_[attempt_<timestamp>_]<notebook>.ipynb (nbgrader zip_collect)
 COLLECT_REGEXP = (r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:attempt_(?P<timestamp>[0-9\-]+)_)?"
                   r"(?P<file_id>[^/]+\.ipynb)$")
+
+# --- deadlines and late penalties (nncourse/lms/deadlines.py) ----------------------------
+DUE_DATES = {}                            # assignment -> due date, ISO 8601 with offset, e.g.
+                                          # {"a1_loss": "2026-05-08T23:59:00+09:00"}; none = no deadline
+EXTENSIONS = {}                           # assignment -> {student id: extended due date (ISO 8601)}
+EXTENSIONS_CSV = ""                       # or a CSV student_id,assignment,due (relative path); "" = none
+LATE_PENALTY = {                          # applied to the exported grade, shown in report and feedback
+    "policy": "per_day",                  # "none" | "zero" (late = 0) | "per_day"
+    "percent_per_day": 10,                # per started day (24 h) after the due date
+    "floor_percent": 50,                  # the grade keeps at least this % of the score
+    "grace_minutes": 0,                   # minutes after the due date still on time
+}
+LATE_WITHOUT_TIME_DAYS = 1                # days counted when the LMS says "late" without a time (Canvas)
+LMS_TIMEZONE = "Asia/Tokyo"               # time zone of LMS times written without an offset
+
+# --- LMS round trip (nncourse collect/export; nncourse/lms/) -----------------------------
+LMS_ASSIGNMENTS = {}                      # assignment -> {"title": LMS name, "canvas_id": Canvas
+                                          # assignment id, "points": LMS maximum grade}; points
+                                          # default to the notebook's maximum score
+MOODLE_WORKSHEET_HEADERS = {}             # English worksheet header -> your Moodle language's header
+
+# --- similarity between submissions (nncourse/lms/similarity.py, copydetect) -------------
+SIMILARITY_THRESHOLD = 0.6                # report pairs sharing at least this share of solution code
+SIMILARITY_COMMON_FRACTION = 0.5          # passages in more than this share of submissions are ignored
 
 # --- data -------------------------------------------------------------------------------
 MNIST_DIR = os.environ.get("NNCOURSE_MNIST_DIR", "")   # folder with the 4 IDX .gz files, "" = none
@@ -56,7 +86,8 @@ def configure_nbgrader(c):
     c.ExecutePreprocessor.interrupt_on_timeout = True
     c.LimitOutput.max_lines = 200
     c.ClearSolutions.code_stub = {
-        "python": "# ここにコードを書いてください (YOUR CODE HERE)\nraise NotImplementedError()"}
+        "python": "# ここにコードを書いてください (YOUR CODE HERE)\n"
+                  'raise NotImplementedError("まだ実装していません — ここにコードを書いてください")'}
     c.ClearSolutions.text_stub = "ここに解答を書いてください (YOUR ANSWER HERE)"
     # hidden tests import autograders/ and reference/ from the course root
     path = os.environ.get("PYTHONPATH", "")

@@ -125,7 +125,7 @@ def build(course, assignments=None):
             problems.append(f"source/{aid}: no notebook")
             continue
         found = [p for nb in sorted(course.source_dir(aid).glob("*.ipynb"))
-                 for p in source_problems(nb)]
+                 for p in source_problems(nb, course.root / "autograders")]
         if found:
             problems += found
             continue

@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 the job's own failure (a leak in build, a submission that could
 not be graded, a failing visible test in check, validate's conditions not met, files
-collect could not place); 2 a usage or course-configuration error.
+collect could not place); 2 a usage or course-configuration error (also a roster, deadline or
+LMS setting that cannot be used).
 """
 import argparse
 import logging
@@ -27,9 +28,35 @@ def _build(course, args):
 
 def _collect(course, args):
     from .collect import collect
-    res = collect(course, args.assignment, args.path)
+    from .lms.roster import RosterError
+    try:
+        res = collect(course, args.assignment, args.path, roster=args.roster,
+                      worksheet=args.worksheet, lms=args.lms)
+    except RosterError as exc:
+        print(f"collect failed: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(res.format())
     return EXIT_FAIL if res.unplaced else EXIT_OK
+
+
+def _export(course, args):
+    from .lms.deadlines import DeadlineError
+    from .lms.export import ExportError, export
+    from .lms.roster import RosterError
+    try:
+        res = export(course, args.assignment, args.format, roster=args.roster, dest=args.dest)
+    except (ExportError, DeadlineError, RosterError) as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(res.format_text())
+    return EXIT_OK
+
+
+def _similarity(course, args):
+    from .lms.similarity import find_similar
+    res = find_similar(course, args.assignment, threshold=args.threshold)
+    print(res.format())
+    return EXIT_OK
 
 
 def _grade(course, args):
@@ -107,6 +134,22 @@ def parser():
     s = sub.add_parser("collect", help="take submissions from an LMS export into submitted/")
     s.add_argument("assignment", metavar="ASSIGNMENT")
     s.add_argument("path", metavar="PATH", help="a zip, a folder of notebooks or of students")
+    s.add_argument("--roster", default=None, help="roster CSV: LMS identity -> student id (学籍番号)")
+    s.add_argument("--worksheet", default=None,
+                   help="Moodle's grading worksheet CSV (submission times, e-mail addresses)")
+    s.add_argument("--lms", choices=("auto", "moodle", "canvas", "files"), default="auto",
+                   help="the download's layout (default: from the file names)")
+
+    s = sub.add_parser("export", help="grades (late penalties applied) and feedback for the LMS")
+    s.add_argument("assignment", metavar="ASSIGNMENT")
+    s.add_argument("--format", choices=("moodle", "canvas", "csv"), required=True)
+    s.add_argument("--roster", default=None, help="roster CSV (names, e-mail, Canvas/SIS ids)")
+    s.add_argument("--dest", default=None, help="folder (default: reports/ASSIGNMENT/export)")
+
+    s = sub.add_parser("similarity", help="pairs of students with similar solution cells")
+    s.add_argument("assignment", metavar="ASSIGNMENT")
+    s.add_argument("--threshold", type=float, default=None,
+                   help="report pairs at or above this (default: SIMILARITY_THRESHOLD)")
 
     for name, text in (("grade", "autograde, feedback, CSV and report"),
                        ("validate", "grade the reference solutions; fail unless full marks")):
@@ -139,8 +182,9 @@ def main(argv=None):
         if args.command == "check":
             return _check(args)
         course = Course.load(args.course_dir)
-        return {"build": _build, "collect": _collect, "grade": _grade,
-                "validate": _validate, "demo": _demo}[args.command](course, args)
+        return {"build": _build, "collect": _collect, "export": _export, "grade": _grade,
+                "similarity": _similarity, "validate": _validate,
+                "demo": _demo}[args.command](course, args)
     except CourseError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,9 +1,18 @@
-"""``nncourse collect ASSIGNMENT PATH``: submissions from an LMS export into submitted/.
+"""``nncourse collect ASSIGNMENT PATH [--roster roster.csv]``: submissions into submitted/.
 
-PATH is a zip (as downloaded from the LMS), a folder of notebooks whose file names carry
-the student id (nbgrader ``zip_collect``'s convention, parsed with its
-``FileNameCollectorPlugin``), or a folder with one sub-folder per student.  Every file that
-could not be placed is reported with the reason.
+PATH is a zip (as downloaded from the LMS) or a folder, in one of these layouts:
+
+- Moodle's "Download all submissions", in folders or flat, blind marking too
+  (``nncourse/lms/moodle.py`` says where the layout comes from);
+- Canvas's "Download Submissions" (``nncourse/lms/canvas.py``);
+- notebooks whose file names carry the student id (nbgrader ``zip_collect``'s convention,
+  parsed with its ``FileNameCollectorPlugin``), or a folder with one sub-folder per student.
+
+For the LMS layouts a roster (``nncourse/lms/roster.py``) maps the LMS identity to the
+course's student id; a file that matches no roster row is listed, never guessed.  Collecting
+the same download twice changes nothing; a newer download replaces only the submissions that
+changed (and never a newer one by an older one).  Every file that could not be placed is
+reported with the reason.
 """
 import re
 import shutil
@@ -27,11 +36,24 @@ class CollectResult:
     placed: list = field(default_factory=list)     # (source name, destination)
     renamed: list = field(default_factory=list)    # (source name, notebook name)
     unplaced: list = field(default_factory=list)   # (source name, reason)
+    lms: str = "files"                             # "moodle" | "canvas" | "files"
+    unchanged: list = field(default_factory=list)  # (source name, destination) already there
+    kept: list = field(default_factory=list)       # (source name, reason) older than collected
+    ignored: list = field(default_factory=list)    # (source name, reason) not a submission file
+    missing: list = field(default_factory=list)    # roster student ids without a submission
 
     def format(self):
         lines = [f"{self.assignment}: placed {len(self.placed)} notebook(s) from "
-                 f"{len({d.parent.parent.name for _, d in self.placed})} student(s)"]
+                 f"{len({d.parent.parent.name for _, d in self.placed})} student(s)"
+                 + (f" ({self.lms} download)" if self.lms != "files" else "")]
+        if self.unchanged:
+            lines.append(f"  {len(self.unchanged)} unchanged (already collected)")
         lines += [f"  renamed {s} -> {n}" for s, n in self.renamed]
+        lines += [f"  kept the collected one, not {s}: {why}" for s, why in self.kept]
+        lines += [f"  ignored {s}: {why}" for s, why in self.ignored]
+        if self.missing:
+            lines.append(f"  no submission from {len(self.missing)} roster student(s): "
+                         + ", ".join(self.missing))
         if self.unplaced:
             lines.append(f"could not place {len(self.unplaced)} file(s):")
             lines += [f"  {s}: {why}" for s, why in self.unplaced]
@@ -85,11 +107,25 @@ def _from_student_folder(course, aid, folder, notebooks, result, root):
                stamp.read_text().strip() if stamp else None)
 
 
-def collect(course, aid, path):
-    """Place the submissions found at ``path``; returns a CollectResult."""
+def collect(course, aid, path, roster=None, worksheet=None, lms="auto"):
+    """Place the submissions found at ``path``; returns a CollectResult.
+
+    ``roster``: a roster CSV (path) or ``lms.roster.Roster``; ``worksheet``: Moodle's grading
+    worksheet CSV downloaded with the submissions (submission times, e-mail addresses);
+    ``lms``: "auto" (from the file names), "moodle", "canvas" or "files"."""
     aid = course.select([aid])[0]
-    notebooks = course.notebooks(aid)
     path = Path(path).resolve()
+    if path.exists():
+        from .lms import collecting
+        kind = collecting.detect(path) if lms == "auto" else lms
+        if kind in ("moodle", "canvas"):
+            return collecting.collect_lms(course, aid, path, kind, roster, worksheet)
+    return _collect_files(course, aid, path)
+
+
+def _collect_files(course, aid, path):
+    """nbgrader's file names or a folder per student (the layout before LMS downloads)."""
+    notebooks = course.notebooks(aid)
     result = CollectResult(aid)
     with tempfile.TemporaryDirectory(prefix="nncourse-collect-") as tmp:
         if path.is_file():                      # an archive: nbgrader's extractor

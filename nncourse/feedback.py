@@ -78,7 +78,10 @@ class FeedbackSummary(NbGraderPreprocessor):
             rows.append(f"<tr><td><code>{html.escape(meta['grade_id'])}</code></td>"
                         f"<td>{result}</td><td>{html.escape(msg or '')}</td></tr>")
         problems = "".join(f"<li>{html.escape(m)}</li>" for _, m in cell_problems(nb))
+        late = LATE_NOTES.get((resources.get("nbgrader", {}).get("student"),
+                               resources.get("nbgrader", {}).get("assignment")), "")
         text = ("<h3>採点結果の概要</h3>"
+                + (f"<p><b>{html.escape(late)}</b></p>" if late else "")
                 + (f"<p><b>注意:</b></p><ul>{problems}</ul>" if problems else "")
                 + "<table><tr><th>テスト</th><th>点数</th><th>メッセージ</th></tr>"
                 + "".join(rows) + "</table>"
@@ -86,6 +89,23 @@ class FeedbackSummary(NbGraderPreprocessor):
         nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=text,
                                         attachments={}))
         return nb, resources
+
+
+LATE_NOTES = {}    # (student, aid) -> the late-penalty sentence of its feedback (Japanese)
+
+
+def late_note(course, aid, student):
+    """The late-penalty sentence for a submission ("" when on time or without a deadline)."""
+    from .lms import deadlines
+    from .report import gradebook_scores
+    try:
+        p = deadlines.penalty(course, aid, student)
+    except deadlines.DeadlineError:
+        return ""
+    if not p.late:
+        return ""
+    gb = gradebook_scores(course, [aid]).get((student, aid), {})
+    return p.note_ja(gb.get("score"), gb.get("max_score"), deadlines.timezone_of(course))
 
 
 def feedback_preprocessors():
@@ -96,6 +116,7 @@ def generate_feedback(course, aid, student, config=None):
     """Write feedback/<student>/<aid>/<notebook>.html for an autograded submission."""
     from nbgrader.converters import GenerateFeedback
     config = config or course.nbgrader_config()
+    LATE_NOTES[(student, aid)] = late_note(course, aid, student)
     config.GenerateFeedback.preprocessors = feedback_preprocessors()
     conv = GenerateFeedback(coursedir=course.coursedir(aid, student, config), config=config)
     conv.force = True

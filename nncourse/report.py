@@ -183,6 +183,10 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
                 failure_students[key].append(student)
         problems += [(student, aid, p) for p in res.get("problems", [])]
     plots = _plots(directory, aids, rows, exercise_stats)
+    from .lms.sections import late_penalties, similar_submissions
+    late = late_penalties(course, aids, scores)               # late-penalty section
+    sections = list(sections) + ([late] if late else [])
+    sections += similar_submissions(course, aids)             # similarity section
     report = Report(directory, directory / "report.html", csv_path, plots, rows, aids)
     report.html.write_text(_html(course, report, results, exercise_stats, failures,
                                  failure_students, problems, jobs, sections, warnings),

@@ -143,7 +143,7 @@ def test_anything_else_in_hidden_tests_is_refused(source):
 
 @pytest.mark.parametrize("aid,notebook", assignments(), ids=lambda v: getattr(v, "name", v))
 def test_every_test_cell_of_the_course_names_an_existing_check(aid, notebook):
-    assert source_problems(notebook) == []
+    assert source_problems(notebook, ROOT / "autograders") == []
 
 
 def test_random_hidden_inputs_depend_on_a_secret_seed(tmp_path):

@@ -146,9 +146,21 @@ def hidden_calls(source_notebook):
     return _calls_of(str(path), path.stat().st_mtime_ns)
 
 
-def source_problems(source_notebook):
+def _defined_checks(module_file):
+    """Names of the top-level functions of a checks module (read, not imported)."""
+    try:
+        tree = ast.parse(module_file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return set()
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def source_problems(source_notebook, autograders_dir):
     """Why a source notebook's test cells cannot be graded (strings; empty when fine): a test
-    cell without a hidden check, one that does not parse, or a check that does not exist."""
+    cell without a hidden check, one that does not parse, or a check that ``autograders_dir``
+    (the course's own, read without importing it) does not define."""
+    from pathlib import Path
+    autograders_dir = Path(autograders_dir)
     try:
         calls = hidden_calls(source_notebook)
     except HiddenTestError as exc:
@@ -159,13 +171,10 @@ def source_problems(source_notebook):
             problems.append(f"{source_notebook}: test cell {gid} has no hidden check: "
                             "the grader decides every point, so add one")
             continue
-        try:
-            func = getattr(importlib.import_module(call.module_name), call.function)
-        except (ImportError, AttributeError) as exc:
-            problems.append(f"{source_notebook}: test cell {gid}: {call} not found ({exc})")
-            continue
-        if not callable(func):
-            problems.append(f"{source_notebook}: test cell {gid}: {call} is not a function")
+        module = autograders_dir / (f"{call.module}.py" if call.module else "__init__.py")
+        if call.function not in _defined_checks(module):
+            problems.append(f"{source_notebook}: test cell {gid}: {call} is not defined in "
+                            f"{module}")
     return problems
 
 

@@ -1,0 +1,202 @@
+"""``nncourse export ASSIGNMENT --format moodle|canvas|csv``: grades back to the LMS.
+
+Scores come from nbgrader's gradebook (``report.gradebook_scores``); the late penalty
+(``deadlines``) is applied; the grade is scaled to the LMS's points
+(``LMS_ASSIGNMENTS[aid]["points"]``, default the notebook's maximum score).  The files go to
+``reports/<assignment>/export/``.
+"""
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import canvas, deadlines, moodle, records
+from .roster import Roster
+
+FORMATS = ("moodle", "canvas", "csv")
+CSV_COLUMNS = ["student_id", "name", "email", "lms", "lms_id", "status", "score", "max_score",
+               "submitted_at", "due", "days_late", "penalty_percent", "score_after_penalty",
+               "lms_grade", "lms_max_grade"]
+
+
+class ExportError(Exception):
+    """An export that cannot be written (a missing setting); the message says which."""
+
+
+@dataclass
+class GradeRow:
+    student: str
+    status: str                 # "graded" | "failed" | "not graded"
+    score: float
+    max_score: float
+    penalty: object             # deadlines.Penalty
+    lms_grade: float
+    lms_max: float
+    record: dict
+    roster: object = None       # roster.Student or None
+    feedback: list = field(default_factory=list)   # Paths of the feedback HTML files
+
+    @property
+    def final(self):
+        return self.penalty.apply(self.score)
+
+
+@dataclass
+class ExportResult:
+    assignment: str
+    format: str
+    files: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    problems: list = field(default_factory=list)    # (student, why it is not in the export)
+
+    def format_text(self):
+        lines = [f"{self.assignment}: {self.format} export of {len(self.rows)} student(s)"]
+        lines += [f"  {p}" for p in self.files]
+        lines += [f"  not exported {s}: {why}" for s, why in self.problems]
+        return "\n".join(lines)
+
+
+def lms_settings(course, aid):
+    return dict((course.setting("LMS_ASSIGNMENTS", {}) or {}).get(aid, {}))
+
+
+def grade_rows(course, aid, roster=None):
+    """One GradeRow per student with a submission (or an LMS record) of ``aid``."""
+    from ..grade import load_result
+    from ..report import gradebook_scores
+    if roster is not None and not isinstance(roster, Roster):
+        roster = Roster.load(roster)
+    scores = gradebook_scores(course, [aid])
+    recs = records.load(course, aid)
+    ext = deadlines.extensions(course)
+    points = lms_settings(course, aid).get("points")
+    rows = []
+    for student in sorted(set(course.students([aid])) | set(recs)):
+        gb = scores.get((student, aid))
+        res = load_result(course, aid, student) or {}
+        score = gb["score"] if gb else 0.0
+        max_score = gb["max_score"] if gb else float(res.get("max_score") or 0)
+        status = res.get("status") or ("graded" if gb else "not graded")
+        pen = deadlines.penalty(course, aid, student, ext)
+        lms_max = float(points) if points else max_score
+        lms_grade = round(pen.apply(score) * lms_max / max_score, 2) if max_score else 0.0
+        fb = sorted(course.feedback_dir(student, aid).glob("*.html"))
+        rows.append(GradeRow(student, status, score, max_score, pen, lms_grade, lms_max,
+                             recs.get(student, {}), roster.get(student) if roster else None, fb))
+    return rows
+
+
+def comment_ja(row, tz):
+    text = f"自動採点: {row.score:g} / {row.max_score:g} 点。"
+    note = row.penalty.note_ja(row.score, row.max_score, tz)
+    if note:
+        text += note
+    if row.status != "graded":
+        text += "採点できませんでした (フィードバックを見てください)。"
+    return text + "詳しくはフィードバックファイルを見てください。"
+
+
+def _fmt(dt, tz):
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+
+def export(course, aid, fmt, roster=None, dest=None):
+    """Write the export files of ``aid`` in format ``fmt``; returns an ExportResult."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    aid = course.select([aid])[0]
+    tz = deadlines.timezone_of(course)
+    rows = grade_rows(course, aid, roster)
+    dest = Path(dest) if dest else course.root / "reports" / aid / "export"
+    dest.mkdir(parents=True, exist_ok=True)
+    result = ExportResult(aid, fmt)
+    {"csv": _csv, "moodle": _moodle, "canvas": _canvas}[fmt](course, aid, rows, dest, tz, result)
+    return result
+
+
+def _csv(course, aid, rows, dest, tz, result):
+    path = dest / f"grades_{aid}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            rec, st = r.record, r.roster
+            w.writerow({
+                "student_id": r.student, "name": (st.name if st else "") or rec.get("full_name")
+                or rec.get("canvas_name", ""), "email": (st.email if st else "") or rec.get("email", ""),
+                "lms": rec.get("lms", "files"),
+                "lms_id": rec.get("participant_id") or rec.get("canvas_user_id", ""),
+                "status": r.status, "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
+                "submitted_at": _fmt(r.penalty.submitted_at, tz), "due": _fmt(r.penalty.due, tz),
+                "days_late": r.penalty.days_late, "penalty_percent": f"{r.penalty.percent:g}",
+                "score_after_penalty": f"{r.final:g}", "lms_grade": f"{r.lms_grade:g}",
+                "lms_max_grade": f"{r.lms_max:g}"})
+            result.rows.append(r)
+    result.files.append(path)
+
+
+def _moodle(course, aid, rows, dest, tz, result):
+    now = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
+    sheet, files = [], []
+    for r in rows:
+        rec, st = r.record, r.roster
+        pid = rec.get("participant_id") or (st.moodle_participant_id if st else "")
+        if not pid:
+            result.problems.append((r.student, "no Moodle participant id (not collected from a "
+                                    "Moodle download, and none in the roster)"))
+            continue
+        blind = bool(rec.get("blind"))
+        full = "" if blind else ((st.name if st else "") or rec.get("full_name", ""))
+        sheet.append({
+            "Identifier": f"Participant {pid}", "Full name": full,
+            "Email address": "" if blind else ((st.email if st else "") or rec.get("email", "")),
+            "Status": "Submitted for grading", "Grade": f"{r.lms_grade:.2f}",
+            "Maximum Grade": f"{r.lms_max:.2f}", "Grade can be changed": "Yes",
+            "Last modified (submission)": _fmt(r.penalty.submitted_at, tz),
+            "Last modified (grade)": now, "Feedback comments": comment_ja(r, tz)})
+        files += [(moodle.feedback_entry_name(full, pid, p.name, blind), p) for p in r.feedback]
+        result.rows.append(r)
+    path = dest / f"moodle_grading_worksheet_{aid}.csv"
+    path.write_text(moodle.worksheet_csv(sheet, course.setting("MOODLE_WORKSHEET_HEADERS")),
+                    encoding="utf-8")
+    result.files.append(path)
+    if files:
+        result.files.append(moodle.write_feedback_zip(dest / f"moodle_feedback_files_{aid}.zip",
+                                                      files))
+
+
+def _canvas(course, aid, rows, dest, tz, result):
+    conf = lms_settings(course, aid)
+    if not conf.get("canvas_id"):
+        raise ExportError(f"set LMS_ASSIGNMENTS[{aid!r}]['canvas_id'] in course_config.py: "
+                          "Canvas's gradebook import finds the assignment by its id")
+    column = f"{conf.get('title') or aid} ({conf['canvas_id']})"
+    table, files = [], []
+    for r in rows:
+        rec, st = r.record, r.roster
+        uid = rec.get("canvas_user_id") or (st.canvas_user_id if st else "")
+        if not uid or uid.startswith("anon_"):
+            result.problems.append((r.student, "no Canvas user id (anonymous grading, or not "
+                                    "collected from a Canvas download and none in the roster)"))
+            continue
+        table.append({"Student": (st.name if st else "") or rec.get("canvas_name", ""),
+                      "ID": uid, "SIS User ID": st.sis_user_id if st else "",
+                      "SIS Login ID": st.sis_login_id if st else "",
+                      "Section": st.section if st else "", "grade": f"{r.lms_grade:g}"})
+        if rec.get("attachment_id"):
+            files += [(canvas.reupload_entry_name(rec.get("canvas_name", ""), uid,
+                                                  rec["attachment_id"], p.name), p)
+                      for p in r.feedback]
+        result.rows.append(r)
+    path = dest / f"canvas_gradebook_{aid}.csv"
+    pts = max((r.lms_max for r in result.rows), default=None)
+    path.write_text(canvas.gradebook_csv(column, table, pts), encoding="utf-8")
+    result.files.append(path)
+    if files:
+        zpath = dest / f"canvas_feedback_reupload_{aid}.zip"
+        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, src in files:
+                z.write(src, name)
+        result.files.append(zpath)

@@ -1,0 +1,30 @@
+"""What ``collect`` keeps about each collected submission, for ``export`` and the deadlines.
+
+``autograded/.nncourse/lms/<assignment>.json``: {student id: record}; a record has ``lms``
+("moodle" | "canvas" | "files"), the LMS identity (``participant_id``, ``full_name``, ``blind``;
+``canvas_user_id``, ``attachment_id``, ``canvas_name``), ``late`` (the LMS's late mark),
+``submitted_at`` (ISO 8601, UTC, when the LMS told it), ``source`` (the entry it came from) and
+``sha256`` of the notebook.  The submission time also goes to nbgrader's ``timestamp.txt``.
+"""
+import json
+import os
+
+
+def path(course, aid):
+    return course.state_dir / "lms" / f"{aid}.json"
+
+
+def load(course, aid):
+    try:
+        return json.loads(path(course, aid).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save(course, aid, records):
+    p = path(course, aid)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True),
+                   encoding="utf-8")
+    os.replace(tmp, p)
