@@ -92,6 +92,15 @@ def grad_tanh_weighted(W):
 
 
 # --- a3_gradient_descent ----------------------------------------------------------------------
+def gd_bowl(x):
+    """An elongated bowl with its minimum at (1, -2): (x0 - 1)² + 2 (x1 + 2)²."""
+    return (x[0] - 1.0) ** 2 + 2.0 * (x[1] + 2.0) ** 2
+
+
+def gd_tilted(x):
+    """A 3-D quadratic with a cross term: Σ x² + x0 x1."""
+    return np.sum(x ** 2) + x[0] * x[1]
+
 
 
 # --- a4_two_layer_net -------------------------------------------------------------------------
