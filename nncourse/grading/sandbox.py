@@ -1,36 +1,44 @@
 """The one place where a grading kernel is launched: rlimits, a bubblewrap sandbox, a boot.
 
-A grading kernel's command is ``limits`` (memory and CPU rlimits of ``course_config``), then
-``bwrap`` (when available), then ``python <bundle>/nncourse_kernel_boot.py -f <conn>``.
+A grading kernel's command is ``limits`` (rlimits of ``course_config``), then ``bwrap`` (when
+available), then ``python <boot>/kernel_boot.py -f <conn>``.  The sandbox:
 
-Inside the sandbox the whole file system is read-only; ``/tmp`` is an empty tmpfs; the course
-directory (source notebooks, ``reference/``, ``autograders/``, the gradebook, every student's
-submission) and the checkout nncourse runs from are hidden behind empty tmpfs mounts; the
-network is a private, empty namespace.  Re-bound on top, and nothing else:
-
-- the venv, read-only, if it lives inside a hidden directory;
-- the student's own autograded working copy, read-write (nbgrader made it; it is a copy);
-- the MNIST folders of ``course_config`` (read-only);
-- the grading *bundle*: a per-process copy of ``autograders/``, ``reference/`` and
-  ``course_config.py`` that the hidden tests import, read-only (``BUNDLE_MOUNT``);
-- a per-kernel folder for the connection file and the ``ipc`` sockets (TCP cannot cross
-  ``--unshare-net``).
-
-No ``--unshare-pid``: ipykernel's parent poller would see ppid 1 and exit.
+- **unprivileged**: when the grader is root, the kernel runs as the host uid/gid
+  ``SANDBOX_UID``/``SANDBOX_GID`` (default 65534, nobody) with no supplementary groups; when
+  the grader is not root, as the grader's own uid.  In both cases inside a fresh user
+  namespace (``--unshare-user --disable-userns --cap-drop ALL``): no capability, no nested
+  namespaces.  Root grading is two bwrap layers: an outer one run by root only builds a mount
+  namespace in which what the kernel needs is bound at its own path (so that the unprivileged
+  inner bwrap can reach e.g. a venv under a mode-0700 ``/root``), then ``setpriv`` drops to
+  the sandbox uid and the inner, unprivileged bwrap builds the kernel's sandbox from that view.
+- **its own pid, network, ipc, uts and cgroup namespaces** (``--unshare-all``): no host
+  process is visible or killable, no network at all (the kernel talks to the grader over
+  ``ipc`` sockets in its kernel dir); every descendant dies with the sandbox's init
+  (``--die-with-parent``); ``--new-session``; no ``JPY_PARENT_PID`` (``--clearenv``), so
+  ipykernel starts no parent poller (its ppid is bwrap's init).
+- **only what it needs, read-only**: ``/usr`` (with the ``/bin /lib /lib64 /sbin`` links), a
+  few ``/etc`` files, ``sys.base_prefix``, ``sys.prefix`` (the venv, wherever it lives), the
+  directories of the grader's existing ``sys.path`` entries (never the course root,
+  nncourse's checkout or an ancestor of them), the MNIST folders and the boot folder
+  (``BUNDLE_MOUNT``).  ``reference``, ``autograders``, ``nncourse``, ``course_config.py``
+  found in a bound ``sys.path`` directory, and the course root or checkout if they lie inside
+  a bound directory, are masked (empty tmpfs / ``/dev/null``).
+- **a size-limited tmpfs** on ``/tmp`` and on the working directory (``KERNEL_TMPFS_MIB``
+  each); each entry of the host working copy (nbgrader's ``autograded/<student>/<aid>/``) is
+  bound read-only into the latter: the kernel may create files there, never on the host disk.
+- **the kernel dir** (connection file, ``ipc`` sockets) is owned by the sandbox uid only while
+  the kernel starts; once its five sockets exist it is chowned back to root, mode 0755
+  (root grading only).
+- **rlimits** (``limits.py``): address space, CPU, processes, file size, open files; the
+  kernel's stdin is ``/dev/null``, its stdout/stderr a log file in the kernel dir (bounded by
+  the file-size limit), never the worker's pipes.
 
 Where bwrap is missing or does not work (``available()``), kernels run with the rlimits only
-and ``grade`` prints a loud warning (``SANDBOX_WARNING``) in its summary and report.
-
-Residual risk, honestly: the hidden tests run *in the same process* as the student's code, so
-the bundle (the reference solutions) is in reach of the sandbox; bwrap protects the course
-files, the gradebook, other students and the network, not the bundle.  The bundle is guarded
-inside the kernel by the audit hook of ``kernel_boot.py`` (``NNCOURSE_GUARD=1``, set here for
-sandboxed kernels only): reading or importing it outside a hidden-test region is blocked and
-flagged in the report.  That guard is in-process Python, an arms race against determined
-introspection (see ``kernel_boot.py`` for what is and is not covered).  Without bwrap there
-is no guard either (the student could read the course directory directly): today's
-behaviour, with ``SANDBOX_WARNING``.
+(as the grader's uid) and ``grade`` prints a loud warning
+(``SANDBOX_WARNING``, ``warning()``) in its summary and report; ``protections()`` lists the
+layers and which are on.
 """
+import asyncio
 import atexit
 import functools
 import os
@@ -49,11 +57,21 @@ KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 BUNDLE_MOUNT = "/tmp/nncourse-boot"       # where the boot folder appears inside the sandbox
 BOOT = "kernel_boot.py"                   # the kernel's main script, in the boot folder
 SANDBOX_WARNING = ("WARNING: NO SANDBOX. bubblewrap (bwrap) is not available, so student code "
-                   "ran with only memory/CPU limits: it could read the course files, the hidden "
-                   "tests, reference/, the gradebook and other submissions, and reach the network. "
-                   "Install it (apt-get install bubblewrap) and grade again.")
+                   "ran with only memory/CPU/process/file-size limits: it could read the course "
+                   "files, reference/, the gradebook and other submissions, see and signal other "
+                   "processes, and reach the network. Install it (apt-get install bubblewrap; "
+                   "unprivileged user namespaces must be allowed) and grade again.")
+MASKED = ("reference", "autograders", "nncourse", "course_config.py")   # never in a bound dir
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "passwd", "group",
+       "alternatives", "nsswitch.conf", "mime.types", "matplotlibrc")
+SHM_BYTES = 64 << 20                      # the kernel's /dev/shm (tmpfs)
+SOCKETS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+TMP_HOME = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
+            "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
-_STATE = {"prefix": [], "bwrap": None, "bundle": None, "hidden": [], "binds": [], "env": {}}
+_STATE = {"prefix": [], "bwrap": None, "bundle": None, "hidden": [], "binds": [], "masks": [],
+          "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20}
 
 
 def available():
@@ -63,24 +81,98 @@ def available():
     return not os.environ.get("NNCOURSE_NO_SANDBOX") and _probe(shutil.which("bwrap"))
 
 
+def _root():
+    return os.geteuid() == 0
+
+
 @functools.lru_cache(maxsize=None)
 def _probe(exe):
+    """Can this bwrap build the sandbox's namespaces here (as the uid the kernel will have)?"""
     if exe is None:
         return False
+    inner = [exe, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+             "--die-with-parent", "--new-session", "--clearenv", *_usr_args(), "--proc", "/proc",
+             "--dev", "/dev", "--tmpfs", "/tmp", "--", "true"]
+    cmd = inner
+    if _root():
+        cmd = [exe, "--die-with-parent", "--ro-bind", "/usr", "/usr", *_usr_links(),
+               "--dev", "/dev", "--bind", "/proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--",
+               *_drop(65534, 65534), *inner]
     try:
-        proc = subprocess.run([exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                               "--tmpfs", "/tmp", "--unshare-net", "--die-with-parent",
-                               "--new-session", "true"], capture_output=True, timeout=30)
+        proc = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
 
 
+def _usr_links():
+    args = []
+    for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        target = Path("/" + name)
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), "/" + name]
+        elif target.is_dir():
+            args += ["--ro-bind", str(target), str(target)]
+    return args
+
+
+def _usr_args():
+    return ["--ro-bind", "/usr", "/usr", *_usr_links()]
+
+
+def _drop(uid, gid):
+    """argv prefix that (as root) drops to uid/gid with no groups, then execs the rest."""
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        return [setpriv, "--reuid", str(uid), "--regid", str(gid), "--clear-groups", "--"]
+    code = ("import os,sys;os.setgroups([]);os.setgid(%d);os.setuid(%d);"
+            "os.execvp(sys.argv[1],sys.argv[1:])" % (gid, uid))
+    return [sys.executable, "-I", "-S", "-c", code]
+
+
+def protections():
+    """The layers of the sandbox here: [(layer, on, note)] (after ``configure_sandbox`` the
+    answer is for this process's kernels; before, for what ``configure_sandbox`` would do)."""
+    bw = bool(_STATE["bwrap"]) if _STATE["bundle"] is not None else available()
+    root = _root()
+    uid = _STATE["uid"] if _STATE["uid"] is not None else 65534
+    out = [("bwrap", bw, "bubblewrap sandbox" if bw else "bwrap missing, unusable or disabled"),
+           ("user namespace", bw, "no capabilities, no nested user namespaces"),
+           ("unprivileged uid", bw or not root,
+            f"host uid {uid} (the grader runs as root)" if bw and root else
+            f"the grader's own uid {os.geteuid()} (not root: no separate sandbox uid)"
+            if not root else "the kernel runs as root (no bwrap)"),
+           ("pid namespace", bw, "no host process visible or killable; descendants die with it"),
+           ("network namespace", bw, "no network"),
+           ("file system", bw, "only the interpreter, venv, system libraries, MNIST, boot "
+            "folder read-only; size-limited tmpfs for /tmp and the working copy"),
+           ("limits", True, "rlimits: address space, CPU, processes, file size, open files")]
+    return out
+
+
+def warning():
+    """A loud line naming the missing protections, or "" when every layer is on."""
+    missing = [f"{layer} ({note})" for layer, on, note in protections() if not on]
+    if not missing:
+        return ""
+    if not any(on for layer, on, _ in protections() if layer == "bwrap"):
+        return SANDBOX_WARNING + " Missing: " + "; ".join(missing) + "."
+    return "WARNING: SANDBOX INCOMPLETE. Missing: " + "; ".join(missing) + "."
+
+
 def limits_prefix(course):
-    """``python -m nncourse.grading.limits ... --``: the rlimits of ``course_config``."""
-    return [sys.executable, "-m", "nncourse.grading.limits",
-            "--as-mib", str(course.setting("KERNEL_MEMORY_MIB", 0)),
-            "--cpu-s", str(course.setting("KERNEL_CPU_S", 0)), "--"]
+    """``python -I -S .../limits.py ... --``: the rlimits of ``course_config``.  (The
+    drop to the sandbox uid happens inside the outer, root bwrap layer, by ``setpriv``; without
+    bwrap a root grader's kernel stays root: the interpreter, the working copy and the kernel
+    dir are often out of reach of another uid, and ``warning()`` says so.)"""
+    s = course.setting
+    # run by path, isolated and without site: stdlib only, whatever sys.path the venv has
+    return [sys.executable, "-I", "-S", str(Path(__file__).with_name("limits.py")),
+            "--as-mib", str(s("KERNEL_MEMORY_MIB", 0)),
+            "--cpu-s", str(s("KERNEL_CPU_S", 0)),
+            "--nproc", str(s("KERNEL_MAX_PROCESSES", 128)),
+            "--fsize-mib", str(s("KERNEL_MAX_FILE_MIB", 64)),
+            "--nofile", str(s("KERNEL_MAX_OPEN_FILES", 1024)), "--"]
 
 
 def kernel_command_prefix(course):
@@ -91,8 +183,10 @@ def kernel_command_prefix(course):
 def hidden_dirs(course):
     """Directories the student's code must not see: the course and nncourse's checkout."""
     dirs = {course.root.resolve()}
-    checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "reference").is_dir() or (checkout / "autograders").is_dir():
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "nncourse").is_dir() and (
+            (checkout / "reference").is_dir() or (checkout / "autograders").is_dir()
+            or (checkout / ".git").exists() or (checkout / "course_config.py").exists()):
         dirs.add(checkout)
     return sorted(dirs, key=lambda p: len(p.parts))
 
@@ -101,21 +195,109 @@ def _inside(path, dirs):
     return any(path == d or d in path.parents for d in dirs)
 
 
-def bwrap_args(workdir, kerneldir, hidden, binds, bundle, env):
-    """The bwrap argv (without the kernel command) for one kernel."""
-    args = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--dir", "/tmp/home"]
-    for d in hidden:
-        args += ["--tmpfs", str(d)]
-    for src in binds:                                    # read-only re-binds (venv, MNIST)
+def _ancestor_or_same(path, dirs):
+    return any(path == d or path in d.parents for d in dirs)
+
+
+def _path_entries():
+    """The grader's existing sys.path entries, without the script's folder / the cwd (where
+    the grader happened to be started: a home directory, say, is no library)."""
+    skip = {os.getcwd()}
+    if sys.argv and sys.argv[0] not in ("", "-c", "-m"):
+        skip.add(os.path.dirname(os.path.abspath(sys.argv[0])))
+    return [e for e in sys.path if e and os.path.exists(e) and os.path.abspath(e) not in skip]
+
+
+def sandbox_binds(hidden, extra=()):
+    """(binds, masks): the host paths bound read-only at their own path, and the paths inside
+    them masked (dirs by an empty tmpfs, files by /dev/null)."""
+    cands = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent]
+    for entry in _path_entries():
+        cands.append(Path(entry))
+    cands += [Path(p) for p in extra]
+    binds = []
+    for c in cands:
+        try:
+            c = c.resolve()
+        except OSError:
+            continue
+        if not c.exists() or _ancestor_or_same(c, hidden) or c == Path("/"):
+            continue
+        if _inside(c, [Path("/usr")]) or _inside(c, binds):
+            continue
+        binds = [b for b in binds if not _inside(b, [c])] + [c]
+    binds.sort(key=lambda p: len(p.parts))
+    masks = set()
+    for entry in _path_entries():
+        if os.path.isdir(entry):
+            d = Path(entry).resolve()
+            if _inside(d, binds + [Path("/usr")]):
+                masks.update(d / n for n in MASKED if os.path.lexists(d / n))
+    masks.update(h for h in hidden if _inside(h, binds + [Path("/usr")]))
+    return binds, sorted(masks, key=lambda p: len(p.parts))
+
+
+def _mask_args(masks):
+    args = []
+    for m in masks:
+        args += ["--tmpfs", str(m)] if m.is_dir() else ["--ro-bind", "/dev/null", str(m)]
+    return args
+
+
+def bwrap_args(workdir, kerneldir, binds, masks, bundle, env, tmpfs_bytes=256 << 20):
+    """The (inner, unprivileged) bwrap argv, without the kernel command, for one kernel.
+
+    Its sources are host paths (grader not root) or the outer layer's view of them."""
+    size = str(int(tmpfs_bytes))
+    args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user",
+            "--disable-userns", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+            "--clearenv", *_usr_args()]
+    for name in ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+             "--size", size, "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    for src in binds:                                    # interpreter, venv, sys.path, MNIST
         args += ["--ro-bind", str(src), str(src)]
+    args += _mask_args(masks)
     args += ["--ro-bind", str(bundle), BUNDLE_MOUNT,
              "--bind", str(kerneldir), str(kerneldir)]
     if workdir:
-        args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+        workdir = Path(workdir)
+        args += ["--size", size, "--tmpfs", str(workdir)]
+        for entry in sorted(os.listdir(workdir)):
+            args += ["--ro-bind", str(workdir / entry), str(workdir / entry)]
+    # the sandbox's root and /dev (tmpfs without size limit, where bwrap made the mount
+    # points) read-only: only /tmp, /dev/shm and the working copy (size-limited) take writes
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
+    if workdir:
+        args += ["--chdir", str(workdir)]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    return args + ["--unshare-net", "--die-with-parent", "--new-session"]
+    return args
+
+
+def outer_args(workdir, kerneldir, binds, bundle, uid, gid):
+    """The outer bwrap layer (grader is root): a mount namespace that shows the inner layer
+    what it binds, at the same paths, reachable by the sandbox uid; then the drop to it."""
+    dests = [*binds, Path(bundle), Path(kerneldir)] + ([Path(workdir)] if workdir else [])
+    # root's bwrap makes missing parents mode 0700: make them 0755 first, so the sandbox uid
+    # can reach what is bound (e.g. a venv under a mode-0700 /root)
+    parents = {a for d in dests for a in Path(d).parents if a != Path("/")} | {Path("/etc")}
+    parents = [a for a in parents if a != Path("/tmp") and not _inside(a, [Path("/usr"), *binds])]
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", *_usr_args()]
+    # /tmp: where the inner bwrap builds its new root (/tmp/.bubblewrap-<uid>); /proc as the
+    # host has it (a submount-free, writable proc lets the inner layer mount its own)
+    args += ["--dev", "/dev", "--bind", "/proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    for a in sorted(parents, key=lambda x: (len(x.parts), str(x))):
+        args += ["--perms", "0755", "--dir", str(a)]
+    for name in ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for src in [*binds, bundle]:
+        args += ["--ro-bind", str(src), str(src)]
+    args += ["--bind", str(kerneldir), str(kerneldir)]
+    if workdir:
+        args += ["--ro-bind", str(workdir), str(workdir)]
+    return args + ["--", *_drop(uid, gid)]
 
 
 BOOT_FILES = ("kernel_boot.py", "wire.py")     # from nncourse/grading/, beside the test functions
@@ -127,7 +309,11 @@ def make_boot(course):
     boot = Path(tempfile.mkdtemp(prefix="nncourse-boot-"))
     for name in BOOT_FILES:
         shutil.copy2(Path(__file__).with_name(name), boot / name)
-    shutil.copy2(course.root / "autograders" / "testfuncs.py", boot / "testfuncs.py")
+    public = course.root / "autograders" / "testfuncs.py"
+    if public.is_file():
+        shutil.copy2(public, boot / "testfuncs.py")
+    else:                                        # a course without public test functions
+        (boot / "testfuncs.py").write_text("# no public test functions\n")
     for p in [boot, *boot.iterdir()]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     atexit.register(shutil.rmtree, boot, True)
@@ -147,23 +333,20 @@ def configure_sandbox(course, sandbox=None):
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
     _STATE["bundle"] = make_boot(course)
+    _STATE["uid"] = int(course.setting("SANDBOX_UID", 65534))
+    _STATE["gid"] = int(course.setting("SANDBOX_GID", 65534))
+    _STATE["tmpfs"] = int(course.setting("KERNEL_TMPFS_MIB", 256)) << 20
     hidden = hidden_dirs(course)
     _STATE["hidden"] = hidden
-    binds = []
-    prefix = Path(sys.prefix).resolve()
-    if _inside(prefix, hidden):
-        binds.append(prefix)
-    for key in ("MNIST_CACHE_DIR", "MNIST_DIR"):
-        value = course.setting(key, "")
-        if value and Path(value).is_dir():
-            binds.append(Path(value).resolve())
-    _STATE["binds"] = binds
     mnist = {"NNCOURSE_MNIST_CACHE": str(course.setting("MNIST_CACHE_DIR", "") or ""),
              "NNCOURSE_MNIST_DIR": str(course.setting("MNIST_DIR", "") or "")}
-    _STATE["env"] = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
-                     "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
-                     "PYTHONPATH": "",
-                     **{k: v for k, v in mnist.items() if v}}
+    extra = [Path(v) for v in mnist.values() if v and Path(v).is_dir()]
+    _STATE["binds"], _STATE["masks"] = sandbox_binds(hidden, extra)
+    env = dict(TMP_HOME)
+    env.update({k: os.environ[k] for k in KERNEL_ENV if k in os.environ})
+    env["NNCOURSE_MAX_OUTPUT_CHARS"] = os.environ["NNCOURSE_MAX_OUTPUT_CHARS"]
+    env.update({k: v for k, v in mnist.items() if v})
+    _STATE["env"] = env
     return use
 
 
@@ -181,6 +364,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     """AsyncKernelManager whose kernel runs under rlimits, in bwrap, from the boot script."""
 
     _kerneldir = None
+    _log = None
 
     async def _async_pre_start_kernel(self, **kw):
         if _STATE["bundle"] is not None:
@@ -193,21 +377,77 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.kernel_spec.interrupt_mode = "message"
         return await super()._async_pre_start_kernel(**kw)
 
+    def _drops(self):
+        return bool(_STATE["bwrap"]) and _root()
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        prefix = list(_STATE["prefix"])
         if _STATE["bundle"] is None:            # configure_sandbox() not called: rlimits only
-            return list(_STATE["prefix"]) + cmd
+            return prefix + cmd
         if "-m" in cmd and cmd[cmd.index("-m") + 1] == "ipykernel_launcher":
             i = cmd.index("-m")
             cmd[i:i + 2] = [str(Path(BUNDLE_MOUNT if _STATE["bwrap"] else _STATE["bundle"]) / BOOT)]
         if not _STATE["bwrap"]:
-            return list(_STATE["prefix"]) + cmd
+            return prefix + cmd
         cwd = self._launch_args.get("cwd")
-        return list(_STATE["prefix"]) + bwrap_args(
-            cwd, self._kerneldir, _STATE["hidden"], _STATE["binds"], _STATE["bundle"],
-            _STATE["env"]) + cmd
+        inner = bwrap_args(cwd, self._kerneldir, _STATE["binds"], _STATE["masks"],
+                           _STATE["bundle"], _STATE["env"], _STATE["tmpfs"])
+        if self._drops():
+            outer = outer_args(cwd, self._kerneldir, _STATE["binds"], _STATE["bundle"],
+                               _STATE["uid"], _STATE["gid"])
+            return prefix + outer + inner + ["--"] + cmd
+        return prefix + inner + ["--"] + cmd
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["stdin"] = subprocess.DEVNULL
+        if self._kerneldir is not None:
+            # the kernel's own stdout/stderr: a log in its (root-owned, after start) kernel dir,
+            # bounded by the file-size rlimit; never the worker's pipes
+            self._log = open(self._kerneldir / "kernel.log", "wb")
+            kw["stdout"] = kw["stderr"] = self._log
+            if self._drops():                   # the sandbox uid reads the connection file
+                for p in (self._kerneldir, Path(self.connection_file)):
+                    os.chown(p, _STATE["uid"], _STATE["gid"])
+        else:
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            if self._log is not None:
+                self._log.close()              # the child has its own copy
+                self._log = None
+
+    async def _async_post_start_kernel(self, **kw):
+        await super()._async_post_start_kernel(**kw)
+        if self._kerneldir is not None and self._drops():
+            await self._lock_kerneldir()
+
+    async def _lock_kerneldir(self, timeout=60.0):
+        """Once the kernel has bound its sockets, give the kernel dir back to root (0755): the
+        kernel can no longer create files on the host disk there."""
+        if self.transport == "ipc":
+            files = [Path(f"{self.ip}-{getattr(self, name)}") for name in SOCKETS]
+            loop = asyncio.get_running_loop()
+            end = loop.time() + timeout
+            while not all(f.exists() for f in files) and loop.time() < end:
+                if not await self._async_is_alive():
+                    break
+                await asyncio.sleep(0.02)
+        os.chown(self._kerneldir, 0, 0)
+        os.chmod(self._kerneldir, 0o755)
+        os.chown(self.connection_file, 0, 0)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if self._kerneldir is not None and not restart:
+            try:            # what bwrap or a dying kernel said, for the worker's log
+                with open(self._kerneldir / "kernel.log", "rb") as f:
+                    f.seek(max(0, os.fstat(f.fileno()).st_size - 2000))
+                    tail = f.read().decode("utf-8", "replace")
+                if "bwrap:" in tail or "Traceback" in tail:
+                    self.log.warning("kernel log (end):\n%s", tail)
+            except OSError:
+                pass
             shutil.rmtree(self._kerneldir, ignore_errors=True)
