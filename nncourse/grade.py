@@ -119,6 +119,17 @@ def _kill_group(proc):
         pass
 
 
+def protections_section():
+    """(title, html) for the report: which layers of the grading sandbox were on."""
+    from html import escape
+    from .grading.sandbox import protections
+    rows = "".join(f"<tr><td class='l'>{escape(layer)}</td><td>{'on' if on else '<b>OFF</b>'}"
+                   f"</td><td class='l'>{escape(note)}</td></tr>" for layer, on, note in protections())
+    return ("採点の隔離 (Sandbox): what protected this run",
+            "<table><tr><th class='l'>layer</th><th>state</th><th class='l'>what</th></tr>"
+            f"{rows}</table>")
+
+
 def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True,
           report_sections=None):
     """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``.
@@ -126,13 +137,13 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     ``report_sections``: optional function GradeRun -> [(title, html fragment)] whose
     sections the HTML report shows (``autograders.catalogue.grading`` uses it)."""
     from .report import write_report
-    from .grading.sandbox import SANDBOX_WARNING, available
+    from .grading.sandbox import available, warning
     start = time.monotonic()
     aids = course.select(assignments)
     ensure_built(course, aids)
     run = GradeRun(sandboxed=available())
-    if not run.sandboxed:
-        run.warnings.append(SANDBOX_WARNING)
+    if warning():
+        run.warnings.append(warning())
     todo = {}                       # student -> [aid], in lecture order
     prints = {}
     for aid in aids:
@@ -179,7 +190,8 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
                 run.results.append(r)
     run.seconds = time.monotonic() - start
     if report:
+        extra = list(report_sections(run)) if report_sections else []
         run.report = write_report(course, aids, jobs=jobs,
-                                  sections=report_sections(run) if report_sections else (),
+                                  sections=extra + [protections_section()],
                                   warnings=run.warnings)
     return run

@@ -85,7 +85,8 @@ def test_feedback_shows_messages_but_not_hidden_tests(demo_run):
     assert "学習が時間内に終わりませんでした (6 秒で打ち切り)" in slow
     assert "numerical_gradient を使っていませんか" in slow
     wrong = (course.feedback_dir("s03_double", "t1_square") / "square.html").read_text("utf-8")
-    assert "採点結果の概要" in wrong and "assert square(3) == 9" in wrong
+    # the test cell shows the grader's verdict (the hidden check's message), not the kernel's
+    assert "採点結果の概要" in wrong and "square(-3) の結果が違います" in wrong
 
 
 def test_regrading_skips_unchanged_and_force_with_one_job_gives_the_same_grades(demo_run):
@@ -146,7 +147,9 @@ def test_build_refuses_a_release_that_leaks(tmp_path):
     # a visible test that calls the hidden checks, and a copy of the reference module
     path = course.source_dir("t1_square") / "square.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells[4].source = "import autograders\nautograders.check_mean(mean)"
+    nb.cells[4].source = ("import autograders\nautograders.check_mean(mean)\n"
+                          "### BEGIN HIDDEN TESTS\nimport autograders\nautograders.check_mean(mean)\n"
+                          "### END HIDDEN TESTS")
     nbformat.write(nb, path)
     shutil.copy(course.root / "reference" / "__init__.py", course.source_dir("t1_square") / "ref.py")
     with pytest.raises(BuildError) as err:
