@@ -5,14 +5,21 @@ Each ``check_*`` takes the student's function, class or result, compares it with
 The student's ``gradient_descent`` calls the notebook's own (given) ``numerical_gradient``;
 the reference uses ``reference.numerical_gradient``: the same central difference, so the
 results agree to rounding ("numerical" tolerance).
+
+The checks run in the grader: the student's names are ``Remote`` handles into the kernel,
+the functions ``f`` handed to ``gradient_descent`` are public test functions
+(``testfuncs``, as ``Public``; the grader calls the same ones for the reference and the
+hints), and each check sends its calls to the kernel in one or two round trips.
 """
 import numpy as np
 
 import reference as ref
+from nncourse.grading import wire
 
 from . import messages as M
-from .compare import (CheckFailed, assert_close, call_student, fail, fmt, preserve_np_random,
-                      quiet, require)
+from .compare import (CheckFailed, Public, Remote, StudentError, assert_close, fail, fmt,
+                      quiet, require, value_of)
+from .compare import _raised as _student_failed
 
 HINTS = {
     "ascent": "x が遠ざかっています。勾配の逆向きに進むので x = x - lr * grad (x -= lr * grad) です。"
@@ -56,19 +63,49 @@ BOOK_X = [0.6, 0.9]
 BOOK_T = [0, 0, 1]
 
 
-def function_2(x):
-    """f(x0, x1) = x0^2 + x1^2 (the slides' function)."""
-    return np.sum(x ** 2)
+# the functions handed to the student's gradient_descent (testfuncs, in the kernel too)
+function_2 = Public("function_2")     # f(x0, x1) = x0^2 + x1^2 (the slides' function)
+_bowl = Public("gd_bowl")             # an elongated bowl with its minimum at (1, -2)
+_tilted = Public("gd_tilted")         # a 3-D quadratic with a cross term
 
 
-def _bowl(x):
-    """An elongated bowl with its minimum at (1, -2)."""
-    return (x[0] - 1.0) ** 2 + 2.0 * (x[1] + 2.0) ** 2
+# --- the call protocol: many operations in one round trip -----------------------------------
+def _get(remote):
+    """The operation reading ``remote``'s value (what ``Remote.value`` sends)."""
+    return {"op": "get", "target": remote.target}
 
 
-def _tilted(x):
-    """A 3-D quadratic with a cross term."""
-    return np.sum(x ** 2) + x[0] * x[1]
+def _set(remote, value):
+    """The operation assigning plain ``value`` to ``remote`` (what ``Remote.set`` sends)."""
+    return {"op": "set", "target": remote.target, "value": wire.encode(value, keep=_refuse)}
+
+
+def _refuse(obj):
+    raise TypeError(f"{type(obj).__name__} cannot be sent to the kernel")
+
+
+def _send(check, student, ops):
+    """``[(op, desc)]`` in one round trip: each value, or the ``CheckFailed`` of the
+    student's exception (returned, not raised: the caller reports in its own order)."""
+    if not ops:
+        return []
+    results = student.run([op for op, _ in ops])
+    return [_failed(check, r, desc) if isinstance(r, StudentError) else r
+            for (_, desc), r in zip(ops, results)]
+
+
+def _failed(check, exc, desc):
+    """The ``CheckFailed`` of the student's exception ``exc``, which keeps its ``etype``."""
+    failed = _student_failed(check, exc, desc)
+    failed.etype = exc.etype
+    return failed
+
+
+def _ok(result):
+    """``result`` of ``_send``, raising its ``CheckFailed``."""
+    if isinstance(result, CheckFailed):
+        raise result
+    return result
 
 
 # (description, f, init_x, kwargs): kwargs None = rely on the defaults lr=0.01, step_num=100
@@ -84,13 +121,17 @@ CASES = [
 ]
 
 
-def _run(check, gradient_descent, f, init_x, kwargs, desc):
-    """Call the student's gradient_descent on a fresh float copy; return (x, x_history)."""
-    out = call_student(check, gradient_descent, f, np.array(init_x, dtype=np.float64),
-                       desc=desc, **(kwargs or {}))
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        fail(check, "戻り値は (x, x_history) の 2 つにしてください。", desc=desc, got=_short(out))
-    return out
+def _run(check, gradient_descent, cases):
+    """Call the student's gradient_descent on a fresh float copy of each case's init_x, all
+    in one round trip; yield (x, x_history) case by case (a failure raised in case order)."""
+    ops = [(gradient_descent.op(f, np.array(init_x, dtype=np.float64), **(kwargs or {})), desc)
+           for desc, f, init_x, kwargs in cases]
+    for (desc, *_), out in zip(cases, _send(check, gradient_descent.student, ops)):
+        out = _ok(out)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            fail(check, "戻り値は (x, x_history) の 2 つにしてください。", desc=desc,
+                 got=_short(out))
+        yield out
 
 
 def _ref(f, init_x, kwargs):
@@ -100,8 +141,7 @@ def _ref(f, init_x, kwargs):
 def check_gradient_descent(gradient_descent):
     """The final x of the student's gradient_descent equals the reference's on 4 cases."""
     check = "gradient_descent (最終的な x)"
-    for desc, f, init_x, kwargs in CASES:
-        x, _ = _run(check, gradient_descent, f, init_x, kwargs, desc)
+    for (desc, f, init_x, kwargs), (x, _) in zip(CASES, _run(check, gradient_descent, CASES)):
         x_ref, _ = _ref(f, init_x, kwargs)
         init = np.array(init_x)
         lr, steps = (kwargs or {}).get("lr", 0.01), (kwargs or {}).get("step_num", 100)
@@ -124,8 +164,8 @@ def check_gradient_descent(gradient_descent):
 def check_gradient_descent_history(gradient_descent):
     """x_history is a (step_num, D) array whose row i is x before the i-th update."""
     check = "gradient_descent (x_history)"
-    for desc, f, init_x, kwargs in CASES[:3]:
-        _, hist = _run(check, gradient_descent, f, init_x, kwargs, desc)
+    for (desc, f, init_x, kwargs), (_, hist) in zip(CASES[:3],
+                                                    _run(check, gradient_descent, CASES[:3])):
         _, hist_ref = _ref(f, init_x, kwargs)
         if isinstance(hist, (list, tuple)):
             hist = np.array([np.asarray(h, dtype=float) for h in hist]) if len(hist) else \
@@ -150,20 +190,23 @@ def check_gradient_descent_history(gradient_descent):
 
 
 def check_gradient_descent_init_x(gradient_descent):
-    """The caller's init_x is left unchanged (the slides' ``x = init_x`` aliases it)."""
+    """The caller's init_x is left unchanged (the slides' ``x = init_x`` aliases it): the
+    kernel sends init_x back as it was after the call.
+
+    (Whether the returned x *is* init_x cannot be seen across the protocol: only values
+    cross.  An x that is init_x and was updated in place changed init_x, caught above; one
+    that was never updated loses the points of check_gradient_descent.)"""
     check = "gradient_descent (init_x を書き換えない)"
     desc = CASES[0][0]
-    init_x = np.array(SLIDES_INIT_X)
-    before = init_x.copy()
-    out = call_student(check, gradient_descent, function_2, init_x, lr=0.1, step_num=100,
-                       desc=desc)
+    before = np.array(SLIDES_INIT_X)
+    out = _send(check, gradient_descent.student, [(gradient_descent.op(
+        function_2, before.copy(), lr=0.1, step_num=100, return_args=True), desc)])[0]
+    _, args_after = _ok(out)
+    init_x = args_after[1]
     if not np.array_equal(init_x, before):
         fail(check, "呼び出し元の init_x が書き換えられています。", desc=desc,
              expected=f"init_x は {fmt(before)} のまま", got=f"呼び出し後の init_x = {fmt(init_x)}",
              hint=HINTS["alias"])
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        require(check, out[0] is not init_x, "返り値の x が init_x と同じ配列です。", desc=desc,
-                hint=HINTS["alias"])
 
 
 def _short(v, limit=300):
@@ -185,6 +228,7 @@ def _vector(v):
 def check_learning_rate(x_large_lr, x_small_lr):
     """lr=10 diverges (|x| huge), lr=1e-10 barely moves from (-3, 4): compared with the reference."""
     check = "学習率の実験"
+    x_large_lr, x_small_lr = value_of(check, x_large_lr), value_of(check, x_small_lr)
     init = np.array(SLIDES_INIT_X)
     desc = "init_x = [-3.0, 4.0], step_num=100, lr=10.0"
     big = _vector(x_large_lr)
@@ -208,18 +252,23 @@ def check_learning_rate(x_large_lr, x_small_lr):
     assert_close(check, small, x_ref_small, desc=desc, tol="float", hint=HINTS["lr_small"])
 
 
-def _fixed_net(check, simpleNet):  # noqa: N803 -- the student's class, named as in the book
-    with preserve_np_random():
-        net = call_student(check, simpleNet, desc="simpleNet()")
-    require(check, hasattr(net, "W"), "simpleNet のインスタンスに重み W がありません。",
+def _fixed_net(check, net, W):  # noqa: N803 -- W as in the book
+    """The checks of a new simpleNet() (``net``: its construction's result, ``W``: the value of
+    its W as read back, or the ``CheckFailed`` of either)."""
+    net = _ok(net)
+    has_W = isinstance(net, Remote) and getattr(W, "etype", None) != "AttributeError"
+    require(check, has_W, "simpleNet のインスタンスに重み W がありません。",
             desc="simpleNet()", hint="__init__ で self.W = np.random.randn(2, 3) としてください。")
-    require(check, np.shape(net.W) == (2, 3), "W の形が (2, 3) ではありません。",
-            desc="simpleNet()", got=fmt(np.shape(net.W)))
-    return net
+    W = _ok(W)
+    require(check, np.shape(W) == (2, 3), "W の形が (2, 3) ではありません。",
+            desc="simpleNet()", got=fmt(np.shape(W)))
 
 
 def check_simple_net(simpleNet):  # noqa: N803
-    """predict = x @ W and loss = cross_entropy_error(softmax(x @ W), t), single and batch."""
+    """predict = x @ W and loss = cross_entropy_error(softmax(x @ W), t), single and batch.
+
+    Two round trips: build two nets, then for each read W, set it, predict, loss twice
+    and loss again after W[0, 0] += 0.5 (in place, as numerical_gradient changes it)."""
     check = "simpleNet"
     rng = np.random.default_rng(3)
     W = rng.standard_normal((2, 3))
@@ -228,21 +277,38 @@ def check_simple_net(simpleNet):  # noqa: N803
         ("x: 形 (4, 2) のバッチ, t: one-hot (4, 3)", rng.standard_normal((4, 2)),
          np.eye(3)[[0, 2, 1, 2]]),
     ]
-    for desc, x, t in inputs:
-        net = _fixed_net(check, simpleNet)
-        net.W = W.copy()
+    student = simpleNet.student
+    nets = _send(check, student, [(simpleNet.op(), "simpleNet()") for _ in inputs])
+    W_shifted = W.copy()
+    W_shifted[0, 0] += 0.5
+    ops = []
+    for net, (desc, x, t) in zip(nets, inputs):
+        if not isinstance(net, Remote):
+            continue
+        desc_W = f"W = {fmt(W)}, {desc}"
+        ops += [(_get(net.attr("W")), "simpleNet()"), (_set(net.attr("W"), W), desc_W),
+                (net.attr("predict").op(x), desc_W), (net.attr("loss").op(x, t), desc_W),
+                (net.attr("loss").op(x, t), desc_W),
+                (_set(net.attr("W").item(0).item(0), float(W_shifted[0, 0])), desc_W),
+                (net.attr("loss").op(x, t), desc_W)]
+    results = iter(_send(check, student, ops))
+    for net, (desc, x, t) in zip(nets, inputs):
+        if not isinstance(net, Remote):
+            _fixed_net(check, net, None)
+        W_read, W_set, got_predict, got_loss, got_l0, W_changed, got_l1 = \
+            [next(results) for _ in range(7)]
+        _fixed_net(check, net, W_read)
+        _ok(W_set)
         rnet = ref.SimpleNet(W)
         desc_W = f"W = {fmt(W)}, {desc}"
-        try:
-            got = call_student(check, net.predict, x.copy(), desc=desc_W)
-        except CheckFailed as exc:           # e.g. np.dot(self.W.T, x) fails for a batch
-            if M.NOT_IMPLEMENTED in str(exc):
-                raise
-            raise CheckFailed(f"{exc}\n{M.HINT.format(hint=HINTS['predict_order'])}") from None
-        assert_close(check + ".predict", got, rnet.predict(x), desc=desc_W,
+        if isinstance(got_predict, CheckFailed):   # e.g. np.dot(self.W.T, x) fails for a batch
+            if M.NOT_IMPLEMENTED in str(got_predict):
+                raise got_predict
+            raise CheckFailed(f"{got_predict}\n{M.HINT.format(hint=HINTS['predict_order'])}")
+        assert_close(check + ".predict", got_predict, rnet.predict(x), desc=desc_W,
                      hint=lambda g, e: HINTS["predict_softmax"]
                      if np.allclose(g, ref.softmax(e)) else None)
-        got = call_student(check, net.loss, x.copy(), t.copy(), desc=desc_W)
+        got = _ok(got_loss)
 
         def hint(g, e, x=x, t=t):
             if np.allclose(g, ref.cross_entropy_error(np.dot(x, W), t), equal_nan=True):
@@ -253,9 +319,9 @@ def check_simple_net(simpleNet):  # noqa: N803
 
         assert_close(check + ".loss", got, rnet.loss(x, t), desc=desc_W, hint=hint)
         # the loss must read the current W: numerical_gradient changes net.W in place
-        l0 = float(np.asarray(call_student(check, net.loss, x, t, desc=desc_W)))
-        net.W[0, 0] += 0.5
-        l1 = float(np.asarray(call_student(check, net.loss, x, t, desc=desc_W)))
+        l0 = float(np.asarray(_ok(got_l0)))
+        _ok(W_changed)
+        l1 = float(np.asarray(_ok(got_l1)))
         require(check + ".loss", l0 != l1, "W[0, 0] を変えても損失が変わりません。",
                 desc=desc_W, hint=HINTS["loss_stale_W"])
 
@@ -264,6 +330,7 @@ def check_simple_net_gradient(dW):
     """dW = numerical_gradient(lambda W: net.loss(x, t), net.W) for the book's W, x, t."""
     check = "simpleNet の勾配 dW"
     desc = f"W = {BOOK_W}, x = {BOOK_X}, t = {BOOK_T}"
+    dW = value_of(check, dW, desc)
     net = ref.SimpleNet(BOOK_W)
     with quiet():
         expected = net.numerical_gradient(np.array(BOOK_X), np.array(BOOK_T))

@@ -2,20 +2,26 @@
 
 The method checks build the student's ``TwoLayerNet``, overwrite its ``params`` with fixed
 seeded arrays, and compare each method with ``reference.TwoLayerNet`` holding the same
-params.  The training checks read the student's lists and final ``network`` and re-measure
-the network's accuracy with the reference on the real MNIST data.  NumPy's global random
-state is restored after every call into the student's code, so grading does not change the
-random numbers of the notebook's later cells.
+params.  The training checks read the student's lists and the final ``network.params``
+(plain arrays) and re-measure the network's accuracy with the reference on the real MNIST
+data, here in the grader: a submission cannot claim an accuracy its parameters do not reach.
+
+The checks run in the grader and reach the student's code through ``Remote`` handles:
+a method check costs two round trips to the kernel (build the nets; then read and set their
+params and call the methods).  The kernel restores NumPy's global random state after every
+round trip, so grading does not change the random numbers of the notebook's later cells.
 """
 import numpy as np
 
 import course_config
 import reference as ref
+from nncourse.grading import wire
 from reference.two_layer_net import PARAM_KEYS
 
 from . import messages as M
-from .compare import (TOLERANCES, CheckFailed, assert_close, call_student, fail, fmt,
-                      preserve_np_random, quiet, require)
+from .compare import (TOLERANCES, CheckFailed, Remote, StudentError, assert_close, fail, fmt,
+                      quiet, require, value_of)
+from .compare import _raised as _student_failed
 
 HINTS = {
     "std_one": "重みの標準偏差が約 1 です。weight_init_std * np.random.randn(...) のように "
@@ -78,62 +84,112 @@ def _params(sizes, seed, std=0.5, bias=0.1):
             "W2": std * r.standard_normal((h, o)), "b2": bias * r.standard_normal(o)}
 
 
-def _student_net(check, TwoLayerNet, sizes, params=None, **kwargs):  # noqa: N803
-    """The student's net built with ``sizes``; its params replaced by copies of ``params``."""
-    desc = "TwoLayerNet(input_size={}, hidden_size={}, output_size={}{})".format(
-        *sizes, "".join(f", {k}={v}" for k, v in kwargs.items()))
-    with preserve_np_random():
-        net = call_student(check, TwoLayerNet, *sizes, desc=desc, **kwargs)
-    p = getattr(net, "params", None)
-    require(check, isinstance(p, dict), "ネットワークに辞書 params がありません。", desc=desc,
-            hint="__init__ で self.params = {} とし、self.params['W1'] = ... のように入れてください。")
-    missing = [k for k in PARAM_KEYS if k not in p]
-    require(check, not missing, f"params にキー {missing} がありません。", desc=desc,
-            hint=HINTS["grad_keys"].replace("返り値", "params"))
-    if params is not None:
-        for k in PARAM_KEYS:
-            p[k] = params[k].copy()
-    return net
-
-
 def _ref_net(params):
     net = ref.TwoLayerNet(1, 1, 1)
     net.params = {k: v.copy() for k, v in params.items()}
     return net
 
 
-def _call(check, method, *args, desc=None, hint=None):
-    """call_student, keeping NumPy's random state; ``hint`` is added to an exception's message."""
-    try:
-        with preserve_np_random():
-            return call_student(check, method, *args, desc=desc)
-    except CheckFailed as exc:
-        if hint is None or M.NOT_IMPLEMENTED in str(exc):
-            raise
-        raise CheckFailed(f"{exc}\n{M.HINT.format(hint=hint)}") from None
+# --- the call protocol: many operations in one round trip -----------------------------------
+def _get(remote):
+    """The operation reading ``remote``'s value (what ``Remote.value`` sends)."""
+    return {"op": "get", "target": remote.target}
+
+
+def _set(remote, value):
+    """The operation assigning plain ``value`` to ``remote`` (what ``Remote.set`` sends)."""
+    return {"op": "set", "target": remote.target, "value": wire.encode(value, keep=_refuse)}
+
+
+def _refuse(obj):
+    raise TypeError(f"{type(obj).__name__} cannot be sent to the kernel")
+
+
+def _send(check, student, ops):
+    """``[(op, desc)]`` in one round trip: each value, or the ``CheckFailed`` of the
+    student's exception (returned, not raised: the caller reports in its own order)."""
+    if not ops:
+        return []
+    results = student.run([op for op, _ in ops])
+    return [_student_failed(check, r, desc) if isinstance(r, StudentError) else r
+            for (_, desc), r in zip(ops, results)]
+
+
+def _ok(result, hint=None):
+    """``result`` of ``_send``, raising its ``CheckFailed`` (with ``hint`` added, unless the
+    code is not implemented yet)."""
+    if isinstance(result, CheckFailed):
+        if hint is None or M.NOT_IMPLEMENTED in str(result):
+            raise result
+        raise CheckFailed(f"{result}\n{M.HINT.format(hint=hint)}") from None
+    return result
+
+
+PARAMS = "params"      # in a case's calls: read the net's params (after the calls before it)
+
+
+def _student_nets(check, TwoLayerNet, cases):  # noqa: N803
+    """The student's nets, one per case ``(sizes, kwargs, params, calls)``, in two round
+    trips: build them all; then for each read its ``params``, replace the entries by
+    ``params`` (if not None) and make its ``calls`` ``[(method name or PARAMS, args, desc)]``.
+
+    Yields ``(params as read before the calls, [result of each call])`` case by case, after
+    checking that the net has a dict ``params`` with the four keys; a result is a value or
+    the ``CheckFailed`` of the student's exception (see ``_ok``)."""
+    student = TwoLayerNet.student
+    descs = ["TwoLayerNet(input_size={}, hidden_size={}, output_size={}{})".format(
+        *sizes, "".join(f", {k}={v}" for k, v in kwargs.items())) for sizes, kwargs, _, _ in cases]
+    nets = _send(check, student, [(TwoLayerNet.op(*sizes, **kwargs), desc)
+                                  for (sizes, kwargs, _, _), desc in zip(cases, descs)])
+    ops, spans = [], []
+    for net, desc, (_, _, params, calls) in zip(nets, descs, cases):
+        start = len(ops)
+        if isinstance(net, Remote):
+            p = net.attr("params")
+            ops.append((_get(p), desc))
+            if params is not None:
+                ops += [(_set(p.item(k), params[k]), desc) for k in PARAM_KEYS]
+            ops += [(_get(p) if name == PARAMS else net.attr(name).op(*args), call_desc)
+                    for name, args, call_desc in calls]
+        spans.append((start, len(ops)))
+    results = _send(check, student, ops)
+    for net, desc, (start, end), (_, _, params, _) in zip(nets, descs, spans, cases):
+        net = _ok(net)
+        mine = results[start:end]
+        p = mine[0] if mine else None
+        require(check, isinstance(p, dict), "ネットワークに辞書 params がありません。", desc=desc,
+                hint="__init__ で self.params = {} とし、self.params['W1'] = ... のように入れてください。")
+        missing = [k for k in PARAM_KEYS if k not in p]
+        require(check, not missing, f"params にキー {missing} がありません。", desc=desc,
+                hint=HINTS["grad_keys"].replace("返り値", "params"))
+        n_set = 0 if params is None else len(PARAM_KEYS)
+        for r in mine[1:1 + n_set]:
+            _ok(r)
+        yield p, mine[1 + n_set:]
 
 
 # ----------------------------------------------------------------------------------------
 def check_init(TwoLayerNet):  # noqa: N803
     """params: shapes, biases zero, weights ~ weight_init_std * N(0, 1) (mean 0, std)."""
     check = "TwoLayerNet.__init__"
-    for sizes, std in (((784, 50, 10), None), ((784, 50, 10), 0.1), ((3, 4, 2), None)):
-        kwargs = {} if std is None else {"weight_init_std": std}
-        std = 0.01 if std is None else std
-        net = _student_net(check, TwoLayerNet, sizes, **kwargs)
+    specs = [((784, 50, 10), None), ((784, 50, 10), 0.1), ((3, 4, 2), None)]
+    cases = [(sizes, {} if std is None else {"weight_init_std": std}, None, [])
+             for sizes, std in specs]
+    for (sizes, kwargs, _, _), (params, _) in zip(cases, _student_nets(check, TwoLayerNet, cases)):
+        std = kwargs.get("weight_init_std", 0.01)
         desc = "TwoLayerNet({}, {}, {}{})".format(*sizes, f", weight_init_std={std}" if kwargs else "")
         i, h, o = sizes
         shapes = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
         for k in PARAM_KEYS:
-            got = np.shape(net.params[k])
+            got = np.shape(params[k])
             require(check, got == shapes[k], f"params['{k}'] の形が違います。", desc=desc,
                     expected=shapes[k], got=got, hint=HINTS["shape"])
         for k in ("b1", "b2"):
-            require(check, np.all(np.asarray(net.params[k]) == 0), f"params['{k}'] が 0 ではありません。",
-                    desc=desc, got=fmt(net.params[k]), hint=HINTS["bias_zero"])
+            require(check, np.all(np.asarray(params[k]) == 0), f"params['{k}'] が 0 ではありません。",
+                    desc=desc, got=fmt(params[k]), hint=HINTS["bias_zero"])
         if i * h < 1000:
             continue                      # too few weights for statistics
-        W = np.concatenate([np.ravel(net.params["W1"]), np.ravel(net.params["W2"])]).astype(float)
+        W = np.concatenate([np.ravel(params["W1"]), np.ravel(params["W2"])]).astype(float)
         m, s = float(np.mean(W)), float(np.std(W))
         # N(0, s^2): |mean| ~ s / sqrt(N) << s;  uniform [0, a): mean = a/2 ~ 1.7 s
         hint = (HINTS["zero_weights"] if s == 0 else HINTS["uniform"] if abs(m) > 0.5 * s
@@ -172,12 +228,15 @@ PREDICT_CASES = [  # (description, sizes, seed, batch, scale of W2: 2000 -> logi
 def check_predict(TwoLayerNet):  # noqa: N803
     """predict = softmax(sigmoid(x W1 + b1) W2 + b2) on batches, incl. logits ~ 1000."""
     check = "TwoLayerNet.predict"
+    inputs, cases = [], []
     for desc, sizes, seed, n, scale in PREDICT_CASES:
         params = _params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05)
         params["W2"] *= scale
         x = _rng(seed + 100).random((n, sizes[0]))
-        net = _student_net(check, TwoLayerNet, sizes, params)
-        got = _call(check, net.predict, x.copy(), desc=desc)
+        inputs.append((desc, params, x))
+        cases.append((sizes, {}, params, [("predict", (x,), desc)]))
+    for (desc, params, x), (_, (got,)) in zip(inputs, _student_nets(check, TwoLayerNet, cases)):
+        got = _ok(got)
         assert_close(check, got, _ref_net(params).predict(x), desc=desc,
                      hint=_predict_hint(x, params))
 
@@ -189,6 +248,7 @@ def _one_hot(labels, k):
 def check_loss(TwoLayerNet):  # noqa: N803
     """loss = cross_entropy_error(predict(x), t), averaged over the batch (t one-hot)."""
     check = "TwoLayerNet.loss"
+    inputs, cases = [], []
     for desc, sizes, seed, n, scale in PREDICT_CASES:
         params = _params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05)
         params["W2"] *= scale
@@ -198,8 +258,11 @@ def check_loss(TwoLayerNet):  # noqa: N803
             # max subtraction gives NaN (inf / inf) exactly there, 0 elsewhere (as expected)
             labels[::2] = np.argmax(_ref_net(params).predict(x), axis=1)[::2]
         t = _one_hot(labels, sizes[2])
-        net = _student_net(check, TwoLayerNet, sizes, params)
-        got = _call(check, net.loss, x.copy(), t.copy(), desc=desc + "、t は one-hot")
+        inputs.append((desc, n, params, x, t))
+        cases.append((sizes, {}, params, [("loss", (x, t), desc + "、t は one-hot")]))
+    for (desc, n, params, x, t), (_, (got,)) in zip(inputs,
+                                                    _student_nets(check, TwoLayerNet, cases)):
+        got = _ok(got)
         expected = _ref_net(params).loss(x, t)
 
         def hint(g, e, n=n, x=x, params=params):
@@ -212,13 +275,15 @@ def check_loss(TwoLayerNet):  # noqa: N803
         assert_close(check, got, expected, desc=desc + "、t は one-hot", hint=hint)
 
 
-def _own_accuracy(net, x, labels):
-    """The accuracy measured with the student's own predict, or None if it gives no (N, K)
-    array: a wrong predict costs the predict and loss points, not the accuracy point too."""
-    try:     # through call_student, so the grading guard sees student code running
-        with preserve_np_random():
-            y = np.asarray(call_student("accuracy", net.predict, x.copy()), dtype=np.float64)
-    except Exception:   # CheckFailed included: a broken predict is reported by its own check
+def _own_accuracy(y, labels):
+    """The accuracy measured with the student's own predict (its output ``y`` on x), or None
+    if it gives no (N, K) array: a wrong predict costs the predict and loss points, not the
+    accuracy point too."""
+    try:
+        if isinstance(y, CheckFailed):   # a broken predict is reported by its own check
+            return None
+        y = np.asarray(y, dtype=np.float64)
+    except Exception:
         return None
     if y.ndim != 2 or y.shape[0] != len(labels) or not np.all(np.isfinite(y)):
         return None
@@ -230,6 +295,7 @@ def check_accuracy(TwoLayerNet):  # noqa: N803
 
     The expected value uses the student's own predict (see ``_own_accuracy``)."""
     check = "TwoLayerNet.accuracy"
+    inputs, cases = [], []
     for sizes, seed, n in (((6, 5, 4), 5, 20), ((784, 50, 10), 6, 50), ((6, 5, 10), 7, 10)):
         params = _params(sizes, seed, std=1.0 if sizes[0] < 100 else 0.1, bias=1.0)
         x = _rng(seed + 100).random((n, sizes[0]))
@@ -240,24 +306,26 @@ def check_accuracy(TwoLayerNet):  # noqa: N803
                           % sizes[2], pred)
         for kind, t in (("one-hot 表現", _one_hot(labels, sizes[2])), ("ラベル (形 (N,))", labels)):
             desc = f"x: 形 {x.shape}, t: {kind}"
-            net = _student_net(check, TwoLayerNet, sizes, params)
-            got = _call(check, net.accuracy, x.copy(), t.copy(), desc=desc,
-                        hint=HINTS["acc_no_argmax"] if t.ndim == 2 else HINTS["acc_labels"])
-            expected = _own_accuracy(net, x, labels)
-            if expected is None:
-                expected = rnet.accuracy(x, t)
+            inputs.append((n, x, rnet, labels, kind, t, desc))
+            cases.append((sizes, {}, params, [("accuracy", (x, t), desc), ("predict", (x,), desc)]))
+    for (n, x, rnet, labels, kind, t, desc), (_, (got, y)) in zip(
+            inputs, _student_nets(check, TwoLayerNet, cases)):
+        got = _ok(got, HINTS["acc_no_argmax"] if t.ndim == 2 else HINTS["acc_labels"])
+        expected = _own_accuracy(y, labels)
+        if expected is None:
+            expected = rnet.accuracy(x, t)
 
-            def hint(g, e, n=n, kind=kind):
-                g = float(np.ravel(g)[0]) if np.size(g) == 1 else None
-                if g is None:
-                    return HINTS["acc_no_argmax"]
-                if np.isclose(g, 100 * e):
-                    return HINTS["acc_percent"]
-                if np.isclose(g, n * e):
-                    return HINTS["acc_count"]
-                return HINTS["acc_no_argmax"] if kind.startswith("one-hot") else HINTS["acc_labels"]
+        def hint(g, e, n=n, kind=kind):
+            g = float(np.ravel(g)[0]) if np.size(g) == 1 else None
+            if g is None:
+                return HINTS["acc_no_argmax"]
+            if np.isclose(g, 100 * e):
+                return HINTS["acc_percent"]
+            if np.isclose(g, n * e):
+                return HINTS["acc_count"]
+            return HINTS["acc_no_argmax"] if kind.startswith("one-hot") else HINTS["acc_labels"]
 
-            assert_close(check, got, expected, desc=desc, hint=hint)
+        assert_close(check, got, expected, desc=desc, hint=hint)
 
 
 def _as_grads(check, grads, desc):
@@ -277,10 +345,12 @@ def check_numerical_gradient(TwoLayerNet):  # noqa: N803
     x = _rng(108).random((n, sizes[0]))
     t = _one_hot(_rng(208).integers(0, sizes[2], n), sizes[2])
     desc = f"ネットワーク {sizes}, x: 形 {x.shape}, t: one-hot"
-    net = _student_net(check, TwoLayerNet, sizes, params)
-    grads = _as_grads(check, _call(check, net.numerical_gradient, x.copy(), t.copy(), desc=desc), desc)
+    cases = [(sizes, {}, params, [("numerical_gradient", (x, t), desc), (PARAMS, (), desc)])]
+    _, (grads, after) = next(_student_nets(check, TwoLayerNet, cases))
+    grads = _as_grads(check, _ok(grads), desc)
+    after = _ok(after)
     for k in PARAM_KEYS:
-        require(check, np.array_equal(net.params[k], params[k]),
+        require(check, isinstance(after, dict) and np.array_equal(after.get(k), params[k]),
                 f"numerical_gradient のあと params['{k}'] が元の値に戻っていません。", desc=desc)
     with quiet():
         expected = _ref_net(params).numerical_gradient(x, t)
@@ -300,6 +370,7 @@ def check_gradient_check(grad_errors, TwoLayerNet):  # noqa: N803
     """The student's grad_errors are all < 1e-7 (and not 0); their numerical_gradient agrees
     with the reference backprop gradient on a small float64 net to the same precision."""
     check = "勾配確認 (gradient check)"
+    grad_errors = value_of(check, grad_errors)
     require(check, isinstance(grad_errors, dict) and all(k in grad_errors for k in PARAM_KEYS),
             "grad_errors は 'W1', 'b1', 'W2', 'b2' をキーとする辞書にしてください。",
             got=fmt(grad_errors), hint=HINTS["grad_check"])
@@ -317,8 +388,9 @@ def check_gradient_check(grad_errors, TwoLayerNet):  # noqa: N803
     x = _rng(109).random((n, sizes[0]))
     t = _one_hot(_rng(209).integers(0, sizes[2], n), sizes[2])
     desc = f"ネットワーク {sizes} (float64), x: 形 {x.shape}"
-    net = _student_net(check, TwoLayerNet, sizes, params)
-    grads = _as_grads(check, _call(check, net.numerical_gradient, x, t, desc=desc), desc)
+    cases = [(sizes, {}, params, [("numerical_gradient", (x, t), desc)])]
+    _, (grads,) = next(_student_nets(check, TwoLayerNet, cases))
+    grads = _as_grads(check, _ok(grads), desc)
     backprop = _ref_net(params).gradient(x, t)
     for k in PARAM_KEYS:
         e = rel_error(grads[k], backprop[k]) if np.shape(grads[k]) == backprop[k].shape else np.inf
@@ -333,6 +405,8 @@ def check_training_history(train_loss_list, train_acc_list, test_acc_list, iters
                            iter_per_epoch=600):
     """Lengths (10000 / 17 / 17), losses finite and decreasing, accuracies in [0, 1] rising."""
     check = "ミニバッチ学習の記録"
+    train_loss_list, train_acc_list, test_acc_list = (
+        value_of(check, v) for v in (train_loss_list, train_acc_list, test_acc_list))
     n_epochs = len(range(0, iters_num, iter_per_epoch))          # i = 0, 600, ..., 9600 -> 17
     for name, lst in (("train_acc_list", train_acc_list), ("test_acc_list", test_acc_list)):
         n = len(lst) if hasattr(lst, "__len__") else None
@@ -366,7 +440,7 @@ def check_training_result(network, train_acc_list, test_acc_list):
     test accuracy >= MIN_TEST_ACCURACY with |train - test| < MAX_TRAIN_TEST_GAP; all four
     parameters were updated; the last recorded accuracies agree with the network."""
     check = "ミニバッチ学習の結果"
-    params = getattr(network, "params", None)
+    params = _network_params(check, network)
     require(check, isinstance(params, dict) and all(k in params for k in PARAM_KEYS),
             "network.params に 'W1', 'b1', 'W2', 'b2' がありません。",
             hint="学習させた TwoLayerNet を network という名前にしてください。")
@@ -393,6 +467,7 @@ def check_training_result(network, train_acc_list, test_acc_list):
     _, gap = TOLERANCES["training"]
     for name, lst, acc in (("train_acc_list", train_acc_list, train_acc),
                            ("test_acc_list", test_acc_list, test_acc)):
+        lst = value_of(check, lst)
         try:
             last = float(np.asarray(lst[-1]))
         except (TypeError, ValueError, IndexError, KeyError):
@@ -403,3 +478,14 @@ def check_training_result(network, train_acc_list, test_acc_list):
                 hint="認識精度は network.accuracy(x_train, t_train) / network.accuracy(x_test, t_test) "
                      "で求めて記録してください。")
 
+
+def _network_params(check, network):
+    """The value of ``network.params`` (plain arrays), None if the object has no params."""
+    try:
+        return network.attr("params").value()
+    except StudentError as exc:
+        if exc.etype == "AttributeError":
+            return None
+        if exc.etype == "NameError":
+            raise CheckFailed(M.render(check, M.NOT_DEFINED.format(name=network.label))) from None
+        raise _student_failed(check, exc) from None

@@ -1,5 +1,7 @@
 """Checks of autograders.a3_gradient_descent and autograders.a4_two_layer_net, called directly.
 
+A check receives ``Remote`` handles, as in grading; here they are backed by the local call
+server (``nncourse.grading.local``: the kernel's ``Server`` and wire format in-process).
 The reference and the notebooks' own solutions pass every check; correct variants (the
 slides' code with its bugs fixed, other loops, float32, the book's softmax) pass; each
 typical mistake fails *its* check with the expected hint.
@@ -14,6 +16,7 @@ import reference as ref
 from autograders import CheckFailed
 from autograders import a3_gradient_descent as A3
 from autograders import a4_two_layer_net as A4
+from nncourse.grading.local import local_student, remotes
 
 ROOT = Path(__file__).resolve().parent.parent
 numerical_gradient = ref.numerical_gradient
@@ -29,11 +32,31 @@ def notebook_namespace(twin, grade_ids):
     return ns
 
 
+def on(*objects):
+    """``Remote`` handles of ``objects`` (the student's functions, classes or variables)."""
+    return remotes(**{f"arg{i}": obj for i, obj in enumerate(objects)})
+
+
+def run(check, *objects):
+    """``check`` on Remote handles of ``objects``; raises CheckFailed if it fails."""
+    check(*on(*objects))
+
+
+def round_trips(check, *objects):
+    """How many requests ``check`` sent to the (local) kernel for ``objects``."""
+    names = {f"arg{i}": obj for i, obj in enumerate(objects)}
+    student = local_student(names)
+    check(*[student[n] for n in names])
+    return student.calls
+
+
 def fails(check, *args, hint):
     with pytest.raises(CheckFailed) as exc:
-        check(*args)
-    assert hint in str(exc.value), str(exc.value)
-    return str(exc.value)
+        run(check, *args)
+    msg = str(exc.value)
+    assert hint in msg, msg
+    assert msg.startswith("[採点]") and "Traceback" not in msg
+    return msg
 
 
 # ======================================================================== a3: gradient descent
@@ -132,12 +155,12 @@ def gd_one_step_short(f, init_x, lr=0.01, step_num=100):
                                 gd_slides_fixed, gd_rebind, gd_list_history])
 def test_correct_gradient_descent_passes(gd):
     for check in GD_CHECKS:
-        check(gd)
+        run(check, gd)
 
 
 def test_slides_code_fails_only_init_x():
-    A3.check_gradient_descent(gd_slides)
-    A3.check_gradient_descent_history(gd_slides)
+    run(A3.check_gradient_descent, gd_slides)
+    run(A3.check_gradient_descent_history, gd_slides)
     fails(A3.check_gradient_descent_init_x, gd_slides, hint="エイリアス")
 
 
@@ -151,18 +174,39 @@ def test_slides_code_fails_only_init_x():
 ])
 def test_wrong_gradient_descent_fails_its_check(gd, check, hint):
     fails(check, gd, hint=hint)
-    A3.check_gradient_descent_init_x(gd)          # none of them touches init_x
+    run(A3.check_gradient_descent_init_x, gd)          # none of them touches init_x
 
 
 @pytest.mark.parametrize("gd", [gd_record_after, gd_no_copy_history, gd_extra_row])
 def test_history_mistakes_keep_the_final_x_points(gd):
-    A3.check_gradient_descent(gd)
+    run(A3.check_gradient_descent, gd)
 
 
 def test_student_exception_becomes_a_message():
     def broken(f, init_x, lr=0.01, step_num=100):
         raise NotImplementedError()
     fails(A3.check_gradient_descent, broken, hint="")   # raises CheckFailed, not the error
+
+
+def test_gradient_descent_checks_cost_one_round_trip_each():
+    for check in GD_CHECKS:
+        assert round_trips(check, ref.gradient_descent) == 1
+
+
+def test_init_x_is_judged_from_the_arguments_sent_back():
+    """The kernel decodes a fresh init_x for the call and sends it back as it was after."""
+    msg = fails(A3.check_gradient_descent_init_x, gd_slides, hint="エイリアス")
+    assert "呼び出し後の init_x" in msg and "[-3.0, 4.0]" in msg
+
+
+def test_missing_variables_are_named():
+    student = local_student({})
+    with pytest.raises(CheckFailed) as exc:
+        A3.check_learning_rate(student["x_large_lr"], student["x_small_lr"])
+    assert "x_large_lr が定義されていません" in str(exc.value)
+    with pytest.raises(CheckFailed) as exc:
+        A3.check_simple_net_gradient(student["dW"])
+    assert "dW が定義されていません" in str(exc.value)
 
 
 def lr_results(big, small):
@@ -172,8 +216,8 @@ def lr_results(big, small):
 
 
 def test_learning_rate_experiments():
-    A3.check_learning_rate(*lr_results(10.0, 1e-10))
-    A3.check_learning_rate(*(list(v) for v in lr_results(10.0, 1e-10)))   # lists are fine
+    run(A3.check_learning_rate, *lr_results(10.0, 1e-10))
+    run(A3.check_learning_rate, *(list(v) for v in lr_results(10.0, 1e-10)))   # lists are fine
     fails(A3.check_learning_rate, *lr_results(1.0, 1e-10), hint="lr=10.0")
     fails(A3.check_learning_rate, *lr_results(10.0, 1e-4), hint="lr=1e-10")
     fails(A3.check_learning_rate, lr_results(10.0, 1e-10)[0], np.array([-3.0, 4.0]),
@@ -216,7 +260,7 @@ class MatmulSimpleNet(BookSimpleNet):
 
 def test_simple_net():
     for cls in (BookSimpleNet, MatmulSimpleNet, A3_NB["simpleNet"]):
-        A3.check_simple_net(cls)
+        run(A3.check_simple_net, cls)
     fails(A3.check_simple_net, SoftmaxInPredict, hint="softmax は loss の中")
     fails(A3.check_simple_net, NoSoftmaxLoss, hint="先に softmax")
     fails(A3.check_simple_net, SSELoss, hint="2 乗和誤差ではありません")
@@ -231,10 +275,23 @@ def test_transposed_predict_fails_with_the_order_hint():
     fails(A3.check_simple_net, TransposedSimpleNet, hint="np.dot(x, self.W)")
 
 
+class NoWeightSimpleNet(BookSimpleNet):
+    def __init__(self):
+        self.weights = np.random.randn(2, 3)
+
+
+def test_simple_net_without_W_is_told_so():
+    fails(A3.check_simple_net, NoWeightSimpleNet, hint="self.W = np.random.randn(2, 3)")
+
+
+def test_simple_net_check_costs_two_round_trips():
+    assert round_trips(A3.check_simple_net, BookSimpleNet) == 2
+
+
 def test_simple_net_keeps_numpy_random_state():
     np.random.seed(5)
     before = np.random.get_state()[1].copy()
-    A3.check_simple_net(BookSimpleNet)
+    run(A3.check_simple_net, BookSimpleNet)
     assert np.array_equal(np.random.get_state()[1], before)
 
 
@@ -243,8 +300,8 @@ def test_simple_net_gradient():
     net.W = np.array(A3.BOOK_W)
     x, t = np.array(A3.BOOK_X), np.array(A3.BOOK_T)
     dW = A3_NB["numerical_gradient"](lambda W: net.loss(x, t), net.W)
-    A3.check_simple_net_gradient(dW)
-    A3.check_simple_net_gradient(dW.astype(np.float32))
+    run(A3.check_simple_net_gradient, dW)
+    run(A3.check_simple_net_gradient, dW.astype(np.float32))
     fails(A3.check_simple_net_gradient,
           numerical_gradient(lambda W: net.loss(x, t), net.W.copy()), hint="コピーではなく")
     fails(A3.check_simple_net_gradient, -dW, hint="符号が逆")
@@ -331,12 +388,12 @@ class MeanAccuracyNet(BookNet):
                                  MeanAccuracyNet], ids=["reference", "notebook", "book", "mean"])
 def test_correct_two_layer_net_passes(cls):
     for check in METHOD_CHECKS:
-        check(cls)
+        run(check, cls)
 
 
 def test_float32_params_pass_the_method_checks():
     for check in METHOD_CHECKS[:-1]:   # numerical gradients need float64 parameters
-        check(Float32Net)
+        run(check, Float32Net)
 
 
 class NoStdNet(BookNet):
@@ -412,12 +469,12 @@ def test_wrong_two_layer_net_fails_its_check(cls, check, hint):
                    A4.check_numerical_gradient: [A4.check_init, A4.check_predict,
                                                  A4.check_loss, A4.check_accuracy]}
     for other in independent[check]:
-        other(cls)
+        run(other, cls)
 
 
 def test_naive_softmax_passes_accuracy_and_init():
-    A4.check_init(NaiveSoftmaxNet)
-    A4.check_accuracy(NaiveSoftmaxNet)
+    run(A4.check_init, NaiveSoftmaxNet)
+    run(A4.check_accuracy, NaiveSoftmaxNet)
 
 
 def test_naive_softmax_fails_the_loss_check_too():
@@ -427,15 +484,15 @@ def test_naive_softmax_fails_the_loss_check_too():
 
 def test_wrong_predict_costs_no_accuracy_point():
     # accuracy is measured with the student's own predict (catalogue mutant net_relu)
-    A4.check_accuracy(ReluNet)
-    A4.check_accuracy(NoSoftmaxNet)
+    run(A4.check_accuracy, ReluNet)
+    run(A4.check_accuracy, NoSoftmaxNet)
 
 
 def test_gradient_check():
     errors = A4_NB["grad_errors"]
     assert all(0 < e < 1e-7 for e in errors.values())
-    A4.check_gradient_check(errors, A4_NB["TwoLayerNet"])
-    A4.check_gradient_check(errors, BookNet)
+    run(A4.check_gradient_check, errors, A4_NB["TwoLayerNet"])
+    run(A4.check_gradient_check, errors, BookNet)
     fails(A4.check_gradient_check, {k: 0.0 for k in errors}, BookNet, hint="同じ勾配")
     fails(A4.check_gradient_check, {"W1": 1e-9}, BookNet, hint="rel_error")
     fails(A4.check_gradient_check, {k: 1e-3 for k in errors}, BookNet, hint="rel_error")
@@ -446,8 +503,25 @@ def test_method_checks_keep_numpy_random_state():
     np.random.seed(7)
     before = np.random.get_state()[1].copy()
     for check in METHOD_CHECKS:
-        check(BookNet)
+        run(check, BookNet)
     assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_method_checks_cost_two_round_trips_each():
+    for check in METHOD_CHECKS:
+        assert round_trips(check, BookNet) == 2, check.__name__
+
+
+class NoParamsNet(BookNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.weights = self.params
+        del self.params
+
+
+def test_a_net_without_params_is_told_so():
+    for check in METHOD_CHECKS:
+        fails(check, NoParamsNet, hint="self.params = {}")
 
 
 # ------------------------------------------------------------------------------- training
@@ -458,9 +532,9 @@ def fake_history(n_iter=10000, n_acc=17):
 
 
 def test_training_history():
-    A4.check_training_history(*fake_history())
+    run(A4.check_training_history, *fake_history())
     loss, acc, _ = fake_history()
-    A4.check_training_history([np.float32(v) for v in loss], acc, acc)
+    run(A4.check_training_history, [np.float32(v) for v in loss], acc, acc)
     fails(A4.check_training_history, *fake_history(n_acc=10000), hint="すべての繰り返し")
     fails(A4.check_training_history, *fake_history(n_acc=16), hint="17 個")
     fails(A4.check_training_history, *fake_history(n_iter=17), hint="毎回 (10000 回)")
@@ -483,11 +557,25 @@ def test_training_result_rejects_an_untrained_network():
     fails(A4.check_training_result, net, [0.95] * 17, [0.95] * 17, hint="0.94 に届きません")
 
 
+def test_training_checks_name_what_is_missing():
+    student = local_student({})
+    with pytest.raises(CheckFailed) as exc:
+        A4.check_training_result(student["network"], student["a"], student["b"])
+    assert "network が定義されていません" in str(exc.value)
+    with pytest.raises(CheckFailed) as exc:
+        A4.check_training_history(student["train_loss_list"], student["a"], student["b"])
+    assert "train_loss_list が定義されていません" in str(exc.value)
+    student = local_student({"network": object()})
+    with pytest.raises(CheckFailed) as exc:
+        A4.check_training_result(student["network"], student["a"], student["b"])
+    assert "network という名前に" in str(exc.value)
+
+
 @pytest.mark.slow
 def test_training_result_on_a_real_run():
     r = ref.train_mnist(seed=1)
-    A4.check_training_history(r.train_loss_list, r.train_acc_list, r.test_acc_list)
-    A4.check_training_result(r.network, r.train_acc_list, r.test_acc_list)
+    run(A4.check_training_history, r.train_loss_list, r.train_acc_list, r.test_acc_list)
+    run(A4.check_training_result, r.network, r.train_acc_list, r.test_acc_list)
     fails(A4.check_training_result, r.network, r.train_acc_list, [0.5] * 17,
           hint="network.accuracy")
 
@@ -498,7 +586,8 @@ def test_training_result_on_a_real_run():
 def test_solution_notebook_is_fast(twin, monkeypatch):
     """With solutions (incl. a4's real MNIST training) a notebook needs < 10 s of compute.
 
-    Wall time is noisy on a shared machine, so the kernel's CPU time counts as well.  BLAS
+    The kernel runs what a grading kernel runs: every cell, the test cells without their
+    hidden checks (those run in the grader).  Wall time is noisy on a shared machine, so the kernel's CPU time counts as well.  BLAS
     runs single-threaded (as it should while grading several kernels side by side): with
     two OpenBLAS threads on two busy cores the small matrix products of the training loop
     get several times slower.
@@ -508,7 +597,11 @@ def test_solution_notebook_is_fast(twin, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
     path = ROOT / twin
+    from nncourse.grading.checks import remove_hidden_tests
     nb = nbformat.read(path, 4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = remove_hidden_tests(cell.source)
     nb.cells.append(nbformat.v4.new_code_cell("import time; print(time.process_time())"))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
