@@ -17,8 +17,7 @@ from reference import differentiation as ref
 
 from . import messages as M
 from .compare import (CheckFailed, Public, Remote, StudentError, assert_close, call_many,
-                      fail, fmt, quiet, value_of)
-from .compare import _raised as _student_failed
+                      fail, fmt, quiet, student_failure, value_of)
 from .compare import rng as compare_rng
 
 H = ref.H  # the lecture's h = 1e-4
@@ -82,7 +81,7 @@ def _run_with_args(check, func, calls):
     """``[(args, desc)]`` of ``func`` in one round trip; each (value, [args after the call])
     or the ``CheckFailed`` of the student's exception (returned, not raised)."""
     results = func.student.run([func.op(*args, return_args=True) for args, _ in calls])
-    return [_student_failed(check, r, desc) if isinstance(r, StudentError) else r
+    return [student_failure(check, r, desc) if isinstance(r, StudentError) else r
             for (_, desc), r in zip(calls, results)]
 
 

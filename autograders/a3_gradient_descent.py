@@ -14,12 +14,10 @@ hints), and each check sends its calls to the kernel in one or two round trips.
 import numpy as np
 
 import reference as ref
-from nncourse.grading import wire
 
 from . import messages as M
-from .compare import (CheckFailed, Public, Remote, StudentError, assert_close, fail, fmt,
-                      quiet, require, value_of)
-from .compare import _raised as _student_failed
+from .compare import (CheckFailed, Public, Remote, assert_close, fail, fmt,
+                      quiet, require, send, value_of)
 
 HINTS = {
     "ascent": "x が遠ざかっています。勾配の逆向きに進むので x = x - lr * grad (x -= lr * grad) です。"
@@ -69,36 +67,6 @@ _bowl = Public("gd_bowl")             # an elongated bowl with its minimum at (1
 _tilted = Public("gd_tilted")         # a 3-D quadratic with a cross term
 
 
-# --- the call protocol: many operations in one round trip -----------------------------------
-def _get(remote):
-    """The operation reading ``remote``'s value (what ``Remote.value`` sends)."""
-    return {"op": "get", "target": remote.target}
-
-
-def _set(remote, value):
-    """The operation assigning plain ``value`` to ``remote`` (what ``Remote.set`` sends)."""
-    return {"op": "set", "target": remote.target, "value": wire.encode(value, keep=_refuse)}
-
-
-def _refuse(obj):
-    raise TypeError(f"{type(obj).__name__} cannot be sent to the kernel")
-
-
-def _send(check, student, ops):
-    """``[(op, desc)]`` in one round trip: each value, or the ``CheckFailed`` of the
-    student's exception (returned, not raised: the caller reports in its own order)."""
-    if not ops:
-        return []
-    results = student.run([op for op, _ in ops])
-    return [_failed(check, r, desc) if isinstance(r, StudentError) else r
-            for (_, desc), r in zip(ops, results)]
-
-
-def _failed(check, exc, desc):
-    """The ``CheckFailed`` of the student's exception ``exc``, which keeps its ``etype``."""
-    failed = _student_failed(check, exc, desc)
-    failed.etype = exc.etype
-    return failed
 
 
 def _ok(result):
@@ -126,7 +94,7 @@ def _run(check, gradient_descent, cases):
     in one round trip; yield (x, x_history) case by case (a failure raised in case order)."""
     ops = [(gradient_descent.op(f, np.array(init_x, dtype=np.float64), **(kwargs or {})), desc)
            for desc, f, init_x, kwargs in cases]
-    for (desc, *_), out in zip(cases, _send(check, gradient_descent.student, ops)):
+    for (desc, *_), out in zip(cases, send(check, gradient_descent.student, ops)):
         out = _ok(out)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             fail(check, "戻り値は (x, x_history) の 2 つにしてください。", desc=desc,
@@ -199,7 +167,7 @@ def check_gradient_descent_init_x(gradient_descent):
     check = "gradient_descent (init_x を書き換えない)"
     desc = CASES[0][0]
     before = np.array(SLIDES_INIT_X)
-    out = _send(check, gradient_descent.student, [(gradient_descent.op(
+    out = send(check, gradient_descent.student, [(gradient_descent.op(
         function_2, before.copy(), lr=0.1, step_num=100, return_args=True), desc)])[0]
     _, args_after = _ok(out)
     init_x = args_after[1]
@@ -278,7 +246,7 @@ def check_simple_net(simpleNet):  # noqa: N803
          np.eye(3)[[0, 2, 1, 2]]),
     ]
     student = simpleNet.student
-    nets = _send(check, student, [(simpleNet.op(), "simpleNet()") for _ in inputs])
+    nets = send(check, student, [(simpleNet.op(), "simpleNet()") for _ in inputs])
     W_shifted = W.copy()
     W_shifted[0, 0] += 0.5
     ops = []
@@ -286,12 +254,12 @@ def check_simple_net(simpleNet):  # noqa: N803
         if not isinstance(net, Remote):
             continue
         desc_W = f"W = {fmt(W)}, {desc}"
-        ops += [(_get(net.attr("W")), "simpleNet()"), (_set(net.attr("W"), W), desc_W),
+        ops += [(net.attr("W").get_op(), "simpleNet()"), (net.attr("W").set_op(W), desc_W),
                 (net.attr("predict").op(x), desc_W), (net.attr("loss").op(x, t), desc_W),
                 (net.attr("loss").op(x, t), desc_W),
-                (_set(net.attr("W").item(0).item(0), float(W_shifted[0, 0])), desc_W),
+                (net.attr("W").item(0).item(0).set_op(float(W_shifted[0, 0])), desc_W),
                 (net.attr("loss").op(x, t), desc_W)]
-    results = iter(_send(check, student, ops))
+    results = iter(send(check, student, ops))
     for net, (desc, x, t) in zip(nets, inputs):
         if not isinstance(net, Remote):
             _fixed_net(check, net, None)

@@ -15,13 +15,11 @@ import numpy as np
 
 import course_config
 import reference as ref
-from nncourse.grading import wire
 from reference.two_layer_net import PARAM_KEYS
 
 from . import messages as M
 from .compare import (TOLERANCES, CheckFailed, Remote, StudentError, assert_close, fail, fmt,
-                      quiet, require, value_of)
-from .compare import _raised as _student_failed
+                      quiet, require, send, student_failure, value_of)
 
 HINTS = {
     "std_one": "重みの標準偏差が約 1 です。weight_init_std * np.random.randn(...) のように "
@@ -90,29 +88,6 @@ def _ref_net(params):
     return net
 
 
-# --- the call protocol: many operations in one round trip -----------------------------------
-def _get(remote):
-    """The operation reading ``remote``'s value (what ``Remote.value`` sends)."""
-    return {"op": "get", "target": remote.target}
-
-
-def _set(remote, value):
-    """The operation assigning plain ``value`` to ``remote`` (what ``Remote.set`` sends)."""
-    return {"op": "set", "target": remote.target, "value": wire.encode(value, keep=_refuse)}
-
-
-def _refuse(obj):
-    raise TypeError(f"{type(obj).__name__} cannot be sent to the kernel")
-
-
-def _send(check, student, ops):
-    """``[(op, desc)]`` in one round trip: each value, or the ``CheckFailed`` of the
-    student's exception (returned, not raised: the caller reports in its own order)."""
-    if not ops:
-        return []
-    results = student.run([op for op, _ in ops])
-    return [_student_failed(check, r, desc) if isinstance(r, StudentError) else r
-            for (_, desc), r in zip(ops, results)]
 
 
 def _ok(result, hint=None):
@@ -139,20 +114,20 @@ def _student_nets(check, TwoLayerNet, cases):  # noqa: N803
     student = TwoLayerNet.student
     descs = ["TwoLayerNet(input_size={}, hidden_size={}, output_size={}{})".format(
         *sizes, "".join(f", {k}={v}" for k, v in kwargs.items())) for sizes, kwargs, _, _ in cases]
-    nets = _send(check, student, [(TwoLayerNet.op(*sizes, **kwargs), desc)
+    nets = send(check, student, [(TwoLayerNet.op(*sizes, **kwargs), desc)
                                   for (sizes, kwargs, _, _), desc in zip(cases, descs)])
     ops, spans = [], []
     for net, desc, (_, _, params, calls) in zip(nets, descs, cases):
         start = len(ops)
         if isinstance(net, Remote):
             p = net.attr("params")
-            ops.append((_get(p), desc))
+            ops.append((p.get_op(), desc))
             if params is not None:
-                ops += [(_set(p.item(k), params[k]), desc) for k in PARAM_KEYS]
-            ops += [(_get(p) if name == PARAMS else net.attr(name).op(*args), call_desc)
+                ops += [(p.item(k).set_op(params[k]), desc) for k in PARAM_KEYS]
+            ops += [(p.get_op() if name == PARAMS else net.attr(name).op(*args), call_desc)
                     for name, args, call_desc in calls]
         spans.append((start, len(ops)))
-    results = _send(check, student, ops)
+    results = send(check, student, ops)
     for net, desc, (start, end), (_, _, params, _) in zip(nets, descs, spans, cases):
         net = _ok(net)
         mine = results[start:end]
@@ -488,4 +463,4 @@ def _network_params(check, network):
             return None
         if exc.etype == "NameError":
             raise CheckFailed(M.render(check, M.NOT_DEFINED.format(name=network.label))) from None
-        raise _student_failed(check, exc) from None
+        raise student_failure(check, exc) from None

@@ -79,12 +79,16 @@ def quiet():
         yield err
 
 
-def _raised(check, exc, desc=None):
-    """The ``CheckFailed`` for a ``StudentError`` (the student's code raised)."""
+def student_failure(check, exc, desc=None):
+    """The ``CheckFailed`` for a ``StudentError`` (the student's code raised); it keeps the
+    exception's type name as ``.etype`` for the checks' hints."""
     if exc.etype == "NotImplementedError":
-        return CheckFailed(M.render(check, M.NOT_IMPLEMENTED))
-    return CheckFailed(M.render(check, M.RAISED.format(etype=exc.etype, evalue=exc.message),
-                                desc=desc))
+        failed = CheckFailed(M.render(check, M.NOT_IMPLEMENTED))
+    else:
+        failed = CheckFailed(M.render(check, M.RAISED.format(etype=exc.etype, evalue=exc.message),
+                                      desc=desc))
+    failed.etype = exc.etype
+    return failed
 
 
 def call_student(check, func, *args, desc=None, **kwargs):
@@ -96,18 +100,24 @@ def call_student(check, func, *args, desc=None, **kwargs):
     try:
         return func.call(*args, **kwargs)
     except StudentError as exc:
-        raise _raised(check, exc, desc) from None
+        raise student_failure(check, exc, desc) from None
+
+
+def send(check, student, ops):
+    """``[(op, desc)]`` (``Remote.op`` / ``get_op`` / ``set_op``) in one round trip: each
+    result, or its ``CheckFailed`` (returned, not raised, so that the caller reports the first
+    failure in its own order)."""
+    if not ops:
+        return []
+    results = student.run([op for op, _ in ops])
+    return [student_failure(check, r, desc) if isinstance(r, StudentError) else r
+            for (_, desc), r in zip(ops, results)]
 
 
 def call_many(check, calls):
-    """``[(func, args, desc)]`` in one round trip: each result, or its ``CheckFailed``
-    (returned, not raised, so the caller reports the first failure in its own order)."""
-    if not calls:
-        return []
-    student = calls[0][0].student
-    results = student.run([func.op(*args) for func, args, _ in calls])
-    return [_raised(check, r, desc) if isinstance(r, StudentError) else r
-            for (_, _, desc), r in zip(calls, results)]
+    """``[(func, args, desc)]``: ``send`` of calls of ``func`` with positional ``args``."""
+    return send(check, calls[0][0].student, [(func.op(*args), desc) for func, args, desc in calls]) \
+        if calls else []
 
 
 def value_of(check, remote, desc=None):
@@ -118,7 +128,7 @@ def value_of(check, remote, desc=None):
         if exc.etype in ("NameError", "AttributeError", "KeyError"):
             raise CheckFailed(M.render(check, M.NOT_DEFINED.format(name=remote.label),
                                        desc=desc)) from None
-        raise _raised(check, exc, desc) from None
+        raise student_failure(check, exc, desc) from None
 
 
 def as_array(check, got, desc=None):

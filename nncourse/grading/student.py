@@ -5,8 +5,8 @@ handles for the names its notebook cell lists (``sum_squared_error``, ``TwoLayer
 ``dW`` ...).  ``remote.call(*args)`` asks the kernel to call it and returns the result as
 plain data (``wire.decode``); what is not plain data (a network object) comes back as
 another ``Remote``.  ``remote.attr("params")`` / ``.item("W1")`` address parts of it,
-``.value()`` reads one, ``.set(v)`` writes one.  ``Student.run(ops)`` sends many calls in
-one round trip (``Remote.op(...)`` builds them).
+``.value()`` reads one, ``.set(v)`` writes one.  ``Student.run(ops)`` sends many of these in
+one round trip (``Remote.op(...)``, ``.get_op()``, ``.set_op(v)`` build them).
 
 Arguments are plain data, ``Remote`` handles of kernel objects, or ``Public`` test
 functions (``autograders/testfuncs.py``, which the kernel has too).  The transport
@@ -147,15 +147,23 @@ class Remote:
         """Call it; (return value, the arguments as they were after the call)."""
         return self._one(self.op(*args, return_args=True, **kwargs))
 
+    def get_op(self):
+        """The request to read its value (for ``Student.run``)."""
+        return {"op": "get", "target": self.target}
+
+    def set_op(self, value):
+        """The request to assign ``value`` (plain data) to this attribute or item."""
+        if not self.target.get("path"):
+            raise TypeError("only an attribute or item can be set")
+        return {"op": "set", "target": self.target, "value": _arg(value)}
+
     def value(self):
         """Its current value as plain data (a ``Remote`` again if it is an object)."""
-        return self._one({"op": "get", "target": self.target})
+        return self._one(self.get_op())
 
     def set(self, value):
         """Assign ``value`` (plain data) to this attribute or item of a kernel object."""
-        if not self.target.get("path"):
-            raise TypeError("only an attribute or item can be set")
-        return self._one({"op": "set", "target": self.target, "value": _arg(value)})
+        return self._one(self.set_op(value))
 
     def __repr__(self):
         return self.label
