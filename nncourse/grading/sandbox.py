@@ -20,7 +20,7 @@ available), then ``python <boot>/kernel_boot.py -f <conn>``.  The sandbox:
   few ``/etc`` files, ``sys.base_prefix``, ``sys.prefix`` (the venv, wherever it lives), the
   directories of the grader's existing ``sys.path`` entries (never the course root,
   nncourse's checkout or an ancestor of them), the MNIST folders and the boot folder
-  (``BUNDLE_MOUNT``).  ``reference``, ``autograders``, ``nncourse``, ``course_config.py``
+  (``BOOT_MOUNT``).  ``reference``, ``autograders``, ``nncourse``, ``course_config.py``
   found in a bound ``sys.path`` directory, and the course root or checkout if they lie inside
   a bound directory, are masked (empty tmpfs / ``/dev/null``).
 - **a size-limited tmpfs** on ``/tmp`` and on the working directory (``KERNEL_TMPFS_MIB``
@@ -54,7 +54,7 @@ from jupyter_client.manager import AsyncKernelManager
 # --jobs is, and N jobs use N cores), no GUI backend for matplotlib
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-BUNDLE_MOUNT = "/tmp/nncourse-boot"       # where the boot folder appears inside the sandbox
+BOOT_MOUNT = "/tmp/nncourse-boot"       # where the boot folder appears inside the sandbox
 BOOT = "kernel_boot.py"                   # the kernel's main script, in the boot folder
 SANDBOX_WARNING = ("WARNING: NO SANDBOX. bubblewrap (bwrap) is not available, so student code "
                    "ran with only memory/CPU/process/file-size limits: it could read the course "
@@ -70,7 +70,7 @@ TMP_HOME = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
             "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
-_STATE = {"prefix": [], "bwrap": None, "bundle": None, "hidden": [], "binds": [], "masks": [],
+_STATE = {"prefix": [], "bwrap": None, "boot": None, "hidden": [], "binds": [], "masks": [],
           "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20}
 
 
@@ -133,7 +133,7 @@ def _drop(uid, gid):
 def protections():
     """The layers of the sandbox here: [(layer, on, note)] (after ``configure_sandbox`` the
     answer is for this process's kernels; before, for what ``configure_sandbox`` would do)."""
-    bw = bool(_STATE["bwrap"]) if _STATE["bundle"] is not None else available()
+    bw = bool(_STATE["bwrap"]) if _STATE["boot"] is not None else available()
     root = _root()
     uid = _STATE["uid"] if _STATE["uid"] is not None else 65534
     out = [("bwrap", bw, "bubblewrap sandbox" if bw else "bwrap missing, unusable or disabled"),
@@ -244,7 +244,7 @@ def _mask_args(masks):
     return args
 
 
-def bwrap_args(workdir, kerneldir, binds, masks, bundle, env, tmpfs_bytes=256 << 20):
+def bwrap_args(workdir, kerneldir, binds, masks, boot, env, tmpfs_bytes=256 << 20):
     """The (inner, unprivileged) bwrap argv, without the kernel command, for one kernel.
 
     Its sources are host paths (grader not root) or the outer layer's view of them."""
@@ -259,7 +259,7 @@ def bwrap_args(workdir, kerneldir, binds, masks, bundle, env, tmpfs_bytes=256 <<
     for src in binds:                                    # interpreter, venv, sys.path, MNIST
         args += ["--ro-bind", str(src), str(src)]
     args += _mask_args(masks)
-    args += ["--ro-bind", str(bundle), BUNDLE_MOUNT,
+    args += ["--ro-bind", str(boot), BOOT_MOUNT,
              "--bind", str(kerneldir), str(kerneldir)]
     if workdir:
         workdir = Path(workdir)
@@ -276,10 +276,10 @@ def bwrap_args(workdir, kerneldir, binds, masks, bundle, env, tmpfs_bytes=256 <<
     return args
 
 
-def outer_args(workdir, kerneldir, binds, bundle, uid, gid):
+def outer_args(workdir, kerneldir, binds, boot, uid, gid):
     """The outer bwrap layer (grader is root): a mount namespace that shows the inner layer
     what it binds, at the same paths, reachable by the sandbox uid; then the drop to it."""
-    dests = [*binds, Path(bundle), Path(kerneldir)] + ([Path(workdir)] if workdir else [])
+    dests = [*binds, Path(boot), Path(kerneldir)] + ([Path(workdir)] if workdir else [])
     # root's bwrap makes missing parents mode 0700: make them 0755 first, so the sandbox uid
     # can reach what is bound (e.g. a venv under a mode-0700 /root)
     parents = {a for d in dests for a in Path(d).parents if a != Path("/")} | {Path("/etc")}
@@ -292,7 +292,7 @@ def outer_args(workdir, kerneldir, binds, bundle, uid, gid):
         args += ["--perms", "0755", "--dir", str(a)]
     for name in ETC:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for src in [*binds, bundle]:
+    for src in [*binds, boot]:
         args += ["--ro-bind", str(src), str(src)]
     args += ["--bind", str(kerneldir), str(kerneldir)]
     if workdir:
@@ -332,7 +332,7 @@ def configure_sandbox(course, sandbox=None):
     os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000)))
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
-    _STATE["bundle"] = make_boot(course)
+    _STATE["boot"] = make_boot(course)
     _STATE["uid"] = int(course.setting("SANDBOX_UID", 65534))
     _STATE["gid"] = int(course.setting("SANDBOX_GID", 65534))
     _STATE["tmpfs"] = int(course.setting("KERNEL_TMPFS_MIB", 256)) << 20
@@ -352,7 +352,7 @@ def configure_sandbox(course, sandbox=None):
 
 def booted():
     """Whether this process's kernels start from the boot script (after configure_sandbox)."""
-    return _STATE["bundle"] is not None
+    return _STATE["boot"] is not None
 
 
 def sandboxed():
@@ -367,7 +367,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     _log = None
 
     async def _async_pre_start_kernel(self, **kw):
-        if _STATE["bundle"] is not None:
+        if _STATE["boot"] is not None:
             self._kerneldir = Path(tempfile.mkdtemp(prefix="nncourse-k-"))
             if _STATE["bwrap"]:                 # TCP cannot cross --unshare-net
                 self.transport = "ipc"
@@ -383,18 +383,18 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         prefix = list(_STATE["prefix"])
-        if _STATE["bundle"] is None:            # configure_sandbox() not called: rlimits only
+        if _STATE["boot"] is None:            # configure_sandbox() not called: rlimits only
             return prefix + cmd
         if "-m" in cmd and cmd[cmd.index("-m") + 1] == "ipykernel_launcher":
             i = cmd.index("-m")
-            cmd[i:i + 2] = [str(Path(BUNDLE_MOUNT if _STATE["bwrap"] else _STATE["bundle"]) / BOOT)]
+            cmd[i:i + 2] = [str(Path(BOOT_MOUNT if _STATE["bwrap"] else _STATE["boot"]) / BOOT)]
         if not _STATE["bwrap"]:
             return prefix + cmd
         cwd = self._launch_args.get("cwd")
         inner = bwrap_args(cwd, self._kerneldir, _STATE["binds"], _STATE["masks"],
-                           _STATE["bundle"], _STATE["env"], _STATE["tmpfs"])
+                           _STATE["boot"], _STATE["env"], _STATE["tmpfs"])
         if self._drops():
-            outer = outer_args(cwd, self._kerneldir, _STATE["binds"], _STATE["bundle"],
+            outer = outer_args(cwd, self._kerneldir, _STATE["binds"], _STATE["boot"],
                                _STATE["uid"], _STATE["gid"])
             return prefix + outer + inner + ["--"] + cmd
         return prefix + inner + ["--"] + cmd
