@@ -2,7 +2,16 @@
 
 Hidden-test regions, if the notebook has any, are removed first: only the visible tests
 run.  The notebook file is not modified.
+
+Quiet: while the kernel runs, this process's standard error (file descriptor 2, which a
+kernel started from here inherits) goes to a log file (``LOG``), so the student reads only
+the Japanese results (no ``[IPKernelApp] WARNING`` lines); the log is named when the check
+itself fails.
 """
+import contextlib
+import os
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +22,29 @@ from .course import Course, CourseError
 from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+LOG = Path(tempfile.gettempdir()) / "nncourse-check.log"   # kernel and Jupyter warnings go here
+
+
+@contextlib.contextmanager
+def stderr_to_log(log_path=LOG):
+    """Send file descriptor 2 (Python's warnings and logging, and any child process's stderr)
+    and ``sys.stderr`` to ``log_path`` for the duration; restored afterwards, even on errors."""
+    sys.stderr.flush()
+    try:
+        log = open(log_path, "w", encoding="utf-8", errors="replace", buffering=1)
+    except OSError:                       # no writable temp folder: stay as we are
+        yield None
+        return
+    saved = os.dup(2)
+    try:
+        os.dup2(log.fileno(), 2)
+        with contextlib.redirect_stderr(log):     # also a sys.stderr that is not fd 2
+            yield log_path
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        log.close()
 
 
 @dataclass
@@ -75,9 +107,12 @@ def check_notebook(notebook, course_dir=None):
     cell_timeout, notebook_timeout = _limits(notebook, course_dir)
     ex = BudgetedExecute(timeout=cell_timeout, notebook_timeout=notebook_timeout, judge=False)
     try:
-        ex.preprocess(nb, {"metadata": {"path": str(notebook.parent)}})
+        with stderr_to_log() as log:
+            ex.preprocess(nb, {"metadata": {"path": str(notebook.parent)}})
     except Exception as exc:
         result.error = f"カーネルを起動できませんでした ({type(exc).__name__}: {exc})"
+        if log:
+            result.error += f" 詳しくはログ (log) {log} を見てください。"
         return result
     for cell in nb.cells:
         if cell.cell_type != "code" or not (nbutils.is_grade(cell) or nbutils.is_solution(cell)):

