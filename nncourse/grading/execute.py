@@ -177,7 +177,7 @@ class BudgetedExecute(Execute):
             cell.outputs = [error_output(*self._stopped)]
             return cell, resources
         self._sources.append(cell.source)
-        test = self.judge and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+        test = self.judge and self._is_test_cell(cell, resources)
         source = cell.source
         if test:                         # the kernel runs the visible asserts only
             cell.source = remove_hidden_tests(source)
@@ -214,12 +214,25 @@ class BudgetedExecute(Execute):
             self._stopped = (NOT_RUN, "前のセルの採点中にカーネルが停止したため、"
                              "このセルは実行されませんでした。")
 
-    def _hidden_call(self, resources, grade_id):
-        meta = (resources or {}).get("nbgrader", {})
-        path = Path(self.source_dir) / meta.get("assignment", "") / f"{meta.get('notebook', '')}.ipynb"
+    def _is_test_cell(self, cell, resources):
+        """A test cell by the submission's metadata, or by the trusted source: a cell whose
+        grade_id is a test cell there is judged whatever the student made of its metadata."""
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if nbutils.is_grade(cell) and not nbutils.is_solution(cell):
+            return True
         try:
-            return hidden_calls(path).get(grade_id)
-        except OSError:
+            return gid is not None and gid in hidden_calls(self._source_notebook(resources))
+        except (OSError, ValueError):
+            return False
+
+    def _source_notebook(self, resources):
+        meta = (resources or {}).get("nbgrader", {})
+        return Path(self.source_dir) / meta.get("assignment", "") / f"{meta.get('notebook', '')}.ipynb"
+
+    def _hidden_call(self, resources, grade_id):
+        try:
+            return hidden_calls(self._source_notebook(resources)).get(grade_id)
+        except (OSError, ValueError):
             return None
 
     def _transport(self, request, deadline):
