@@ -120,21 +120,30 @@ def _diff_hint(f, x):
     return hint
 
 
+# the notebook's visible cases with their bound |d - f'(x)| < 1e-6 against the exact derivative
+# (h = 1e-4 is ~1e-8 off; h = 1e-3 is 1e-6 off on x**3): the grader covers what they check
+VISIBLE_DIFF_CASES = [("f(x) = x**2", Public("diff_square"), 3.0, 6.0),
+                      ("f(x) = 0.01*x**2 + 0.1*x", Public("diff_quadratic"), 5.0, 0.2),
+                      ("f(x) = x**3", Public("diff_cube"), 1.0, 3.0)]
+
+
 def check_numerical_diff(numerical_diff):
     """numerical_diff(f, x): central difference with h = 1e-4 at a scalar x (float or int).
 
     The values are compared with the reference with rtol 1e-5: a forward difference
-    (error ~ h f''/2) fails on the curved functions, another h near 1e-4 passes.
+    (error ~ h f''/2) fails on the curved functions, another h near 1e-4 passes; and the
+    visible cases within 1e-6 of the exact derivative (``VISIBLE_DIFF_CASES``).
     """
     check = "数値微分 numerical_diff"
-    descs = [f"{text}, x = {x!r}" for text, _, x in DIFF_CASES]
+    cases = [(text, f, x, ref.numerical_diff(f, x), "float") for text, f, x in DIFF_CASES] + \
+        [(text, f, x, exact, "derivative") for text, f, x, exact in VISIBLE_DIFF_CASES]
+    descs = [f"{text}, x = {x!r}" for text, _, x, _, _ in cases]
     results = call_many(check, [(numerical_diff, (f, x), desc)
-                                for (_, f, x), desc in zip(DIFF_CASES, descs)])
-    for (_, f, x), desc, got in zip(DIFF_CASES, descs, results):
+                                for (_, f, x, _, _), desc in zip(cases, descs)])
+    for (_, f, x, expected, tol), desc, got in zip(cases, descs, results):
         if isinstance(got, CheckFailed):
             raise got
-        assert_close(check, got, ref.numerical_diff(f, x), desc=desc, tol="float",
-                     hint=_diff_hint(f, x))
+        assert_close(check, got, expected, desc=desc, tol=tol, hint=_diff_hint(f, x))
 
 
 # --- 偏微分 -----------------------------------------------------------------------------------

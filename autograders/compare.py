@@ -23,6 +23,7 @@ TOLERANCES = {
     "float": (1e-5, 1e-8),        # one float computation written another way (loops, float32 input)
     "float32": (1e-4, 1e-6),      # answers a student may compute in float32
     "numerical": (1e-4, 1e-7),    # central differences: the same h, but another order of operations
+    "derivative": (0.0, 1e-6),    # a central difference (h = 1e-4) against the exact derivative
     "training": (0.0, 0.02),      # accuracies of a training run with another random stream
 }
 

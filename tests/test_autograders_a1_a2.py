@@ -573,3 +573,12 @@ def test_gradient_field():
     fails(A2.check_gradient_field, points, -arrows, hint="マイナスを付けた -∇f")
     fails(A2.check_gradient_field, points, np.zeros_like(points), hint="arrows[i] は点")
     fails(A2.check_gradient_field, points, arrows[:10], hint="arrows[i] は点")
+
+
+def test_numerical_diff_is_held_to_the_visible_bound():
+    """The visible asserts allow |d - f'(x)| < 1e-6; the grader holds the same line."""
+    def central(h):
+        return lambda f, x: (f(x + h) - f(x - h)) / (2 * h)
+    run(A2.check_numerical_diff, central(2e-4))
+    msg = fails(A2.check_numerical_diff, central(1.5e-3), hint="中心差分")
+    assert "x**3" in msg
