@@ -198,7 +198,8 @@ def test_catalogue_covers_every_class():
         classes.setdefault(a["class"], []).append(a["id"])
     assert len(ids(ATTACKS)) == len(set(ids(ATTACKS)))
     for name in ("ipython_hooks", "builtins_import", "tracing", "lying_objects", "host_files",
-                 "namespaces", "survivors", "pipe_holders", "disk_fill", "kill_others"):
+                 "namespaces", "survivors", "pipe_holders", "disk_fill", "kill_others",
+                 "oversized"):
         assert len(classes.get(name, [])) >= 2, name
 
 
@@ -209,6 +210,18 @@ def test_honest_blank_and_victims(graded):
         assert r[student]["score"] == FULL, (student, [(c["grade_id"], c["score"], c["message"])
                                                         for c in r[student]["cells"]])
     assert r[BLANK]["score"] == 0.0
+
+
+OVERSIZED = [a for a in ATTACKS if a["class"] == "oversized"]
+
+
+@pytest.mark.parametrize("attack", OVERSIZED, ids=ids(OVERSIZED))
+def test_answers_over_the_size_limits_are_refused_and_flagged(graded, attack):
+    """The grader never takes an answer over its limits: the test scores 0 and the report's
+    flag says the kernel's answer broke the protocol or never came."""
+    r = graded["results"][student_of(attack)]
+    kinds = {f["kind"] for f in r.get("flags") or []}
+    assert kinds & {"protocol", "timeout"}, r.get("flags")
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=ids(ATTACKS))

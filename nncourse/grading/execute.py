@@ -250,7 +250,7 @@ class BudgetedExecute(Execute):
                 await ensure_async(self.km.interrupt_kernel())
                 killed = await self._kill_if_unresponsive()
                 raise KernelProblem("timeout", "採点のための関数呼び出しが時間内に終わりませんでした"
-                                    f"{'(カーネルを停止しました)' if killed else ''}。"
+                                    f"{' (カーネルを停止しました)' if killed else ''}。"
                                     + slow_training_hint(self._sources))
             try:
                 msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(remaining, 1.0)))
@@ -309,12 +309,17 @@ def grading_config(c, course):
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
+    from .sanitize import SanitizeSubmission
+    # SanitizeSubmission after SaveAutoGrades: grades (and nbgrader's "unchanged answer"
+    # checksums) come from what the student wrote; what is written to autograded/ (formgrader
+    # renders it, feedback is made from it) is the sanitized notebook
     c.Autograde.autograde_preprocessors = [
         BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        SaveAutoGrades, SanitizeSubmission, AssignLatePenalties, CheckCellMetadata]
     c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
     c.BudgetedExecute.interrupt_on_timeout = True
     c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
     c.BudgetedExecute.source_dir = str(course.root / "source")
+    c.SanitizeSubmission.course_root = str(course.root)
     return c

@@ -48,7 +48,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName
+
+MAX_MESSAGE_BYTES = 160 << 20   # a kernel sending a bigger message is disconnected (grader memory)
 
 # environment of every grading kernel: one BLAS thread (same floating-point results whatever
 # --jobs is, and N jobs use N cores), no GUI backend for matplotlib
@@ -360,8 +365,20 @@ def sandboxed():
     return bool(_STATE["bwrap"])
 
 
+class LimitedKernelClient(AsyncKernelClient):
+    """The grader's client of a grading kernel: ZeroMQ drops the connection of a kernel that
+    sends a message over ``MAX_MESSAGE_BYTES``, before the grader holds it in memory (the
+    wire format's own limits are smaller; this bounds what arrives at all)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """AsyncKernelManager whose kernel runs under rlimits, in bwrap, from the boot script."""
+
+    client_class = DottedObjectName("nncourse.grading.sandbox.LimitedKernelClient")
 
     _kerneldir = None
     _log = None

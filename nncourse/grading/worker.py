@@ -16,6 +16,7 @@ import traceback
 
 import nbformat
 
+from .. import manual as manual_grades
 from ..build import ErrorLog
 from ..course import Course
 from ..lock import GRADEBOOK_LOCK
@@ -137,6 +138,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     conv.log.addHandler(collect)
     GRADING_FLAGS.clear()
     _set_seed(submission_seed(course, fingerprint or f"{student}/{aid}"))
+    manual_state = manual_grades.before_autograde(course, aid, student)   # the teacher's confirmed grades
     try:
         with GRADEBOOK_LOCK:
             conv.start()
@@ -152,6 +154,11 @@ def grade_one(course, aid, student, fingerprint="", config=None):
         result["error"] = reason_in_japanese(_failure_reason(collect.lines, None))
     if result["status"] == FAILED:
         result["error"] += wrong_files_hint(course, aid, student)
+    if result["status"] == GRADED:      # nbgrader flagged every manual grade again: undo that
+        result["pending_manual"], result["manual_changed"] = manual_grades.after_autograde(
+            course, aid, student, manual_state)
+    else:
+        result["pending_manual"], result["manual_changed"] = [], []
     for path in graded_nbs:
         nb = nbformat.read(path, as_version=4)
         result["cells"] += graded_cells(nb)
@@ -172,6 +179,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
             result["problems"].append(msg)
     result["score"] = sum(s for s, _, _ in scores.values())
     result["max_score"] = sum(m for _, m, _ in scores.values())
+    result["feedback_grades"] = manual_grades.grades_digest(course, aid, student)
     try:
         files = (generate_feedback(course, aid, student, config) if result["status"] == GRADED
                  else write_failure_feedback(course, aid, student, result["error"]))

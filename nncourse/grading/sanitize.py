@@ -1,0 +1,185 @@
+"""Nothing a student wrote runs in anyone's browser: the graded notebooks are sanitized.
+
+Formgrader renders a submission from its autograded notebook on disk, and the feedback HTML
+is made from it too; a solution cell that displays ``<script>`` or ``<img onerror=…>``, or a
+written answer with raw HTML, would otherwise run in the teacher's (or student's) browser -
+in formgrader's case in the Jupyter server's origin, with the teacher's session.
+
+``SanitizeSubmission`` runs among nbgrader's autograde preprocessors after the notebook was
+executed and its grades saved (``execute.grading_config``).  The sanitizing is done by
+bleach (``bleach.Cleaner``, the library nbconvert's ``SanitizeHTML`` uses), with allowlists:
+
+- ``text/html`` outputs, ``text/markdown`` outputs and raw cells: only formatting, tables and
+  images; no ``<script>``, ``<style>``, ``<iframe>``, ``<form>``, ``<object>``, ``<embed>``,
+  no event-handler attributes, links only to ``http``, ``https``, ``mailto`` (no
+  ``javascript:``);
+- ``image/svg+xml`` outputs (matplotlib's SVG): SVG drawing elements only (no ``<script>``,
+  ``<foreignObject>``, ``<a>``, event handlers; CSS through bleach's CSS sanitizer);
+- markdown cells the student wrote (any markdown cell that is not word for word one of the
+  trusted source/release notebook's cells): rendered the way nbconvert renders markdown, then
+  cleaned; when cleaning changes the rendered HTML (there was raw HTML or a ``javascript:``
+  link), the cell's source is replaced by the cleaned HTML, otherwise it is kept as written;
+- every other output type is dropped: ``application/javascript``, widget views
+  (``application/vnd.jupyter.widget-view+json``), anything unknown; and the notebook's widget
+  state (``metadata.widgets``, which nbconvert would load a widget manager for).
+- kept as they are: plain text, PNG/JPEG images, LaTeX, JSON, stdout/stderr and error outputs
+  (nbconvert and JupyterLab escape those).
+"""
+from pathlib import Path
+
+import nbformat
+from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, ALLOWED_SVG_PROPERTIES, CSSSanitizer
+from bleach.sanitizer import Cleaner
+from nbconvert.preprocessors import Preprocessor
+from nbgrader import utils as nbutils
+from traitlets import Unicode
+
+HTML_TAGS = frozenset({
+    "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "code", "col", "colgroup",
+    "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul", "var"})
+HTML_ATTRIBUTES = {
+    "*": ["class", "title", "align", "style"],
+    "a": ["href", "title", "class"],
+    "img": ["src", "alt", "title", "width", "height", "class", "style"],
+    "td": ["colspan", "rowspan", "align", "class", "style"],
+    "th": ["colspan", "rowspan", "align", "scope", "class", "style"],
+    "ol": ["start", "type", "class"],
+    "col": ["span", "class"], "colgroup": ["span", "class"],
+}
+PROTOCOLS = frozenset({"http", "https", "mailto"})
+MARKDOWN_PROTOCOLS = PROTOCOLS | {"attachment"}      # ![](attachment:plot.png) in a markdown cell
+
+SVG_TAGS = frozenset({
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle",
+    "ellipse", "line", "polyline", "polygon", "text", "tspan", "textpath", "clippath", "mask",
+    "pattern", "marker", "lineargradient", "radialgradient", "stop", "image"})
+SVG_ATTRIBUTES = ["id", "class", "style", "transform", "x", "y", "x1", "y1", "x2", "y2", "cx",
+                  "cy", "r", "rx", "ry", "d", "points", "width", "height", "viewbox",
+                  "preserveaspectratio", "fill", "fill-opacity", "fill-rule", "stroke",
+                  "stroke-width", "stroke-linecap", "stroke-linejoin", "stroke-dasharray",
+                  "stroke-dashoffset", "stroke-miterlimit", "stroke-opacity", "opacity",
+                  "clip-path", "clip-rule", "clippathunits", "mask", "font-family", "font-size",
+                  "font-weight", "font-style", "text-anchor", "dominant-baseline", "dx", "dy",
+                  "offset", "stop-color", "stop-opacity", "gradientunits", "gradienttransform",
+                  "patternunits", "markerwidth", "markerheight", "refx", "refy", "orient",
+                  "version", "xmlns", "href", "xlink:href"]
+SVG_PROTOCOLS = frozenset()          # only local references (href="#id"), no URL at all
+
+SAFE_OUTPUT_KEYS = frozenset({"text/plain", "image/png", "image/jpeg", "text/latex",
+                              "application/json"})
+
+_CSS = CSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES,
+                    allowed_svg_properties=ALLOWED_SVG_PROPERTIES)
+_HTML = Cleaner(tags=HTML_TAGS, attributes=HTML_ATTRIBUTES, protocols=PROTOCOLS, strip=True,
+                strip_comments=True, css_sanitizer=_CSS)
+_MARKDOWN = Cleaner(tags=HTML_TAGS, attributes=HTML_ATTRIBUTES, protocols=MARKDOWN_PROTOCOLS,
+                    strip=True, strip_comments=True, css_sanitizer=_CSS)
+_SVG = Cleaner(tags=SVG_TAGS, attributes={"*": SVG_ATTRIBUTES}, protocols=SVG_PROTOCOLS,
+               strip=True, strip_comments=True, css_sanitizer=_CSS)
+
+
+def _text(value):
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def clean_html(text):
+    """HTML with only formatting, tables and images left (bleach)."""
+    return _HTML.clean(_text(text))
+
+
+def clean_svg(text):
+    """An SVG with only drawing elements left (bleach); an ``<?xml …?>`` prolog is dropped."""
+    text = _text(text)
+    if text.lstrip().startswith("<?xml"):
+        text = text.split("?>", 1)[1]
+    return _SVG.clean(text)
+
+
+def clean_markdown(text):
+    """(markdown, changed): ``text`` itself when its rendering is already clean, else the
+    cleaned rendering (HTML, which is valid markdown and renders the same minus the unsafe
+    parts)."""
+    from nbconvert.filters import markdown2html
+    text = _text(text)
+    rendered = markdown2html(text)
+    cleaned = _MARKDOWN.clean(rendered)
+    if cleaned == rendered:
+        return text, False
+    return cleaned, True
+
+
+def sanitize_outputs(outputs, log=None):
+    """Code cell outputs with unsafe types dropped and HTML/SVG/markdown cleaned."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") in ("stream", "error"):
+            kept.append(out)
+            continue
+        data = out.get("data", {})
+        for key in list(data):
+            if key in SAFE_OUTPUT_KEYS:
+                continue
+            if key == "text/html":
+                data[key] = clean_html(data[key])
+            elif key == "image/svg+xml":
+                data[key] = clean_svg(data[key])
+            elif key == "text/markdown":
+                data[key] = clean_markdown(data[key])[0]
+            else:
+                if log:
+                    log.info("sanitize: dropped a %s output", key)
+                del data[key]
+        if data or out.get("output_type") not in ("display_data", "execute_result",
+                                                  "update_display_data"):
+            kept.append(out)
+    return kept
+
+
+def trusted_markdown(*paths):
+    """The markdown texts of the instructor's notebooks (cells nobody needs to clean)."""
+    texts = set()
+    for path in paths:
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except (OSError, ValueError):
+            continue
+        texts.update(c.source for c in nb.cells if c.cell_type == "markdown"
+                     and not (nbutils.is_solution(c) and "BEGIN SOLUTION" in c.source))
+    return texts
+
+
+def sanitize_notebook(nb, trusted=frozenset(), log=None):
+    """Sanitize ``nb`` in place (see the module's docstring); returns it."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = sanitize_outputs(cell.get("outputs", []), log)
+        elif cell.cell_type == "markdown":
+            if cell.source not in trusted:
+                cell.source, changed = clean_markdown(cell.source)
+                if changed and log:
+                    log.info("sanitize: cleaned the HTML of a markdown cell")
+        elif cell.cell_type == "raw":
+            cell.source = clean_html(cell.source)
+    return nb
+
+
+class SanitizeSubmission(Preprocessor):
+    """nbgrader autograde preprocessor: sanitize the executed submission (bleach)."""
+
+    course_root = Unicode("", help="The course directory: markdown cells identical to one of "
+                          "source/<assignment>/<notebook>.ipynb or its release are trusted "
+                          "(kept as they are).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        meta = (resources or {}).get("nbgrader", {})
+        aid, name = meta.get("assignment", ""), meta.get("notebook", "")
+        trusted = set()
+        if self.course_root and aid and name:
+            root = Path(self.course_root)
+            trusted = trusted_markdown(root / "source" / aid / f"{name}.ipynb",
+                                       root / "release" / aid / f"{name}.ipynb")
+        return sanitize_notebook(nb, trusted, self.log), resources
