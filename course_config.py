@@ -91,7 +91,27 @@ def configure_nbgrader(c):
         "python": "# ここにコードを書いてください (YOUR CODE HERE)\n"
                   'raise NotImplementedError("まだ実装していません — ここにコードを書いてください")'}
     c.ClearSolutions.text_stub = "ここに解答を書いてください (YOUR ANSWER HERE)"
-    # hidden tests import autograders/ and reference/ from the course root
+    # feedback (also formgrader's "Generate Feedback" = stock `nbgrader generate_feedback`):
+    # nncourse's pages (Japanese summary, manual scores and comments, no hidden-test code,
+    # MathJax inlined for offline math) instead of nbgrader's default template
+    # and formgrader's pages with MathJax from the Jupyter server, not a CDN
+    try:
+        from nncourse.feedback import configure_feedback
+        from nncourse.formgrader import configure_formgrader
+    except ImportError:       # nbgrader without this project installed: nbgrader's own pages
+        pass
+    else:
+        configure_feedback(c)
+        configure_formgrader(c)
+    # stock `nbgrader autograde` grades as `nncourse grade` does: hidden checks in the grader,
+    # kernels in the sandbox (nncourse/grading/)
+    try:
+        from nncourse.grading.execute import configure_stock_autograde
+    except ImportError:
+        pass
+    else:
+        configure_stock_autograde(c, COURSE_ROOT)
+    # the grader imports this course's autograders/ and reference/ first
     path = os.environ.get("PYTHONPATH", "")
     if str(COURSE_ROOT) not in path.split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(COURSE_ROOT), path) if p)

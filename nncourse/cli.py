@@ -79,6 +79,15 @@ def summary(run):
     for r in run.results:
         for p in r.get("problems", []):
             lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
+    for student, aid, ids in getattr(run, "manual_changed", []):
+        lines.append(f"MANUAL GRADE FLAGGED AGAIN {student}/{aid}: the answer changed since it was "
+                     f"graded by hand: {', '.join(ids)}")
+    if getattr(run, "feedback_rebuilt", None):
+        lines.append(f"feedback rebuilt for {len(run.feedback_rebuilt)} unchanged submission(s) "
+                     "whose manual grades or comments changed")
+    if hasattr(run, "pending_manual"):
+        from .manual import format_pending
+        lines += format_pending(run.pending_manual, getattr(run, "answers_changed", []))
     for r in run.results:
         flags = r.get("flags") or []
         if flags:
@@ -88,6 +97,33 @@ def summary(run):
     lines += [f"report:   {run.report.html}", f"csv:      {run.report.csv}",
               f"feedback: {run.report.directory.parent.parent / 'feedback'}"] + loud
     return "\n".join(lines)
+
+
+def _formgrader(course, args):
+    from .formgrader import serve
+    return EXIT_OK if serve(course, port=args.port) == 0 else EXIT_FAIL
+
+
+def _feedback(course, args):
+    from .feedback import rebuild_feedback
+    from .manual import answers_changed, format_pending, pending_manual
+    aids = course.select(args.assignments)
+    done, skipped = [], []
+    for aid in aids:
+        for student in course.students([aid]):
+            if not course.submitted_dir(student, aid).is_dir():
+                continue
+            r = rebuild_feedback(course, aid, student)
+            (done if r is not None else skipped).append((student, aid))
+    for student, aid in done:
+        for path in sorted(course.feedback_dir(student, aid).glob("*.html")):
+            print(f"{student}/{aid}: {path.relative_to(course.root)}")
+    print(f"feedback rebuilt for {len(done)} graded submission(s)"
+          + (f"; {len(skipped)} not graded yet (run nncourse grade): "
+             + ", ".join(f"{s}/{a}" for s, a in skipped) if skipped else ""))
+    pending = pending_manual(course, aids)
+    print("\n".join(format_pending(pending, answers_changed(course, pending))))
+    return EXIT_OK
 
 
 def _validate(course, args):
@@ -160,6 +196,14 @@ def parser():
         if name == "grade":
             s.add_argument("--force", action="store_true", help="regrade unchanged submissions")
 
+    s = sub.add_parser("formgrader", help="nbgrader's formgrader for manual grading "
+                       "(Jupyter server on 127.0.0.1 with a token; prints the URL)")
+    s.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+
+    s = sub.add_parser("feedback", help="rebuild the feedback HTML from the gradebook "
+                       "(manual scores and comments), without grading")
+    s.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+
     s = sub.add_parser("check", help="(students) run the visible tests of a notebook")
     s.add_argument("notebook", metavar="NOTEBOOK")
 
@@ -184,6 +228,7 @@ def main(argv=None):
         course = Course.load(args.course_dir)
         return {"build": _build, "collect": _collect, "export": _export, "grade": _grade,
                 "similarity": _similarity, "validate": _validate,
+                "formgrader": _formgrader, "feedback": _feedback,
                 "demo": _demo}[args.command](course, args)
     except CourseError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)

@@ -1,14 +1,26 @@
-"""Feedback HTML that shows each test's result and message but not the hidden tests' code.
+"""Feedback HTML that shows each test's result and message but not the hidden tests' code,
+and the teacher's manual scores and comments as they are in the gradebook.
 
 nbgrader's feedback renders the autograded notebook, whose test cells hold the hidden tests
 again (nbgrader #917).  ``HideHiddenTests`` removes those regions and reduces the error
 tracebacks of such cells to the check's message (a traceback quotes the failing source line
-and the autograders' code); ``FeedbackSummary`` puts a table of all tests on top.
+and the autograders' code); ``FeedbackSummary`` puts a table of all tests and answers on top
+(採点済み / 採点待ち for the written answers, with the teacher's comment).  The page is
+nncourse's template (``templates/nncourse_feedback``: nbgrader's feedback template in
+Japanese) with MathJax 3 inlined from the ``mathjax`` package (django-static-mathjax on
+PyPI), so math renders offline and in a page uploaded alone to an LMS.
+
+``configure_feedback`` puts all of this into an nbgrader config; ``course_config.py`` calls
+it, so stock ``nbgrader generate_feedback`` (formgrader's "Generate Feedback" button) writes
+the same pages as ``nncourse grade`` and ``nncourse feedback``.
 """
 import html
+import os
+from functools import lru_cache
 from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
@@ -18,10 +30,55 @@ from .results import cell_message, cell_problems, has_hidden_tests, remove_hidde
 
 HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
 PRIVATE_PATHS = ("autograders", "/reference/")   # traceback frames of these files are dropped
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "nncourse_feedback"
+MATHJAX = "es5/tex-svg.js"         # MathJax 3 with its fonts inside (no other file to load)
+NO_RESPONSE = "解答がありません (No response)"
+
+
+@lru_cache(maxsize=1)
+def mathjax_js():
+    """MathJax's tex-svg.js from the installed ``mathjax`` package, safe to put inside a
+    ``<script>`` element ("" when the package is missing: math then stays as LaTeX)."""
+    import importlib.util
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    for base in spec.submodule_search_locations:
+        path = Path(base) / "static" / "mathjax" / MATHJAX
+        if path.is_file():
+            js = path.read_text(encoding="utf-8")
+            # "<!--" (in one regular expression: "\!" is the same character there) and
+            # "</script" would change how the HTML parser finds the end of the element
+            js = js.replace("<!--", "<\\!--").replace("</script", "<\\/script")
+            return "" if "<script" in js.lower() or "</script" in js.lower() else js
+    return ""
+
+
+class FeedbackExporter(HTMLExporter):
+    """HTMLExporter for feedback pages: nncourse's template and the inlined MathJax.
+
+    Its own config section (``FeedbackExporter``) wins over ``HTMLExporter``'s, which
+    formgrader's Generate Feedback sets to nbgrader's template."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        resources = resources if resources is not None else {}
+        resources["nncourse"] = {"mathjax": mathjax_js()}
+        return super().from_notebook_node(nb, resources, **kw)
+
+
+def configure_feedback(c):
+    """nncourse's feedback pipeline in an nbgrader config (``course_config.configure_nbgrader``)."""
+    c.GenerateFeedback.preprocessors = feedback_preprocessors()
+    c.GenerateFeedback.exporter_class = FeedbackExporter
+    c.FeedbackExporter.template_name = TEMPLATE
+    c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES)]
+    return c
 
 
 class LockedGetGrades(GetGrades):
-    """GetGrades reading the gradebook under the grading lock."""
+    """GetGrades reading the gradebook under the grading lock; also the manual-grading flag
+    and whether a comment is the teacher's."""
 
     def preprocess(self, nb, resources):
         with GRADEBOOK_LOCK:
@@ -31,7 +88,20 @@ class LockedGetGrades(GetGrades):
         super()._get_score(cell, resources)
         grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
                                           self.assignment_id, self.student_id)
-        cell.metadata.nbgrader["needs_manual_grade"] = bool(grade.needs_manual_grade)
+        meta = cell.metadata.nbgrader
+        meta["needs_manual_grade"] = bool(grade.needs_manual_grade)
+        meta["manual_score"] = grade.manual_score
+        meta["auto_score"] = grade.auto_score
+
+    def _get_comment(self, cell, resources):
+        super()._get_comment(cell, resources)
+        comment = self.gradebook.find_comment(cell.metadata["nbgrader"]["grade_id"],
+                                              self.notebook_id, self.assignment_id,
+                                              self.student_id)
+        meta = cell.metadata.nbgrader
+        meta["teacher_comment"] = bool((comment.manual_comment or "").strip())
+        if not meta["teacher_comment"]:
+            meta["comment"] = NO_RESPONSE if comment.auto_comment == "No response." else None
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -56,34 +126,80 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
+def _points(x):
+    return f"{float(x or 0):g}"
+
+
+def summary_row(cell):
+    """(row class, score text, message) of one grade or task cell (after LockedGetGrades)."""
+    meta = cell.metadata.nbgrader
+    score, points = meta.get("score"), meta.get("points", 0)
+    auto = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+    comment = (meta.get("comment") or "").strip() if meta.get("teacher_comment") else ""
+    said = f"先生のコメント: {comment}" if comment else ""
+    if meta.get("needs_manual_grade"):
+        what = ("採点待ち: 先生が採点します (手動採点)" if not auto else
+                "採点待ち: 先生が確認します (自動採点の結果: "
+                f"{_points(meta.get('auto_score'))} / {_points(points)})")
+        return "pending", f"– / {_points(points)}", what
+    if not auto:
+        return ("ok" if score is not None and score >= points else "ng",
+                f"{_points(score)} / {_points(points)}",
+                "採点済み (手動採点)" + (f"。{said}" if said else ""))
+    ok = score is not None and score >= points
+    msg = cell.metadata.get("nncourse", {}).get("message") or ("合格" if ok else "")
+    if meta.get("manual_score") is not None:
+        msg = (f"先生が点数を {_points(meta['manual_score'])} 点にしました (自動採点: "
+               f"{_points(meta.get('auto_score'))} 点)。" + msg)
+    return ("ok" if ok else "ng", ("✓ " if ok else "✗ ") + f"{_points(score)} / {_points(points)}",
+            msg + (f"。{said}" if said else ""))
+
+
+def _where(nb, index):
+    """How a student finds cell ``index``: its grade id or the heading above it."""
+    cell = nb.cells[index]
+    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+    if gid:
+        return f"セル {index + 1} ({gid})"
+    for prev in reversed(nb.cells[:index]):
+        if prev.cell_type == "markdown" and prev.source.lstrip().startswith("#"):
+            return f"セル {index + 1} (「{prev.source.strip().splitlines()[0].lstrip('# ')}」の節)"
+    return f"セル {index + 1}"
+
+
 class FeedbackSummary(NbGraderPreprocessor):
-    """A first cell with every test's points and message (after GetGrades)."""
+    """A first cell with the total, every test's and answer's points and message, the
+    manual grading state (採点済み / 採点待ち) and the teacher's comments (after GetGrades)."""
 
     def preprocess(self, nb, resources):
-        rows = []
+        rows, pending, pending_points = [], 0, 0.0
         for cell in nb.cells:
             if not (nbutils.is_grade(cell) or nbutils.is_task(cell)):
                 continue
-            meta = cell.metadata.nbgrader
-            score, points = meta.get("score"), meta.get("points", 0)
-            auto = cell.cell_type == "code" and not nbutils.is_solution(cell)
-            if not auto:
-                pending = score is None or meta.get("needs_manual_grade")
-                result = f"{score or 0:g} / {points:g}"
-                msg = "先生が採点します (手動採点)" if pending else ""
-            else:
-                ok = score is not None and score >= points
-                result = ("✓ " if ok else "✗ ") + f"{score or 0:g} / {points:g}"
-                msg = cell.metadata.get("nncourse", {}).get("message") or ("合格" if ok else "")
-            rows.append(f"<tr><td><code>{html.escape(meta['grade_id'])}</code></td>"
-                        f"<td>{result}</td><td>{html.escape(msg or '')}</td></tr>")
-        problems = "".join(f"<li>{html.escape(m)}</li>" for _, m in cell_problems(nb))
-        late = LATE_NOTES.get((resources.get("nbgrader", {}).get("student"),
-                               resources.get("nbgrader", {}).get("assignment")), "")
-        text = ("<h3>採点結果の概要</h3>"
+            kind, result, msg = summary_row(cell)
+            if kind == "pending":
+                pending += 1
+                pending_points += float(cell.metadata.nbgrader.get("points") or 0)
+            gid = html.escape(cell.metadata.nbgrader["grade_id"])
+            # spaces between the cells: the page's text (copied, read aloud) stays readable
+            rows.append(f"<tr class='{kind}'> <td class='test'><code>{gid}</code></td> "
+                        f"<td class='score'>{html.escape(result)}</td> "
+                        f"<td class='msg'>{html.escape(msg or '')}</td> </tr>")
+        problems = "".join(f"<li>{html.escape(m)} ({html.escape(_where(nb, i))})</li>"
+                           for i, m in cell_problems(nb))
+        info = resources.get("nbgrader", {})
+        late = late_note_for(info.get("student"), info.get("assignment"))
+        total = ""
+        if "score" in info:
+            total = (f"<p class='nncourse-total'><b>合計: {_points(info['score'])} / "
+                     f"{_points(info.get('max_score'))} 点</b>"
+                     + (f" (記述式など {pending} 問、{_points(pending_points)} 点分はまだ採点されて"
+                        "いません: 採点待ち)" if pending else "") + "</p>")
+        text = ("<h3>採点結果の概要</h3>" + total
                 + (f"<p><b>{html.escape(late)}</b></p>" if late else "")
                 + (f"<p><b>注意:</b></p><ul>{problems}</ul>" if problems else "")
-                + "<table><tr><th>テスト</th><th>点数</th><th>メッセージ</th></tr>"
+                + "<table class='nncourse-summary'><tr><th>テスト・解答</th>"
+                  "<th class='score'>点数</th><th>メッセージ</th></tr>"
                 + "".join(rows) + "</table>"
                 + "<p>非公開テストのコードは表示されません。メッセージを手がかりに直してください。</p>")
         nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=text,
@@ -92,6 +208,20 @@ class FeedbackSummary(NbGraderPreprocessor):
 
 
 LATE_NOTES = {}    # (student, aid) -> the late-penalty sentence of its feedback (Japanese)
+
+
+def late_note_for(student, aid):
+    """The late note set by ``generate_feedback``; computed here under stock nbgrader
+    (which runs in the course directory)."""
+    if (student, aid) in LATE_NOTES:
+        return LATE_NOTES[(student, aid)]
+    if not (student and aid):
+        return ""
+    try:
+        from .course import Course
+        return late_note(Course.load(os.getcwd()), aid, student)
+    except Exception:        # no course here, no deadline settings: no note
+        return ""
 
 
 def late_note(course, aid, student):
@@ -117,11 +247,41 @@ def generate_feedback(course, aid, student, config=None):
     from nbgrader.converters import GenerateFeedback
     config = config or course.nbgrader_config()
     LATE_NOTES[(student, aid)] = late_note(course, aid, student)
-    config.GenerateFeedback.preprocessors = feedback_preprocessors()
+    configure_feedback(config)        # also for a course_config.py that does not
     conv = GenerateFeedback(coursedir=course.coursedir(aid, student, config), config=config)
     conv.force = True
     conv.start()
     return sorted(course.feedback_dir(student, aid).glob("*.html"))
+
+
+def rebuild_feedback(course, aid, student, config=None):
+    """Feedback again from the autograded notebooks and the gradebook, without grading, and
+    the submission's result record brought up to date (scores, pending manual grades).
+    Returns the updated record, or None when the submission has no graded result."""
+    from . import manual
+    from .grade import load_result
+    from .grading.worker import GRADED, read_scores, write_result
+    GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
+    result = load_result(course, aid, student)
+    if (result is None or result.get("status") != GRADED
+            or not any(course.autograded_dir(student, aid).glob("*.ipynb"))):
+        return None
+    scores = read_scores(course, aid, student)
+    for cell in result.get("cells", []):
+        if cell["grade_id"] in scores:
+            score, max_score, flag = scores[cell["grade_id"]]
+            cell.update(score=score, max_score=max_score, needs_manual_grade=flag)
+    result["score"] = sum(s for s, _, _ in scores.values())
+    result["max_score"] = sum(m for _, m, _ in scores.values())
+    result["pending_manual"] = [gid for gid, (_, _, flag) in scores.items() if flag]
+    still = set(result["pending_manual"])
+    result["manual_changed"] = [g for g in result.get("manual_changed", []) if g in still]
+    result["feedback_grades"] = manual.grades_digest(course, aid, student)
+    files = generate_feedback(course, aid, student, config)
+    result["feedback"] = [str(p.relative_to(course.root)) for p in files]
+    result.pop("feedback_error", None)
+    write_result(course, result)
+    return result
 
 
 def write_failure_feedback(course, aid, student, reason):

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from .build import ensure_built
 from .course import tree_digest
+from .manual import answers_changed, pending_manual
 from .grading.worker import EVENT, FAILED, GRADED, result_path, write_result
 
 VERSION = "1"     # bump when grading changes in a way that must regrade everything
@@ -34,6 +35,16 @@ class GradeRun:
     seconds: float = 0.0
     sandboxed: bool = True                           # kernels ran in bwrap (sandbox.py)
     warnings: list = field(default_factory=list)     # loud lines for the summary and report
+    pending_manual: dict = field(default_factory=dict)   # (student, aid) -> [grade_id] to grade by hand
+    feedback_rebuilt: list = field(default_factory=list)  # (student, aid) skipped, but manual grades changed
+    answers_changed: list = field(default_factory=list)   # (student, aid, [grade_id]) pending because
+                                                          # the answer changed since graded (any run)
+
+    @property
+    def manual_changed(self):
+        """(student, aid, [grade_id]) whose manual grade was flagged again: the answer changed."""
+        return [(r["student"], r["assignment"], r["manual_changed"]) for r in self.results
+                if r.get("manual_changed")]
 
     @property
     def not_graded(self):
@@ -130,6 +141,22 @@ def protections_section():
             f"{rows}</table>")
 
 
+def refresh_feedback(course, submissions):
+    """Rebuild the feedback of unchanged submissions whose grades changed in the gradebook
+    since (a manual score or comment from formgrader); returns those (student, aid)."""
+    from .feedback import rebuild_feedback
+    from .lock import GRADEBOOK_LOCK
+    from .manual import stale_feedback
+    GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
+    records = [r for r in (load_result(course, aid, student) for student, aid in submissions)
+               if r is not None]
+    done = []
+    for r in stale_feedback(course, records):
+        if rebuild_feedback(course, r["assignment"], r["student"]) is not None:
+            done.append((r["student"], r["assignment"]))
+    return done
+
+
 def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True,
           report_sections=None):
     """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``.
@@ -188,6 +215,9 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
             r = load_result(course, aid, student)
             if r is not None and (student, aid) not in run.skipped:
                 run.results.append(r)
+    run.feedback_rebuilt = refresh_feedback(course, run.skipped)
+    run.pending_manual = pending_manual(course, aids)
+    run.answers_changed = answers_changed(course, run.pending_manual)
     run.seconds = time.monotonic() - start
     if report:
         extra = list(report_sections(run)) if report_sections else []

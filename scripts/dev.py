@@ -45,8 +45,27 @@ def ensure_bubblewrap():
           file=sys.stderr)
 
 
+def ensure_browser():
+    """The formgrader and screenshot tests drive Debian's chromium with its chromedriver
+    (selenium, never a downloaded browser): install both if we can."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        try:
+            run("apt-get", "update", "-qq", env=env)
+            run("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", env=env)
+            return
+        except subprocess.CalledProcessError:
+            pass
+    print("WARNING: chromium and chromium-driver are not installed and could not be installed "
+          "here: the browser tests will be skipped (apt-get install chromium chromium-driver).",
+          file=sys.stderr)
+
+
 def setup():
     ensure_bubblewrap()
+    ensure_browser()
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()
                           + (ROOT / "scripts" / "dev.py").read_bytes()).hexdigest()
     if not PY.exists():

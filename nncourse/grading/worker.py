@@ -138,7 +138,7 @@ def grade_one(course, aid, student, fingerprint="", config=None):
     conv.log.addHandler(collect)
     GRADING_FLAGS.clear()
     _set_seed(submission_seed(course, fingerprint or f"{student}/{aid}"))
-    manual_state = manual_grades.before_autograde(course, aid, student)   # the teacher's confirmed grades
+    manual_state = manual_grades.before_autograde(course, aid, student)   # teacher's grades
     try:
         with GRADEBOOK_LOCK:
             conv.start()
