@@ -98,6 +98,11 @@ class BudgetedExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
+        from .sandbox import booted
+        if self.judge and self.source_dir and not booted():   # stock `nbgrader autograde`
+            from ..course import Course
+            from .sandbox import configure_sandbox
+            configure_sandbox(Course.load(Path(self.source_dir).parent))
         self._deadline = monotonic() + self.notebook_timeout
         self._stopped = None          # (ename, message) once cells can no longer run
         self._sources = []            # code executed so far (for the timeout hint)
@@ -302,6 +307,16 @@ def _output_size(msg):
     data = content.get("data") or {}
     return sum(len(v) if isinstance(v, str) else 100 for v in data.values()) + len(
         "".join(content.get("traceback", []) or []))
+
+
+def configure_stock_autograde(c, course_root):
+    """For ``nbgrader_config.py``: stock ``nbgrader autograde`` in the course directory grades
+    exactly as ``nncourse grade`` does (the hidden checks in the grader, the sandbox)."""
+    import sys
+    from ..course import Course
+    if str(course_root) not in sys.path:        # this course's autograders/, reference/ first
+        sys.path.insert(0, str(course_root))
+    return grading_config(c, Course.load(course_root))
 
 
 def grading_config(c, course):
