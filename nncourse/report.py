@@ -15,7 +15,23 @@ from .lock import GRADEBOOK_LOCK
 
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
               "needs_manual_grade", "timestamp", "feedback"]
-TOP_FAILURES = 10
+TOP_FAILURES = 10           # rows of "most frequent mistakes"
+NEXT_STEP_MISTAKES = 3      # mistakes named in "next steps"
+LOW_SUCCESS = 0.5           # an exercise with fewer full marks than this is named in "next steps"
+STUDENTS_CSV = "students.csv"      # one row per student: auto, manual, total, pending per assignment
+EXERCISES_CSV = "exercises.csv"    # one row per student, one column per grade cell
+STYLE = ("body{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',sans-serif;margin:2em;"
+         "max-width:1200px;line-height:1.45}h2{margin-top:1.6em;border-bottom:1px solid #ddd}"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+         "padding:3px 8px;text-align:right;vertical-align:top}td.l,th.l{text-align:left}"
+         "th{background:#f4f4f4}td.msg{max-width:480px}td .sub{display:block;font-size:80%;"
+         "color:#555}.pend{display:inline-block;font-size:80%;background:#fff1d6;color:#8a5300;"
+         "border-radius:3px;padding:0 4px;margin-top:2px}.full{background:#e3f4e1}"
+         ".zero{background:#fbe3e1}.fail{background:#f8c9c4}.none{color:#999}.warn{color:#b00}"
+         ".next{background:#f3f7fc;border:1px solid #c9d8ea;padding:0 1.2em .6em;border-radius:6px}"
+         ".next h2{border:none}.note{color:#444;font-size:90%}.meta{color:#333}"
+         "pre{white-space:pre-wrap;margin:0}details summary{cursor:pointer;color:#555;font-size:85%}"
+         ".plots img{margin:4px;border:1px solid #eee;max-width:100%;vertical-align:top}")
 FLAGGED_TITLE = "要確認 (Flagged): the grader's calls into the kernel failed"
 FLAG_KINDS = {     # flag kind -> what happened (nncourse/grading/checks.py, execute.py)
     "timeout": "a check's call did not finish in time (an infinite loop, or a kernel that ignores the grader)",
@@ -37,6 +53,8 @@ class Report:
     plots: list = field(default_factory=list)
     rows: list = field(default_factory=list)          # CSV rows (dicts)
     assignments: list = field(default_factory=list)
+    students_csv: Path = None                         # students.csv (one row per student)
+    exercises_csv: Path = None                        # exercises.csv (one column per grade cell)
 
     def table(self):
         """{student: {aid: (score, max_score, status)}}"""
@@ -51,21 +69,26 @@ class Report:
         width = max([len("student")] + [len(s) for s in self.table()])
         lines = ["  ".join(["student".ljust(width)] + [a.rjust(max(len(a), 9)) for a in aids]
                            + ["total".rjust(9)])]
+        pending = {(r["student_id"], r["assignment"]) for r in self.rows if r.get("pending_manual")}
         for student, row in sorted(self.table().items()):
             cells, total, total_max = [], 0.0, 0.0
             for a in aids:
                 score, max_score, status = row.get(a, (0.0, 0.0, "missing"))
                 mark = {"graded": "", "failed": "!", "missing": "-"}.get(status, "?")
+                mark += "*" if (student, a) in pending else ""
                 cells.append(f"{score:g}/{max_score:g}{mark}".rjust(max(len(a), 9)))
                 total, total_max = total + score, total_max + max_score
             lines.append("  ".join([student.ljust(width)] + cells
                                    + [f"{total:g}/{total_max:g}".rjust(9)]))
-        lines.append("(! = could not be graded, - = no submission)")
+        lines.append("(! = could not be graded, - = no submission"
+                     + (", * = written answers still to be graded by hand)" if pending else ")"))
         return "\n".join(lines)
 
 
 def gradebook_scores(course, aids):
-    """{(student, aid): {score, max_score, needs_manual_grade, timestamp}} from the gradebook."""
+    """{(student, aid): {score, max_score, needs_manual_grade, timestamp, grades}} from the
+    gradebook; ``grades``: {grade_id: {score, max_score, auto_score, manual_score,
+    needs_manual_grade, cell_type}} (what formgrader shows now)."""
     from nbgrader.api import Gradebook
     out = {}
     with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
@@ -75,10 +98,19 @@ def gradebook_scores(course, aids):
             except Exception:
                 continue
             for sub in assignment.submissions:
+                grades = {}
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        grades[g.name] = {
+                            "score": float(g.score or 0), "max_score": float(g.max_score or 0),
+                            "auto_score": g.auto_score, "manual_score": g.manual_score,
+                            "needs_manual_grade": bool(g.needs_manual_grade),
+                            "cell_type": g.cell.cell_type}
                 out[(sub.student.id, aid)] = {
                     "score": float(sub.score or 0), "max_score": float(sub.max_score or 0),
                     "needs_manual_grade": bool(sub.needs_manual_grade),
-                    "timestamp": sub.timestamp.isoformat() if sub.timestamp else ""}
+                    "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
+                    "grades": grades}
     return out
 
 
@@ -95,53 +127,294 @@ def _load_results(course, aids):
     return results
 
 
-def _plots(directory, aids, rows, exercise_stats):
+
+# --- what the results say, per submission and per exercise ---------------------------------
+@dataclass
+class Submission:
+    """One student's result on one assignment, as the teacher needs it."""
+    student: str
+    aid: str
+    status: str                         # graded | failed
+    auto: float = 0.0
+    auto_max: float = 0.0
+    manual: float = 0.0                 # points of the written answers graded so far
+    manual_max: float = 0.0
+    total: float = 0.0
+    max_score: float = 0.0
+    pending: list = field(default_factory=list)      # [(grade_id, points)] waiting for the teacher
+    changed: list = field(default_factory=list)      # grade_ids re-flagged: answer changed since graded
+    unanswered: list = field(default_factory=list)   # written answers left empty / as released
+    cells: list = field(default_factory=list)        # result cells with live scores
+
+    @property
+    def pending_points(self):
+        return sum(p for _, p in self.pending)
+
+
+def submissions(results, scores):
+    """{(student, aid): Submission} from the result records and the gradebook's live grades."""
+    from .results import NOT_ATTEMPTED, outcome
+    out = {}
+    for (student, aid), res in sorted(results.items()):
+        gb = scores.get((student, aid), {})
+        live = gb.get("grades") or {}
+        sub = Submission(student, aid, res.get("status", "failed"),
+                         total=float(gb.get("score", res.get("score", 0.0)) or 0.0),
+                         max_score=float(gb.get("max_score", res.get("max_score", 0.0)) or 0.0))
+        pending_ids = set(res.get("pending_manual") or ())
+        sub.changed = list(res.get("manual_changed") or ())
+        for cell in res.get("cells", []):
+            cell = dict(cell)
+            g = live.get(cell["grade_id"])
+            if g is not None:
+                cell.update(score=g["score"], max_score=g["max_score"],
+                            needs_manual_grade=g["needs_manual_grade"])
+            mx = float(cell.get("max_score", cell.get("points", 0.0)))
+            score = float(cell.get("score", 0.0))
+            waiting = bool(cell.get("needs_manual_grade")) if g is not None or not pending_ids \
+                else cell["grade_id"] in pending_ids
+            if cell["kind"] == "manual":
+                sub.manual_max += mx
+                if waiting:
+                    sub.pending.append((cell["grade_id"], mx))
+                else:
+                    sub.manual += score
+                if cell.get("unanswered") and not waiting:
+                    sub.unanswered.append(cell["grade_id"])
+            else:
+                sub.auto_max += mx
+                sub.auto += score
+                if waiting:               # an autograded cell whose score the teacher changed
+                    sub.pending.append((cell["grade_id"], mx))
+            cell["outcome"] = outcome(cell, {f.get("cell") for f in res.get("flags") or []}) \
+                if cell["kind"] == "auto" else (NOT_ATTEMPTED if cell.get("unanswered") else "")
+            sub.cells.append(cell)
+        if not gb and res.get("cells"):
+            sub.total = sub.auto + sub.manual
+            sub.max_score = sub.auto_max + sub.manual_max
+        out[(student, aid)] = sub
+    return out
+
+
+@dataclass
+class Analysis:
+    """The cohort's mistakes, not-attempted exercises and per-exercise statistics."""
+    exercises: dict          # (aid, gid) -> {points, n, full, total, outcomes: Counter, mistakes: Counter}
+    mistakes: dict           # (aid, key) -> {"cells": set, "students": [..], "example": message}
+    not_attempted: dict      # (aid, gid) -> [students]
+    not_run: dict            # (aid, gid) -> [students]
+
+
+def analyse(subs):
+    from .results import MISTAKE, NOT_ATTEMPTED, NOT_RUN_OUTCOME, PASSED, mistake_key
+    exercises, mistakes = {}, {}
+    not_attempted, not_run = defaultdict(list), defaultdict(list)
+    for (student, aid), sub in sorted(subs.items()):
+        for cell in sub.cells:
+            gid = cell["grade_id"]
+            if cell["kind"] != "auto":
+                if cell.get("outcome") == NOT_ATTEMPTED:
+                    not_attempted[(aid, gid)].append(student)
+                continue
+            mx = float(cell.get("max_score", cell.get("points", 0)))
+            e = exercises.setdefault((aid, gid), {"points": mx, "n": 0, "full": 0, "total": 0.0,
+                                                  "outcomes": Counter(), "bars": Counter(),
+                                                  "mistakes": Counter()})
+            e["n"] += 1
+            e["total"] += float(cell.get("score", 0))
+            kind = cell.get("outcome", PASSED)
+            e["outcomes"][kind] += 1
+            e["bars"]["partial" if kind == MISTAKE and float(cell.get("score", 0)) > 0
+                      else kind] += 1
+            e["full"] += kind == PASSED
+            if kind == MISTAKE:
+                key = mistake_key(cell)
+                m = mistakes.setdefault((aid, key), {"cells": [], "students": [],
+                                                     "example": cell.get("message") or ""})
+                if gid not in m["cells"]:
+                    m["cells"].append(gid)
+                if student not in m["students"]:
+                    m["students"].append(student)
+                e["mistakes"][key] += 1
+            elif kind == NOT_ATTEMPTED:
+                not_attempted[(aid, gid)].append(student)
+            elif kind == NOT_RUN_OUTCOME:
+                not_run[(aid, gid)].append(student)
+    return Analysis(exercises, mistakes, dict(not_attempted), dict(not_run))
+
+
+def _ranked_mistakes(analysis):
+    return sorted(analysis.mistakes.items(), key=lambda kv: (-len(kv[1]["students"]), kv[0]))
+
+
+# --- CSV ----------------------------------------------------------------------------------
+def _num(x):
+    return f"{x:g}"
+
+
+def write_student_csv(path, aids, subs):
+    """One row per student: per assignment auto, manual, total, max, pending; then totals."""
+    fields = ["student_id"]
+    for a in aids:
+        fields += [f"{a}_status", f"{a}_auto", f"{a}_manual", f"{a}_total", f"{a}_max",
+                   f"{a}_pending_manual", f"{a}_pending_cells", f"{a}_manual_changed"]
+    fields += ["total_auto", "total_manual", "total", "total_max", "pending_manual"]
+    students = sorted({s for s, _ in subs})
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        for student in students:
+            row, t = {"student_id": student}, Counter()
+            for a in aids:
+                sub = subs.get((student, a))
+                if sub is None:
+                    row[f"{a}_status"] = "missing"
+                    continue
+                row.update({f"{a}_status": sub.status, f"{a}_auto": _num(sub.auto),
+                            f"{a}_manual": _num(sub.manual), f"{a}_total": _num(sub.total),
+                            f"{a}_max": _num(sub.max_score),
+                            f"{a}_pending_manual": str(bool(sub.pending)),
+                            f"{a}_pending_cells": ";".join(g for g, _ in sub.pending),
+                            f"{a}_manual_changed": ";".join(sub.changed)})
+                t.update(auto=sub.auto, manual=sub.manual, total=sub.total, max=sub.max_score,
+                         pending=len(sub.pending))
+            row.update(total_auto=_num(t["auto"]), total_manual=_num(t["manual"]),
+                       total=_num(t["total"]), total_max=_num(t["max"]),
+                       pending_manual=str(t["pending"] > 0))
+            w.writerow(row)
+
+
+def write_exercise_csv(path, aids, subs):
+    """One row per student, one column per grade cell ("<assignment>/<grade_id>"); the first
+    row gives each cell's maximum.  Empty: no submission (or not graded); "pending": a
+    written answer still waiting for the teacher."""
+    columns = []                       # (aid, gid) in notebook order
+    for a in aids:
+        for (s, aid), sub in sorted(subs.items()):
+            if aid == a:
+                for c in sub.cells:
+                    if (a, c["grade_id"]) not in columns:
+                        columns.append((a, c["grade_id"]))
+    maxima = {}
+    for sub in subs.values():
+        for c in sub.cells:
+            maxima[(sub.aid, c["grade_id"])] = float(c.get("max_score", c.get("points", 0)))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student_id"] + [f"{a}/{g}" for a, g in columns])
+        w.writerow(["(max)"] + [_num(maxima[k]) for k in columns])
+        for student in sorted({s for s, _ in subs}):
+            row = [student]
+            for a, g in columns:
+                sub = subs.get((student, a))
+                cell = next((c for c in sub.cells if c["grade_id"] == g), None) if sub else None
+                if cell is None:
+                    row.append("")
+                elif any(p == g for p, _ in sub.pending):
+                    row.append("pending")
+                else:
+                    row.append(_num(float(cell.get("score", 0))))
+            w.writerow(row)
+
+
+# --- plots (labels in English: the machine may have no Japanese font) ------------------------
+OUTCOME_STYLE = [("passed", "full marks", "#59a14f"), ("partial", "partial", "#edc948"),
+                 ("mistake", "mistake", "#e15759"), ("not_attempted", "not attempted", "#bab0ac"),
+                 ("not_run", "not run (earlier cell stopped)", "#9c755f"),
+                 ("flagged", "flagged (grader's call failed)", "#b07aa1")]
+
+
+def _plots(directory, aids, subs, analysis):
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     paths = []
-    by_student = defaultdict(float)
+    students = sorted({s for s, _ in subs})
     for aid in aids + ["total"]:
         if aid == "total":
-            for r in rows:
-                by_student[r["student_id"]] += r["score"]
-            scores = list(by_student.values())
-            max_score = sum(max((r["max_score"] for r in rows if r["assignment"] == a),
-                                default=0) for a in aids)
+            per = [sum(subs[(s, a)].total for a in aids if (s, a) in subs) for s in students]
+            pend = [sum(subs[(s, a)].pending_points for a in aids if (s, a) in subs)
+                    for s in students]
+            max_score = sum(max((sub.max_score for (s, a), sub in subs.items() if a == aid_),
+                                default=0) for aid_ in aids)
+            failed = sum(1 for s in students if any(
+                subs[(s, a)].status != "graded" for a in aids if (s, a) in subs))
+            title = f"all assignments: total score (n={len(per)} students)"
         else:
-            scores = [r["score"] for r in rows if r["assignment"] == aid]
-            max_score = max((r["max_score"] for r in rows if r["assignment"] == aid), default=0)
-        if not scores:
+            mine = [sub for (s, a), sub in sorted(subs.items()) if a == aid]
+            per = [sub.total for sub in mine if sub.status == "graded"]
+            pend = [sub.pending_points for sub in mine if sub.status == "graded"]
+            max_score = max((sub.max_score for sub in mine), default=0)
+            failed = sum(1 for sub in mine if sub.status != "graded")
+            title = f"{aid}: score distribution (n={len(mine)})"
+        if not per and not failed:
             continue
-        fig, ax = plt.subplots(figsize=(4.5, 3))
-        bins = max(1, min(20, int(max_score) + 1)) if max_score else 10
-        ax.hist(scores, bins=bins, range=(0, max_score or 1), color="#4878a8", edgecolor="white")
-        ax.set_title(f"{aid}: score distribution (n={len(scores)})", fontsize=10)
-        ax.set_xlabel(f"score (max {max_score:g})")
+        fig, ax = plt.subplots(figsize=(5.2, 3.2))
+        top = max(max_score, max(per, default=0), 1)
+        bins = [b - 0.5 for b in range(0, int(top) + 2)] if top <= 60 else 20
+        ax.hist(per, bins=bins, color="#4878a8", edgecolor="white", label="graded")
+        if per:
+            mean = sum(per) / len(per)
+            ax.axvline(mean, color="#333", linestyle="--", linewidth=1,
+                       label=f"mean {mean:.1f} / {max_score:g}")
+        ax.set_xlim(-0.7, top + 0.7)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        notes = [f"{failed} submission{'s' if failed > 1 else ''} not graded"] if failed else []
+        waiting = sum(1 for q in pend if q)
+        if waiting:
+            notes.append(f"{waiting} with written answers pending ({sum(pend):g} pts)")
+        ax.set_title(title + ("\n" + ", ".join(notes) if notes else ""), fontsize=10)
+        ax.set_xlabel(f"score (max {max_score:g}; pending manual points not included)"
+                      if waiting else f"score (max {max_score:g})")
         ax.set_ylabel("students")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+                  frameon=False)
         fig.tight_layout()
         path = directory / f"scores_{aid}.png"
-        fig.savefig(path, dpi=90)
+        fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         paths.append(path)
-    if exercise_stats:
-        labels = [f"{a}/{g}" for (a, g) in exercise_stats]
-        rates = [s["full"] / s["n"] if s["n"] else 0 for s in exercise_stats.values()]
-        fig, ax = plt.subplots(figsize=(6, 0.35 * len(labels) + 1.2))
-        ax.barh(labels[::-1], rates[::-1], color="#59a14f")
+    if analysis.exercises:
+        keys = list(analysis.exercises)
+        short = {a: a.split("_", 1)[0] for a, _ in keys}     # a1_loss -> a1
+        if len(set(short.values())) < len(short):
+            short = {a: a for a in short}
+        labels = [f"{short[a]}  {g[5:] if g.startswith('test_') else g}" for a, g in keys]
+        fig, ax = plt.subplots(figsize=(9, 0.3 * len(keys) + 1.4))
+        left = [0.0] * len(keys)
+        for kind, label, color in OUTCOME_STYLE:
+            vals = [analysis.exercises[k]["bars"].get(kind, 0) / (analysis.exercises[k]["n"] or 1)
+                    for k in keys]
+            if not any(vals):
+                continue
+            ax.barh(range(len(keys)), vals, left=left, color=color, label=label, height=0.7)
+            left = [l_ + v for l_, v in zip(left, vals)]
+        for i, k in enumerate(keys):
+            e = analysis.exercises[k]
+            ax.text(0.01, i, f"{e['full']}/{e['n']} full", va="center", ha="left", fontsize=7.5,
+                    color="black")
+        ax.set_yticks(range(len(keys)))
+        ax.set_yticklabels(labels, fontsize=8)
+        ax.invert_yaxis()
         ax.set_xlim(0, 1)
-        ax.set_xlabel("fraction of students with full marks")
-        ax.set_title("per exercise", fontsize=10)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_title("per exercise (autograded tests): share of submissions", fontsize=10)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=2.2,
+                  ncol=3, frameon=False)
         fig.tight_layout()
         path = directory / "exercises.png"
-        fig.savefig(path, dpi=90)
+        fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         paths.append(path)
     return paths
 
 
+# --- the report -----------------------------------------------------------------------------
 def write_report(course, aids, jobs=None, sections=(), warnings=()):
-    """Write reports/<aid or all>/{grades.csv, report.html, *.png}; returns a Report.
+    """Write reports/<aid or all>/{report.html, grades.csv, students.csv, exercises.csv,
+    *.png}; returns a Report.
 
     ``sections``: extra (title, html fragment) pairs shown before the score plots, e.g. the
     mutant/variant table of ``autograders.catalogue``."""
@@ -149,48 +422,39 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
     directory.mkdir(parents=True, exist_ok=True)
     scores = gradebook_scores(course, aids)
     results = _load_results(course, aids)
+    subs = submissions(results, scores)
     rows = []
     for (student, aid), res in sorted(results.items()):
         gb = scores.get((student, aid), {})
+        sub = subs[(student, aid)]
         rows.append({"student_id": student, "assignment": aid, "status": res["status"],
                      "score": gb.get("score", 0.0),
                      "max_score": gb.get("max_score", res.get("max_score", 0.0)),
                      "needs_manual_grade": gb.get("needs_manual_grade", False),
                      "timestamp": gb.get("timestamp", ""),
-                     "feedback": ";".join(res.get("feedback", []))})
+                     "feedback": ";".join(res.get("feedback", [])),
+                     "auto_score": sub.auto, "manual_score": sub.manual,
+                     "pending_manual": ";".join(g for g, _ in sub.pending)})
     csv_path = directory / "grades.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS + ["auto_score", "manual_score",
+                                                       "pending_manual"])
         w.writeheader()
         w.writerows(rows)
-
-    exercise_stats = {}                  # (aid, grade_id) -> {points, n, full, total}
-    failures = Counter()
-    failure_students = defaultdict(list)
-    problems = []
-    for (student, aid), res in sorted(results.items()):
-        for cell in res.get("cells", []):
-            if cell["kind"] != "auto":
-                continue
-            s = exercise_stats.setdefault((aid, cell["grade_id"]),
-                                          {"points": cell["max_score"], "n": 0, "full": 0, "total": 0.0})
-            s["n"] += 1
-            s["total"] += cell["score"]
-            s["full"] += cell["score"] >= cell["max_score"]
-            if cell["score"] < cell["max_score"]:
-                key = (aid, cell["grade_id"], cell.get("message") or "(no message)")
-                failures[key] += 1
-                failure_students[key].append(student)
-        problems += [(student, aid, p) for p in res.get("problems", [])]
-    plots = _plots(directory, aids, rows, exercise_stats)
+    write_student_csv(directory / STUDENTS_CSV, aids, subs)
+    write_exercise_csv(directory / EXERCISES_CSV, aids, subs)
+    analysis = analyse(subs)
+    problems = [(student, aid, p) for (student, aid), res in sorted(results.items())
+                for p in res.get("problems", [])]
+    plots = _plots(directory, aids, subs, analysis)
     from .lms.sections import late_penalties, similar_submissions
     late = late_penalties(course, aids, scores)               # late-penalty section
     sections = list(sections) + ([late] if late else [])
     sections += similar_submissions(course, aids)             # similarity section
-    report = Report(directory, directory / "report.html", csv_path, plots, rows, aids)
-    report.html.write_text(_html(course, report, results, exercise_stats, failures,
-                                 failure_students, problems, jobs, sections, warnings),
-                           encoding="utf-8")
+    report = Report(directory, directory / "report.html", csv_path, plots, rows, aids,
+                    directory / STUDENTS_CSV, directory / EXERCISES_CSV)
+    report.html.write_text(_html(course, report, results, subs, analysis, problems, jobs,
+                                 sections, warnings), encoding="utf-8")
     return report
 
 
@@ -198,70 +462,105 @@ def _esc(x):
     return html.escape(str(x))
 
 
-def _html(course, report, results, exercise_stats, failures, failure_students, problems, jobs,
-          sections=(), warnings=()):
+def _short_text(text, n=90):
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _names(names):
+    return ", ".join(_esc(n) for n in names)
+
+
+def next_steps(report, results, subs, analysis, flagged):
+    """The short list at the top: what to do next, most urgent first (HTML <li> items)."""
+    items = []
+    not_graded = [k for k, r in sorted(results.items()) if r["status"] != "graded"]
+    if not_graded:
+        items.append(f"<b>採点できなかった提出 {len(not_graded)} 件</b> "
+                     f"({_names(f'{s}/{a}' for s, a in not_graded)}): 理由を読み、必要なら学生に"
+                     "再提出を依頼する → <a href='#not-graded'>採点できなかった提出</a>")
+    if flagged:
+        who = sorted({f"{s}/{a}" for s, a, _ in flagged})
+        items.append(f"<b>要確認 (flagged) {len(who)} 件</b> ({_names(who)}): 採点のための呼び出しが"
+                     "失敗しました。コードを読んで確かめる → <a href='#flagged'>要確認</a>")
+    pending = [(sub, g, p) for sub in subs.values() for g, p in sub.pending]
+    if pending:
+        people = sorted({sub.student for sub, _, _ in pending})
+        points = sum(p for _, _, p in pending)
+        changed = sum(len(sub.changed) for sub in subs.values())
+        items.append(f"<b>記述問題の採点 {len(pending)} 件</b> ({len(people)} 人、計 {points:g} 点) が"
+                     "採点待ちです: <code>nncourse formgrader</code> で採点し、<code>nncourse grade"
+                     "</code> でフィードバックを更新する"
+                     + (f" (うち {changed} 件は再提出で解答が変わったため採点し直し)" if changed else "")
+                     + " → <a href='#pending'>採点待ち</a>")
+    for (aid, key), m in _ranked_mistakes(analysis)[:NEXT_STEP_MISTAKES]:
+        items.append(f"よくある間違い: 「{_esc(_short_text(key, 70))}」 — <b>{len(m['students'])} 人"
+                     f"</b> ({_esc(aid)}: {_esc(', '.join(m['cells']))}; {_names(m['students'][:6])}"
+                     f"{' …' if len(m['students']) > 6 else ''}) → 授業で補足する候補 "
+                     "<a href='#mistakes'>よくある間違い</a>")
+    low = [(k, e) for k, e in analysis.exercises.items()
+           if e["n"] and e["full"] / e["n"] < LOW_SUCCESS]
+    if low:
+        low.sort(key=lambda ke: ke[1]["full"] / ke[1]["n"])
+        items.append("満点の割合が低い問題: " + ", ".join(
+            f"{_esc(a)}/{_esc(g)} ({e['full']}/{e['n']})" for (a, g), e in low[:5])
+            + (" …" if len(low) > 5 else "") + " → <a href='#exercises'>問題ごとの結果</a>")
+    idle = Counter()
+    for (aid, gid), who in analysis.not_attempted.items():
+        idle.update(who)
+    if idle:
+        items.append(f"未着手 (not attempted) の問題がある学生 {len(idle)} 人: "
+                     + ", ".join(f"{_esc(s)} ({n})" for s, n in idle.most_common(8))
+                     + (" …" if len(idle) > 8 else "") + " — 声をかける候補 → "
+                     "<a href='#not-attempted'>未着手</a>")
+    if not items:
+        items.append("すべて採点済みです。気になる点はありません。")
+    return items
+
+
+def _html(course, report, results, subs, analysis, problems, jobs, sections=(), warnings=()):
     aids = report.assignments
-    table = report.table()
+    students = sorted({s for s, _ in subs})
     not_graded = [(s, a, r.get("error") or "") for (s, a), r in sorted(results.items())
                   if r["status"] != "graded"]
-    out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report: "
-           f"{_esc(course.course_id)}</title><style>"
-           "body{font-family:sans-serif;margin:2em;max-width:1100px}"
-           "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-           "padding:3px 8px;text-align:right}td.l,th.l{text-align:left}"
-           ".full{background:#e3f4e1}.zero{background:#fbe3e1}.fail{background:#f8c9c4}"
-           ".warn{color:#b00}img{margin:4px;border:1px solid #eee}</style></head><body>",
-           f"<h1>Grading report — {_esc(course.course_id)}</h1>",
-           f"<p>{datetime.now():%Y-%m-%d %H:%M} · assignments: {_esc(', '.join(aids))} · "
-           f"{len(table)} students · {len(results)} submissions · "
-           f"<b>{len(not_graded)} could not be graded</b> · "
-           f"<a href='{report.csv.name}'>{report.csv.name}</a></p>"]
+    flagged = [(s, a, f) for (s, a), r in sorted(results.items()) for f in r.get("flags") or []]
+    pending_n = sum(len(sub.pending) for sub in subs.values())
+    out = [f"<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'><title>採点レポート "
+           f"(Grading report): {_esc(course.course_id)}</title><style>{STYLE}</style></head><body>",
+           f"<h1>採点レポート (Grading report) — {_esc(course.course_id)}</h1>",
+           f"<p class='meta'>{datetime.now():%Y-%m-%d %H:%M} · 課題 (assignments): "
+           f"{_esc(', '.join(aids))} · {len(students)} 人 (students) · {len(results)} 提出 "
+           f"(submissions) · <b>{len(not_graded)} 件 採点できず (could not be graded)</b> · "
+           f"<b>{pending_n} 件 採点待ち (pending manual)</b> · CSV: "
+           + " · ".join(f"<a href='{p.name}'>{p.name}</a>"
+                        for p in (report.csv, report.students_csv, report.exercises_csv) if p)
+           + "</p>"]
     out += [f"<h2 class='warn'>{_esc(w)}</h2>" for w in warnings]
+    out.append("<div class='next'><h2 id='next'>次にすること (Next steps)</h2><ol>"
+               + "".join(f"<li>{i}</li>" for i in next_steps(report, results, subs, analysis,
+                                                            flagged))
+               + "</ol></div>")
     if not_graded:
-        out.append("<h2 class='warn'>Could not be graded</h2><table><tr><th class='l'>student"
-                   "</th><th class='l'>assignment</th><th class='l'>reason</th></tr>")
+        out.append("<h2 id='not-graded' class='warn'>採点できなかった提出 (Could not be graded)"
+                   "</h2><table><tr><th class='l'>学生 (student)</th><th class='l'>課題 "
+                   "(assignment)</th><th class='l'>理由 (reason)</th></tr>")
         out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
                 f"<td class='l'><pre>{_esc(e)}</pre></td></tr>" for s, a, e in not_graded]
         out.append("</table>")
-    out.append("<h2>Scores per student</h2><table><tr><th class='l'>student</th>"
-               + "".join(f"<th>{_esc(a)}</th>" for a in aids) + "<th>total</th></tr>")
-    for student, row in sorted(table.items()):
-        cells, tot, tot_max = [], 0.0, 0.0
-        for a in aids:
-            score, mx, status = row.get(a, (0.0, 0.0, "missing"))
-            cls = ("fail" if status == "failed" else "full" if mx and score >= mx
-                   else "zero" if score == 0 else "")
-            label = {"failed": " (not graded)", "missing": " (none)"}.get(status, "")
-            cells.append(f"<td class='{cls}'>{score:g} / {mx:g}{label}</td>")
-            tot, tot_max = tot + score, tot_max + mx
-        out.append(f"<tr><td class='l'>{_esc(student)}</td>{''.join(cells)}"
-                   f"<td><b>{tot:g} / {tot_max:g}</b></td></tr>")
-    out.append("</table>")
-    out.append("<h2>Scores per exercise (autograded tests)</h2><table><tr><th class='l'>"
-               "assignment</th><th class='l'>test</th><th>points</th><th>mean</th>"
-               "<th>full marks</th></tr>")
-    for (aid, gid), s in exercise_stats.items():
-        out.append(f"<tr><td class='l'>{_esc(aid)}</td><td class='l'>{_esc(gid)}</td>"
-                   f"<td>{s['points']:g}</td><td>{s['total'] / s['n']:.2f}</td>"
-                   f"<td>{s['full']}/{s['n']}</td></tr>")
-    out.append("</table><h2>Most frequent failures</h2><table><tr><th>count</th>"
-               "<th class='l'>assignment / test</th><th class='l'>message</th>"
-               "<th class='l'>students</th></tr>")
-    for (aid, gid, msg), n in failures.most_common(TOP_FAILURES):
-        who = failure_students[(aid, gid, msg)]
-        out.append(f"<tr><td>{n}</td><td class='l'>{_esc(aid)} / {_esc(gid)}</td>"
-                   f"<td class='l'>{_esc(msg)}</td><td class='l'>{_esc(', '.join(who[:5]))}"
-                   f"{' …' if len(who) > 5 else ''}</td></tr>")
-    out.append("</table>")
+    out += _student_table(aids, students, subs)
+    out += _pending_table(subs)
+    out += _mistakes_table(analysis)
+    out += _not_attempted_table(analysis, subs)
+    out += _exercise_table(analysis)
     if problems:
-        out.append("<h2 class='warn'>Time limits and crashes</h2><table><tr><th class='l'>"
-                   "student</th><th class='l'>assignment</th><th class='l'>message</th></tr>")
+        out.append("<h2 class='warn'>時間切れ・カーネル停止 (Time limits and crashes)</h2><table>"
+                   "<tr><th class='l'>学生 (student)</th><th class='l'>課題 (assignment)</th>"
+                   "<th class='l'>メッセージ (message)</th></tr>")
         out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
                 f"<td class='l'>{_esc(p)}</td></tr>" for s, a, p in problems]
         out.append("</table>")
-    flagged = [(s, a, f) for (s, a), r in sorted(results.items()) for f in r.get("flags") or []]
     if flagged:
-        out.append(f"<h2 class='warn'>{FLAGGED_TITLE}</h2><p>{_esc(FLAGGED_NOTE)}</p>"
+        out.append(f"<h2 id='flagged' class='warn'>{FLAGGED_TITLE}</h2><p>{_esc(FLAGGED_NOTE)}</p>"
                    "<table><tr><th class='l'>student</th><th class='l'>assignment</th>"
                    "<th class='l'>cell</th><th class='l'>what happened</th><th>times</th></tr>")
         out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
@@ -272,8 +571,143 @@ def _html(course, report, results, exercise_stats, failures, failure_students, p
         out.append("</table>")
     for title, fragment in sections:
         out.append(f"<h2>{_esc(title)}</h2>{fragment}")
-    out.append("<h2>Score distributions</h2>")
+    out.append("<h2 id='plots'>得点分布 (Score distributions)</h2><div class='plots'>")
     out += [f"<img src='{p.name}' alt='{_esc(p.stem)}'>" for p in report.plots]
-    out.append(f"<p><small>feedback: {_esc(course.root / 'feedback')} · "
+    out.append(f"</div><p><small>feedback: {_esc(course.root / 'feedback')} · "
                f"jobs: {jobs or '-'}</small></p></body></html>")
     return "\n".join(out)
+
+
+def _student_table(aids, students, subs):
+    out = ["<h2 id='students'>学生ごとの得点 (Scores per student)</h2>"
+           "<p class='note'>各課題: 合計 / 満点、その下に 自動 (autograded) と 手動 (manual: 記述問題)。"
+           "<span class='pend'>採点待ち</span> の点は合計に入っていません。</p>"
+           "<table><tr><th class='l'>学生 (student)</th>"
+           + "".join(f"<th>{_esc(a)}</th>" for a in aids)
+           + "<th>合計 (total)</th><th>採点待ち (pending)</th></tr>"]
+    for student in students:
+        cells, tot, tot_max, pend = [], 0.0, 0.0, 0.0
+        for a in aids:
+            sub = subs.get((student, a))
+            if sub is None:
+                cells.append("<td class='none'>— (none)</td>")
+                continue
+            cls = ("fail" if sub.status != "graded" else
+                   "full" if sub.max_score and sub.total >= sub.max_score else
+                   "zero" if sub.total == 0 else "")
+            detail = ("<span class='sub'>(not graded) 採点できず</span>" if sub.status != "graded"
+                      else f"<span class='sub'>自動 {sub.auto:g}/{sub.auto_max:g} · 手動 "
+                           f"{sub.manual:g}/{sub.manual_max:g}</span>")
+            if sub.pending:
+                detail += f"<span class='pend'>採点待ち {sub.pending_points:g} 点</span>"
+            cells.append(f"<td class='{cls}'>{sub.total:g} / {sub.max_score:g}{detail}</td>")
+            tot, tot_max, pend = tot + sub.total, tot_max + sub.max_score, pend + sub.pending_points
+        out.append(f"<tr><td class='l'>{_esc(student)}</td>{''.join(cells)}"
+                   f"<td><b>{tot:g} / {tot_max:g}</b></td>"
+                   f"<td>{f'{pend:g} 点' if pend else '—'}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _pending_table(subs):
+    rows = [sub for _, sub in sorted(subs.items()) if sub.pending]
+    out = ["<h2 id='pending'>採点待ちの記述問題 (Pending manual grading)</h2>"]
+    if not rows:
+        out.append("<p>採点待ちはありません (nothing pending).</p>")
+        return out
+    total = sum(len(sub.pending) for sub in rows)
+    out.append(f"<p class='note'>{total} 件 ({len({s.student for s in rows})} 人)。"
+               "<code>nncourse formgrader</code> で開き、Manage Submissions → 課題 → "
+               "学生 の順に採点します。採点後に <code>nncourse grade</code> を実行すると、"
+               "フィードバックとこのレポートが更新されます。</p><table><tr><th class='l'>学生 "
+               "(student)</th><th class='l'>課題 (assignment)</th><th class='l'>セル (cells)</th>"
+               "<th>点 (points)</th><th class='l'>メモ (note)</th></tr>")
+    for sub in rows:
+        changed = [g for g, _ in sub.pending if g in sub.changed]
+        note = (f"再提出で解答が変わりました (answer changed since graded): {', '.join(changed)} "
+                "を採点し直してください") if changed else ""
+        out.append(f"<tr><td class='l'>{_esc(sub.student)}</td><td class='l'>{_esc(sub.aid)}</td>"
+                   f"<td class='l'>{_esc(', '.join(g for g, _ in sub.pending))}</td>"
+                   f"<td>{sub.pending_points:g}</td><td class='l'>{_esc(note)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _mistakes_table(analysis):
+    out = ["<h2 id='mistakes'>よくある間違い (Most frequent failures: mistakes by hint)</h2>",
+           "<p class='note'>採点のチェックが出したヒント (ヒント: …) ごとにまとめています。ヒントの"
+           "ないものはメッセージの 1 行目で。未着手 (NotImplementedError、空の解答) は"
+           "<a href='#not-attempted'>別に数えます</a>。</p>"]
+    ranked = _ranked_mistakes(analysis)
+    if not ranked:
+        out.append("<p>間違いはありません (no mistakes).</p>")
+        return out
+    out.append("<table><tr><th>人数 (students)</th><th class='l'>課題 / テスト (assignment / "
+               "tests)</th><th class='l'>ヒント (hint)</th><th class='l'>学生 (who)</th></tr>")
+    for (aid, key), m in ranked[:TOP_FAILURES]:
+        example = m["example"]
+        out.append(f"<tr><td>{len(m['students'])}</td><td class='l'>{_esc(aid)} / "
+                   f"{_esc(', '.join(m['cells']))}</td><td class='l msg'>{_esc(key)}"
+                   f"<details><summary>メッセージの例 (example message)</summary><pre>"
+                   f"{_esc(example)}</pre></details></td>"
+                   f"<td class='l'>{_names(m['students'])}</td></tr>")
+    out.append("</table>")
+    if len(ranked) > TOP_FAILURES:
+        out.append(f"<p class='note'>ほか {len(ranked) - TOP_FAILURES} 種類 "
+                   f"({len(ranked) - TOP_FAILURES} more): exercises.csv を参照。</p>")
+    return out
+
+
+def _not_attempted_table(analysis, subs):
+    out = ["<h2 id='not-attempted'>未着手 (Not attempted)</h2>",
+           "<p class='note'>テストが使う関数がスタブのまま (NotImplementedError) か解答のセルが空、"
+           "または記述問題が空欄のままのもの (間違いとは数えません)。前のセルで止まって実行され"
+           "なかったテストは「未実行 (not run)」として別に示します。</p>"]
+    per = defaultdict(lambda: {"idle": [], "not_run": []})    # (student, aid) -> cells
+    for (aid, gid), who in analysis.not_attempted.items():
+        for student in who:
+            per[(student, aid)]["idle"].append(gid)
+    for (aid, gid), who in analysis.not_run.items():
+        for student in who:
+            per[(student, aid)]["not_run"].append(gid)
+    if not per:
+        out.append("<p>ありません (none).</p>")
+        return out
+    out.append("<table><tr><th class='l'>学生 (student)</th><th class='l'>課題 (assignment)</th>"
+               "<th>未着手 (not attempted)</th><th>未実行 (not run)</th>"
+               "<th class='l'>セル (cells)</th></tr>")
+    for (student, aid), cells in sorted(per.items()):
+        sub = subs.get((student, aid))
+        n_cells = len(sub.cells) if sub else 0
+        listed = ", ".join(cells["idle"] + [f"{g} (未実行)" for g in cells["not_run"]])
+        everything = sub is not None and len(cells["idle"]) == n_cells
+        out.append(f"<tr><td class='l'>{_esc(student)}</td><td class='l'>{_esc(aid)}</td>"
+                   f"<td>{len(cells['idle'])} / {n_cells}</td><td>{len(cells['not_run']) or '—'}"
+                   f"</td><td class='l msg'>{'全部 (everything) — ' if everything else ''}"
+                   f"<details><summary>{len(cells['idle']) + len(cells['not_run'])} セル</summary>"
+                   f"{_esc(listed)}</details></td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _exercise_table(analysis):
+    out = ["<h2 id='exercises'>問題ごとの結果 (Scores per exercise, autograded tests)</h2>"
+           "<table><tr><th class='l'>課題 (assignment)</th><th class='l'>テスト (test)</th>"
+           "<th>配点 (points)</th><th>平均 (mean)</th><th>満点 (full marks)</th>"
+           "<th>間違い (mistakes)</th><th>未着手 (not attempted)</th>"
+           "<th class='l'>いちばん多い間違い (most common mistake)</th></tr>"]
+    for (aid, gid), e in analysis.exercises.items():
+        n = e["n"] or 1
+        share = e["full"] / n
+        common = e["mistakes"].most_common(1)
+        common_text = (f"{_esc(_short_text(common[0][0], 80))} ({common[0][1]})"
+                       if common else "—")
+        cls = "full" if share >= 0.999 else "zero" if share < LOW_SUCCESS else ""
+        out.append(f"<tr><td class='l'>{_esc(aid)}</td><td class='l'>{_esc(gid)}</td>"
+                   f"<td>{e['points']:g}</td><td>{e['total'] / n:.2f}</td>"
+                   f"<td class='{cls}'>{share:.0%} ({e['full']}/{e['n']})</td>"
+                   f"<td>{e['outcomes'].get('mistake', 0)}</td>"
+                   f"<td>{e['outcomes'].get('not_attempted', 0)}</td>"
+                   f"<td class='l msg'>{common_text}</td></tr>")
+    out.append("</table>")
+    return out

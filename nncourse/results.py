@@ -71,19 +71,97 @@ def cell_problems(nb):
     return found
 
 
+def _unanswered(cell):
+    """True when a solution cell is as released (nbgrader's checksum) or holds nothing but
+    comments, ``pass`` and the stub's ``raise NotImplementedError``."""
+    meta = cell.metadata.get("nbgrader", {})
+    try:
+        if meta.get("checksum") and meta["checksum"] == nbutils.compute_checksum(cell):
+            return True
+    except (KeyError, TypeError, ValueError):
+        pass
+    text = cell.source
+    if cell.cell_type == "markdown":
+        return not text.strip() or TEXT_STUB_MARK in text and len(text.strip()) <= 60
+    lines = [ln.strip() for ln in text.split("\n")]
+    code = [ln for ln in lines if ln and not ln.startswith("#")
+            and ln != "pass" and not ln.startswith("raise NotImplementedError")]
+    return not code
+
+
 def graded_cells(nb):
-    """One dict per grade/task cell: grade_id, kind, points, the message (if it failed)."""
+    """One dict per grade/task cell: grade_id, kind, points, the message (if it failed), its
+    hint ("ヒント: …" line, if any) and ``unanswered`` (a written answer left as released or
+    empty; for a test cell: the solution cell before it was)."""
     cells = []
+    last_solution_unanswered = False
     for cell in nb.cells:
+        if nbutils.is_solution(cell) and cell.cell_type == "code":
+            last_solution_unanswered = _unanswered(cell)
         if not (nbutils.is_grade(cell) or nbutils.is_task(cell)):
             continue
         meta = cell.metadata.nbgrader
         auto = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+        message = cell_message(cell) if auto else None
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"] \
+            if auto and message else []
+        hint = hint_of(errors[0].get("evalue", "")) if errors else None   # before shortening
         cells.append({
             "grade_id": meta["grade_id"],
             "kind": "auto" if auto else "manual",
             "points": float(meta.get("points", 0)),
             "hidden": auto and has_hidden_tests(cell.source),
-            "message": cell_message(cell) if auto else None,
+            "message": message,
+            "hint": hint or hint_of(message),
+            "unanswered": (last_solution_unanswered if auto else
+                           nbutils.is_solution(cell) and _unanswered(cell)),
         })
     return cells
+
+
+# --- what a failed test means (the report) ----------------------------------------------------
+TEXT_STUB_MARK = "YOUR ANSWER HERE"        # in course_config's ClearSolutions.text_stub
+HINT_PREFIX = "ヒント:"
+NOT_ATTEMPTED_MARKS = ("NotImplementedError", "まだ実装されていません", "まだ実装していません")
+PASSED, MISTAKE, NOT_ATTEMPTED, NOT_RUN_OUTCOME, FLAGGED = (
+    "passed", "mistake", "not_attempted", "not_run", "flagged")
+
+
+def hint_of(message):
+    """The hint of a check's message (the text after its last "ヒント:"), or None."""
+    if not message:
+        return None
+    for line in reversed(strip_ansi(message).splitlines()):
+        if line.strip().startswith(HINT_PREFIX):
+            return line.strip()[len(HINT_PREFIX):].strip().rstrip("…").strip() or None
+    return None
+
+
+def outcome(cell, flagged_cells=()):
+    """What an autograded cell's result means for the teacher:
+
+    ``passed``; ``not_attempted`` (the stub's NotImplementedError, or the solution cell above
+    left empty); ``not_run`` (an earlier cell used up the time or the kernel died, so this one
+    never ran); ``flagged`` (the grader's call into the kernel failed, report's 要確認);
+    ``mistake`` (everything else: a wrong answer, an error, a time-out in this cell)."""
+    if float(cell.get("score", 0)) >= float(cell.get("max_score", cell.get("points", 0))):
+        return PASSED
+    message = cell.get("message") or ""
+    if cell.get("grade_id") in flagged_cells:
+        return FLAGGED
+    if message.startswith(NOT_RUN + ":") or message.startswith(NOT_RUN):
+        return NOT_RUN_OUTCOME
+    if any(m in message for m in NOT_ATTEMPTED_MARKS) or cell.get("unanswered"):
+        return NOT_ATTEMPTED
+    return MISTAKE
+
+
+def mistake_key(cell):
+    """What groups one mistake with the same mistake of other students: the check's hint,
+    else the message's first line (the check and what went wrong)."""
+    hint = cell.get("hint") or hint_of(cell.get("message"))
+    if hint:
+        return hint
+    first = (cell.get("message") or "(メッセージなし)").strip().splitlines()[0]
+    return first.split(": ", 1)[1] if first.startswith(("CheckFailed: ", "AssertionError: ")) \
+        else first

@@ -1,4 +1,5 @@
 """Shared fixtures: the course's assignments and a throw-away copy of the course directory."""
+import os
 import shutil
 import subprocess
 import sys
@@ -37,8 +38,9 @@ def copy_course(dest):
 
 def nbgrader(course, *args, check=True):
     """Run a stock nbgrader command in ``course`` (it reads the course's nbgrader_config.py)."""
+    env = dict(os.environ, PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]))
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, capture_output=True,
-                          text=True)
+                          text=True, env=env)      # nbgrader runs `alembic` from this venv
     if check and proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -25,6 +25,7 @@ bleach (``bleach.Cleaner``, the library nbconvert's ``SanitizeHTML`` uses), with
 - kept as they are: plain text, PNG/JPEG images, LaTeX, JSON, stdout/stderr and error outputs
   (nbconvert and JupyterLab escape those).
 """
+import html
 from pathlib import Path
 
 import nbformat
@@ -32,7 +33,7 @@ from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, ALLOWED_SVG_PROPERTIES,
 from bleach.sanitizer import Cleaner
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils as nbutils
-from traitlets import Unicode
+from traitlets import Bool, Unicode
 
 HTML_TAGS = frozenset({
     "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "code", "col", "colgroup",
@@ -54,8 +55,8 @@ MARKDOWN_PROTOCOLS = PROTOCOLS | {"attachment"}      # ![](attachment:plot.png) 
 
 SVG_TAGS = frozenset({
     "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle",
-    "ellipse", "line", "polyline", "polygon", "text", "tspan", "textpath", "clippath", "mask",
-    "pattern", "marker", "lineargradient", "radialgradient", "stop", "image"})
+    "ellipse", "line", "polyline", "polygon", "text", "tspan", "textPath", "clipPath", "mask",
+    "pattern", "marker", "linearGradient", "radialGradient", "stop", "image"})
 SVG_ATTRIBUTES = ["id", "class", "style", "transform", "x", "y", "x1", "y1", "x2", "y2", "cx",
                   "cy", "r", "rx", "ry", "d", "points", "width", "height", "viewbox",
                   "preserveaspectratio", "fill", "fill-opacity", "fill-rule", "stroke",
@@ -66,6 +67,9 @@ SVG_ATTRIBUTES = ["id", "class", "style", "transform", "x", "y", "x1", "y1", "x2
                   "offset", "stop-color", "stop-opacity", "gradientunits", "gradienttransform",
                   "patternunits", "markerwidth", "markerheight", "refx", "refy", "orient",
                   "version", "xmlns", "href", "xlink:href"]
+SVG_ATTRIBUTES += [a for a in ("viewBox", "preserveAspectRatio", "clipPathUnits", "gradientUnits",
+                               "gradientTransform", "patternUnits", "markerWidth", "markerHeight",
+                               "refX", "refY")]       # as the HTML parser spells them in SVG
 SVG_PROTOCOLS = frozenset()          # only local references (href="#id"), no URL at all
 
 SAFE_OUTPUT_KEYS = frozenset({"text/plain", "image/png", "image/jpeg", "text/latex",
@@ -106,8 +110,14 @@ def clean_markdown(text):
     text = _text(text)
     rendered = markdown2html(text)
     cleaned = _MARKDOWN.clean(rendered)
-    if cleaned == rendered:
+    # raw HTML that nbconvert's renderer happens to escape may be HTML to another renderer
+    # (JupyterLab's): the source itself must also be plain text or allowed tags only
+    raw_html = "<" in text and _MARKDOWN.clean(text) != html.escape(text, quote=False)
+    if cleaned == rendered and not raw_html:
         return text, False
+    again = markdown2html(cleaned)        # what a renderer makes of the cleaned cell
+    if _MARKDOWN.clean(again) != again:   # (not stable: show the answer as escaped text)
+        cleaned = f"<pre>{html.escape(text)}</pre>"
     return cleaned, True
 
 
@@ -169,6 +179,9 @@ def sanitize_notebook(nb, trusted=frozenset(), log=None):
 
 class SanitizeSubmission(Preprocessor):
     """nbgrader autograde preprocessor: sanitize the executed submission (bleach)."""
+
+    enabled = Bool(True, help="nbconvert preprocessors are off unless enabled; this one is "
+                   "always on while grading.").tag(config=True)
 
     course_root = Unicode("", help="The course directory: markdown cells identical to one of "
                           "source/<assignment>/<notebook>.ipynb or its release are trusted "
