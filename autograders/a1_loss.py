@@ -34,9 +34,12 @@ HINTS = {
                      "(t も同様) でバッチ 1 個の形にしてから batch_size を求めてください。",
     "ce_shape_call": "y.shape はタプル (関数ではない) なので y.shape(0) とは書けません。"
                      "y.shape[0] と角括弧で書きます。",
-    "ce_labels": "t が正解ラベル (インデックス, 例: [2, 0, 7]) のときは、"
-                 "y[np.arange(batch_size), t] で各データの正解クラスの出力だけを取り出して"
-                 " log をとります (t.size == y.size ならワンホット表現)。",
+    "ce_labels": "t が正解ラベル (インデックス, 例: [2, 0, 7]) のときは、ワンホット表現のように"
+                 " t を掛けることはできません。y[np.arange(batch_size), t] で各データの正解クラスの"
+                 "出力だけを取り出して log をとります (t.size == y.size ならワンホット表現)。",
+    "ce_columns": "y[:, t] のように書くと、各行から t のすべての列を取り出してしまいます。"
+                  "データ n ごとに、正解クラス t[n] の出力 1 つだけを取り出してください"
+                  " (y[np.arange(batch_size), t])。",
     "ce_label_one": "データが 1 つでラベルが np.int64(2) や np.array([2]) のときも動くように、"
                     "t も reshape してください。",
 }
@@ -208,6 +211,22 @@ def check_cross_entropy_error_batch(cross_entropy_error):
 
 
 # --- バッチ対応 (正解ラベル) -------------------------------------------------------------------
+def _labels_hint(y, t):
+    """Hints for label t: ``y[:, t]`` (every labelled column of every row), then the batch's."""
+    n, k = y.shape
+    with np.errstate(all="ignore"):
+        columns = -np.sum(np.log(y[:, np.asarray(t).astype(int)] + 1e-7)) / n
+    batch = _batch_hint(n, k)
+
+    def hint(got, expected):
+        if np.size(got) == 1 and np.isfinite(columns) and len(np.unique(t)) > 1 and \
+                not np.isclose(columns, float(np.ravel(expected)[0]), rtol=1e-4) and \
+                np.isclose(float(np.ravel(got)[0]), columns, rtol=1e-4):
+            return HINTS["ce_columns"]
+        return batch(got, expected)
+    return hint
+
+
 def check_cross_entropy_error_labels(cross_entropy_error):
     """Batch cross-entropy with t given as label indices (N,), as load_mnist(one_hot_label=False).
 
@@ -222,12 +241,13 @@ def check_cross_entropy_error_labels(cross_entropy_error):
     y100[rng.random((100, 10)) < 0.1] = 0.0
     l100 = rng.integers(0, 10, 100).astype(np.uint8)
     cases = []
-    for name, y, t in [("スライドの y1, y2 のバッチ (2, 5), 正解ラベル", y2b, np.array([2, 2])),
-                       ("乱数のバッチ (3, 4), 正解ラベル", y3, l3),
-                       ("乱数のバッチ (100, 10) (0 を含む), 正解ラベル uint8", y100, l100)]:
+    # the slides' batch last: with labels [2, 2], y[:, t] and a missing 1/N look the same
+    for name, y, t in [("乱数のバッチ (3, 4), 正解ラベル", y3, l3),
+                       ("乱数のバッチ (100, 10) (0 を含む), 正解ラベル uint8", y100, l100),
+                       ("スライドの y1, y2 のバッチ (2, 5), 正解ラベル", y2b, np.array([2, 2]))]:
         desc = f"{name}: y = {fmt(y)}, t = {fmt(t)}"
         cases.append((desc, (y, t), ref.cross_entropy_error(y, t),
-                      _with_fallback(_batch_hint(*y.shape), HINTS["ce_labels"])))
+                      _with_fallback(_labels_hint(y, t), HINTS["ce_labels"])))
     _run_cases(check, cross_entropy_error, cases,
                on_error=lambda msg: _shape_call_hint(msg) or HINTS["ce_labels"])
     one = [(f"データ 1 つ (1 次元): y = {fmt(Y1_SLIDES)}, t = {t!r}", (Y1_SLIDES, t),

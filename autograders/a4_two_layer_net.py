@@ -201,13 +201,22 @@ PREDICT_CASES = [  # (description, sizes, seed, batch, scale of W2: 2000 -> logi
 ]
 
 
+def _large_scores(params, scale):
+    """W2 scaled by ``scale``; when scaled, every score also shifted by +1000: softmax does not
+    change (it is shift-invariant) but np.exp overflows for any random draw, so a softmax
+    without the max subtraction gives NaN whatever the (per-submission) seed."""
+    params["W2"] *= scale
+    if scale > 1:
+        params["b2"] += 1000.0
+    return params
+
+
 def check_predict(TwoLayerNet):  # noqa: N803
     """predict = softmax(sigmoid(x W1 + b1) W2 + b2) on batches, incl. logits ~ 1000."""
     check = "TwoLayerNet.predict"
     inputs, cases = [], []
     for desc, sizes, seed, n, scale in PREDICT_CASES:
-        params = _params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05)
-        params["W2"] *= scale
+        params = _large_scores(_params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05), scale)
         x = _rng(seed + 100).random((n, sizes[0]))
         inputs.append((desc, params, x))
         cases.append((sizes, {}, params, [("predict", (x,), desc)]))
@@ -226,8 +235,7 @@ def check_loss(TwoLayerNet):  # noqa: N803
     check = "TwoLayerNet.loss"
     inputs, cases = [], []
     for desc, sizes, seed, n, scale in PREDICT_CASES:
-        params = _params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05)
-        params["W2"] *= scale
+        params = _large_scores(_params(sizes, seed, std=0.5 if sizes[0] < 100 else 0.05), scale)
         x = _rng(seed + 100).random((n, sizes[0]))
         labels = _rng(seed + 200).integers(0, sizes[2], n)
         if scale > 1:   # some samples labelled with their top class: a softmax without the

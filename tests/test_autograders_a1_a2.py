@@ -582,3 +582,23 @@ def test_numerical_diff_is_held_to_the_visible_bound():
     run(A2.check_numerical_diff, central(2e-4))
     msg = fails(A2.check_numerical_diff, central(1.5e-3), hint="中心差分")
     assert "x**3" in msg
+
+
+def test_labels_given_as_columns_get_their_own_hint():
+    def columns(y, t):
+        y, t = np.asarray(y), np.asarray(t)
+        if y.ndim == 1:
+            y, t = y.reshape(1, -1), t.reshape(1, -1)
+        n = y.shape[0]
+        if t.size == y.size:
+            return -np.sum(t * np.log(y + 1e-7)) / n
+        return -np.sum(np.log(y[:, t.reshape(n).astype(int)] + 1e-7)) / n
+    fails(A1.check_cross_entropy_error_labels, columns, hint="各行から t のすべての列を取り出して")
+
+    def one_hot_only(y, t):
+        y, t = np.asarray(y), np.asarray(t)
+        if y.ndim == 1:
+            y, t = y.reshape(1, -1), t.reshape(1, -1)
+        return -np.sum(t * np.log(y + 1e-7)) / y.shape[0]
+    fails(A1.check_cross_entropy_error_labels, one_hot_only,
+          hint="ワンホット表現のように t を掛けることはできません")
