@@ -18,6 +18,15 @@ ASSIGNMENTS = [                           # assignment ids, in the lecture's ord
     "a4_two_layer_net",                   # TwoLayerNet and mini-batch training on MNIST
 ]
 
+# --- the gradebook (scores; nncourse, stock nbgrader commands and formgrader all use it) --
+GRADEBOOK_URL = os.environ.get(          # an SQLAlchemy URL; "" = the SQLite file gradebook.db
+    "NNCOURSE_GRADEBOOK_URL", "")        # in this directory.  Write the URL here (a string) or
+                                         # set NNCOURSE_GRADEBOOK_URL.  PostgreSQL (psycopg 3):
+                                         # "postgresql+psycopg://USER[:PASSWORD]@HOST:PORT/DB";
+                                         # the database must exist, nbgrader makes its tables.
+                                         # Copies made by nncourse (validate, demo) keep their
+                                         # own gradebook.db, never this database.
+
 # --- execution limits while grading ----------------------------------------------------
 CELL_TIMEOUT_S = 120                      # one cell may run this long before it is stopped
 NOTEBOOK_TIMEOUT_S = 600                  # one notebook (all cells) may run this long
@@ -79,6 +88,8 @@ def configure_nbgrader(c):
     """Apply these settings to an nbgrader/traitlets config object ``c``."""
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(COURSE_ROOT)
+    if GRADEBOOK_URL:                 # else nbgrader's default, <root>/gradebook.db
+        c.CourseDirectory.db_url = GRADEBOOK_URL
     # the jupytext twins (*.pct.py) hold solutions: they must never reach a release
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                                 "*.pct.py"]

@@ -18,6 +18,8 @@ from traitlets.config import Config
 # files and folders that make a course (copied by ``copy_course``); the rest is output
 COURSE_FILES = ("course_config.py", "nbgrader_config.py", "source", "reference", "autograders")
 STATE_DIR = ".nncourse"        # inside autograded/: per-submission results, logs, the lock
+DETACHED_GRADEBOOK = ("\n# added by nncourse's copy_course: this copy has its own gradebook.db, "
+                      "not the course's database\nGRADEBOOK_URL = \"\"\n")
 
 
 class CourseError(Exception):
@@ -89,11 +91,53 @@ class Course:
 
     @property
     def gradebook_path(self):
+        """The default gradebook, an SQLite file (used when GRADEBOOK_URL is empty)."""
         return self.root / "gradebook.db"
 
     @property
     def db_url(self):
-        return f"sqlite:///{self.gradebook_path}"
+        """The gradebook's SQLAlchemy URL: ``GRADEBOOK_URL``, or the SQLite file
+        ``gradebook.db`` in the course directory when that is empty."""
+        return self.setting("GRADEBOOK_URL") or f"sqlite:///{self.gradebook_path}"
+
+    @property
+    def gradebook_name(self):
+        """The gradebook for messages: its file, or its URL without a password."""
+        if not self.setting("GRADEBOOK_URL"):
+            return str(self.gradebook_path)
+        from sqlalchemy.engine import make_url
+        try:
+            return make_url(self.db_url).render_as_string(hide_password=True)
+        except Exception:           # not a URL SQLAlchemy understands: nbgrader will say so
+            return "(an unreadable GRADEBOOK_URL)"
+
+    def has_gradebook(self):
+        """Whether the gradebook exists: the SQLite file, or nbgrader's tables in the
+        database of GRADEBOOK_URL.  CourseError when that database cannot be reached."""
+        if not self.setting("GRADEBOOK_URL"):
+            return self.gradebook_path.exists()
+        if self.__dict__.get("_gradebook_seen") == self.db_url:   # tables, once made, stay
+            return True
+        from sqlalchemy import create_engine, inspect
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import SQLAlchemyError
+        try:
+            url = make_url(self.db_url)
+            if url.get_backend_name() == "sqlite":     # connecting would create the file
+                if not url.database or url.database == ":memory:" \
+                        or not Path(url.database).exists():
+                    return False
+            engine = create_engine(url)
+            try:
+                found = inspect(engine).has_table("assignment")
+            finally:
+                engine.dispose()
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            raise CourseError(f"cannot open the gradebook {self.gradebook_name} "
+                              f"(course_config.GRADEBOOK_URL): {exc}") from exc
+        if found:
+            self._gradebook_seen = self.db_url
+        return found
 
     def notebooks(self, aid):
         """Notebook names (without .ipynb) of an assignment's source, sorted."""
@@ -149,7 +193,11 @@ class Course:
 
 
 def copy_course(src_root, dest_root):
-    """Copy the files that make a course (not its outputs) to ``dest_root``; symlinks stay."""
+    """Copy the files that make a course (not its outputs) to ``dest_root``; symlinks stay.
+
+    The gradebook is an output too: a copy of a course whose GRADEBOOK_URL names a database
+    (``validate``, ``demo``, tests) gets ``GRADEBOOK_URL = ""``, its own ``gradebook.db``,
+    so that grading the copy never writes into the course's database."""
     src_root, dest_root = Path(src_root), Path(dest_root)
     dest_root.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
@@ -160,6 +208,12 @@ def copy_course(src_root, dest_root):
                             dirs_exist_ok=True)
         elif src.is_file():
             shutil.copy2(src, dest_root / name)
+    config = dest_root / "course_config.py"
+    if (src_root / "course_config.py").is_file() and config.is_file() \
+            and Course.load(src_root).setting("GRADEBOOK_URL"):
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text + ("" if text.endswith("\n") else "\n") + DETACHED_GRADEBOOK,
+                          encoding="utf-8")
     return dest_root
 
 

@@ -259,8 +259,9 @@ def rebuild_feedback(course, aid, student, config=None):
     the submission's result record brought up to date (scores, pending manual grades).
     Returns the updated record, or None when the submission has no graded result."""
     from . import manual
-    from .grade import load_result
-    from .grading.worker import GRADED, read_scores, write_result
+    from .grading.merge import load_result
+    from .grading.merge import read_scores, write_result
+    from .grading.task import GRADED
     GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
     result = load_result(course, aid, student)
     if (result is None or result.get("status") != GRADED

@@ -7,7 +7,8 @@ token goes to the server through the environment (``JUPYTER_TOKEN``), not the co
 other users of the machine cannot read it from the process list.  Open the printed
 ``/formgrader`` URL directly (not JupyterLab's Formgrader panel, an iframe of the same page).
 
-The formgrader saves each manual score and comment in ``gradebook.db`` as the teacher types;
+The formgrader saves each manual score and comment in the gradebook (``gradebook.db``, or the
+database of ``course_config.GRADEBOOK_URL``) as the teacher types;
 ``nncourse grade`` (or ``nncourse feedback``) then writes them into the students' feedback.
 """
 import os
@@ -141,8 +142,9 @@ def serve(course, port=None, host="127.0.0.1", timeout=90):
             return 1
         print("\nformgrader (手動採点) is ready; open this URL in a browser on this machine:\n"
               f"\n    {fg.url}\n\n"
-              "Manual scores and comments are saved in gradebook.db as you type them.  Then run\n"
-              "`nncourse grade` (or `nncourse feedback`) to put them into the students' feedback.\n"
+              "Manual scores and comments are saved in the gradebook as you type them\n"
+              f"({course.gradebook_name}).  Then run `nncourse grade` (or `nncourse feedback`)\n"
+              "to put them into the students' feedback.\n"
               f"The server's log: {path}.  Press Ctrl-C to stop the server.", flush=True)
         # the server runs in its own session: Ctrl-C (SIGINT) and SIGTERM stop it from here
         old = signal.signal(signal.SIGTERM, _interrupt)

@@ -1,18 +1,14 @@
 """``nncourse grade``: autograde every submission, feedback, CSV and report, in one command.
 
-One worker process per student (``worker.py``) grades that student's assignments; up to
-``jobs`` workers run at once.  A worker that crashes or overruns its time only costs that
-student's remaining submissions, which are recorded as not graded.
+The coordinator (this module) makes one self-contained task per submission that changed
+(``grading/task.py``), hands them to an executor (``grading/executors.py``: local processes,
+or Dask) and merges each result into the course as it comes back (``grading/merge.py``, the
+one writer of the gradebook and of ``autograded/``, ``feedback/`` and the result records).
+A task that crashes or overruns its time only costs that submission, which is recorded as
+not graded with its reason.
 """
-import json
-import os
-import queue
-import signal
-import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -20,9 +16,11 @@ from tqdm import tqdm
 from .build import ensure_built
 from .course import tree_digest
 from .manual import answers_changed, pending_manual
-from .grading.worker import EVENT, FAILED, GRADED, result_path, write_result
+from .grading.merge import load_result, merge
+from .grading.task import FAILED, GRADED, GradingTask, make_inputs, read_submission, \
+    submission_seed
 
-VERSION = "1"     # bump when grading changes in a way that must regrade everything
+VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
 
 
@@ -39,6 +37,7 @@ class GradeRun:
     feedback_rebuilt: list = field(default_factory=list)  # (student, aid) skipped, but manual grades changed
     answers_changed: list = field(default_factory=list)   # (student, aid, [grade_id]) pending because
                                                           # the answer changed since graded (any run)
+    executor: str = ""                                    # where the tasks ran (describe())
 
     @property
     def manual_changed(self):
@@ -59,19 +58,13 @@ def grading_inputs_digest(course, aid):
     """Everything besides the submission that decides its grade."""
     checks = sorted(p for p in (course.root / "autograders").iterdir()
                     if p.name != "catalogue")            # the catalogues do not grade
-    return tree_digest([course.source_dir(aid), *checks,
-                        course.root / "reference", course.root / "course_config.py"]) + VERSION
+    return tree_digest([course.source_dir(aid), *checks, course.root / "reference",
+                        course.root / "course_config.py",
+                        course.root / "nbgrader_config.py"]) + VERSION
 
 
 def fingerprint(course, aid, student, inputs):
     return tree_digest([course.submitted_dir(student, aid)]) + ":" + inputs
-
-
-def load_result(course, aid, student):
-    try:
-        return json.loads(result_path(course, aid, student).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _is_current(course, aid, student, fp):
@@ -79,55 +72,6 @@ def _is_current(course, aid, student, fp):
     return (old is not None and old.get("status") == GRADED and old.get("fingerprint") == fp
             and any(course.autograded_dir(student, aid).glob("*.ipynb"))
             and all((course.root / f).exists() for f in old.get("feedback", [])))
-
-
-def _worker_timeout(course, n_assignments):
-    per = int(course.setting("NOTEBOOK_TIMEOUT_S", 600)) + 120   # + kernel start, feedback
-    return per * n_assignments
-
-
-def _run_worker(course, student, aids, prints, events):
-    """Run one student's worker; put each finished assignment on ``events``."""
-    log = course.state_dir / "logs" / f"{student}.{aids[0]}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "nncourse.grading.worker", "--course-dir", str(course.root),
-           "--student", student]
-    for aid in aids:
-        cmd += ["--assignment", aid, "--fingerprint", prints[aid]]
-    done = set()
-    timeout = _worker_timeout(course, len(aids))
-    with open(log, "w", encoding="utf-8") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
-                                cwd=course.root, start_new_session=True)
-        timer = threading.Timer(timeout, _kill_group, [proc])
-        timer.start()
-        try:
-            for line in proc.stdout:
-                if line.startswith(EVENT):
-                    ev = json.loads(line[len(EVENT):])
-                    done.add(ev["assignment"])
-                    events.put(("done", student, ev["assignment"]))
-            proc.wait()
-        finally:
-            timer.cancel()
-            _kill_group(proc)     # a kernel the worker left behind
-    for aid in aids:
-        if aid not in done:
-            why = (f"採点が {timeout} 秒以内に終わらなかったため打ち切りました。"
-                   if proc.returncode in (-signal.SIGKILL, -signal.SIGTERM) else
-                   f"採点プロセスが異常終了しました (終了コード {proc.returncode})。")
-            write_result(course, {
-                "student": student, "assignment": aid, "fingerprint": prints[aid],
-                "status": FAILED, "error": why + f" ログ: {log.relative_to(course.root)}",
-                "problems": [], "cells": [], "feedback": [], "score": 0.0, "max_score": 0.0})
-            events.put(("done", student, aid))
-
-
-def _kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def protections_section():
@@ -157,59 +101,70 @@ def refresh_feedback(course, submissions):
     return done
 
 
+def _order(course, todo):
+    """Longest first (the last run's seconds, else later assignments first: a4 trains on
+    MNIST), so that the last tasks to finish are short ones."""
+    def cost(item):
+        aid, student = item
+        old = load_result(course, aid, student) or {}
+        return (-(old.get("seconds") or 0), -course.assignments.index(aid), student)
+    return sorted(todo, key=cost)
+
+
 def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True,
-          report_sections=None):
+          report_sections=None, executor=None, dask=None, scheduler=None):
     """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``.
 
+    ``executor``: a ``grading.executors`` executor (default: made from ``jobs``, ``dask``
+    (``"local"``) and ``scheduler`` (an address), see ``make_executor``).
     ``report_sections``: optional function GradeRun -> [(title, html fragment)] whose
     sections the HTML report shows (``autograders.catalogue.grading`` uses it)."""
     from .report import write_report
+    from .grading.executors import make_executor
     from .grading.sandbox import available, warning
+    from .lock import GRADEBOOK_LOCK
     start = time.monotonic()
     aids = course.select(assignments)
     ensure_built(course, aids)
+    GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
     run = GradeRun(sandboxed=available())
     if warning():
         run.warnings.append(warning())
-    todo = {}                       # student -> [aid], in lecture order
-    prints = {}
+    todo, prints, digests = [], {}, {}
     for aid in aids:
-        inputs = grading_inputs_digest(course, aid)
+        digests[aid] = grading_inputs_digest(course, aid)
         for student in course.students([aid]):
             if not course.submitted_dir(student, aid).is_dir():
                 continue
-            fp = fingerprint(course, aid, student, inputs)
-            prints.setdefault(student, {})[aid] = fp
+            fp = fingerprint(course, aid, student, digests[aid])
+            prints[(student, aid)] = fp
             if not force and _is_current(course, aid, student, fp):
                 run.skipped.append((student, aid))
             else:
-                todo.setdefault(student, []).append(aid)
-    total = sum(len(v) for v in todo.values())
-    events = queue.Queue()
-    bar = tqdm(total=total, desc="grading", unit="nb", file=sys.stderr, disable=not progress,
+                todo.append((aid, student))
+    inputs = {digests[aid]: make_inputs(course, aid, digests[aid])
+              for aid in {a for a, _ in todo}}
+    tasks = [GradingTask(aid, student, prints[(student, aid)],
+                         submission_seed(course, prints[(student, aid)]), digests[aid],
+                         read_submission(course, aid, student))
+             for aid, student in _order(course, todo)]
+    bar = tqdm(total=len(tasks), desc="grading", unit="nb", file=sys.stderr,
+               disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
-    # one worker per student; with fewer students than jobs, a student's assignments are
-    # shared out among the free jobs (each worker process costs ~2 s of imports)
-    tasks = [(s, todo[s]) for s in sorted(todo)]
-    if tasks and len(tasks) < jobs:
-        split = max(1, jobs // len(tasks))
-        tasks = [(s, aids_[i::split]) for s, aids_ in tasks for i in range(split) if aids_[i::split]]
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_run_worker, course, s, a, prints[s], events) for s, a in tasks]
-        finished = 0
-        while finished < total:
-            try:
-                _, student, aid = events.get(timeout=0.5)
-            except queue.Empty:
-                if all(f.done() for f in futures) and events.empty():
-                    break
-                continue
-            finished += 1
-            bar.set_postfix_str(f"{student}/{aid}", refresh=False)
+    own = executor is None and bool(tasks)
+    if own:
+        executor = make_executor(course, jobs, dask=dask, scheduler=scheduler)
+    run.executor = executor.describe() if executor is not None else "none"
+    config = course.nbgrader_config() if tasks else None
+    try:
+        for result in (executor.run(tasks, inputs) if tasks else ()):
+            record = merge(course, result, config)
+            bar.set_postfix_str(f"{record['student']}/{record['assignment']}", refresh=False)
             bar.update(1)
-        for f in futures:
-            f.result()
-    bar.close()
+    finally:
+        bar.close()
+        if own:
+            executor.close()
     for aid in aids:
         for student in course.students([aid]):
             r = load_result(course, aid, student)

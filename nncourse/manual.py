@@ -100,7 +100,7 @@ def before_autograde(course, aid, student):
     state = load_state(course, aid, student)
     shown = autograded_digests(course, aid, student) or state["answers"]
     with GRADEBOOK_LOCK:
-        if not course.gradebook_path.exists():
+        if not course.has_gradebook():
             return state
         with Gradebook(course.db_url, course.course_id) as gb:
             for key, grade in _grades(gb, aid, student).items():
@@ -138,7 +138,7 @@ def pending_manual(course, aids):
     """{(student, aid): [grade_id, ...]} of the cells that still need manual grading."""
     from nbgrader.api import Gradebook
     out = {}
-    if not course.gradebook_path.exists():
+    if not course.has_gradebook():
         return out
     with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
         for aid in aids:
@@ -152,7 +152,7 @@ def pending_manual(course, aids):
 def answers_changed(course, pending):
     """(student, aid, [grade_id]) of the pending answers whose result record says they were
     flagged again because the answer changed after the teacher graded it."""
-    from .grade import load_result
+    from .grading.merge import load_result
     out = []
     for (student, aid), ids in sorted(pending.items()):
         again = [g for g in (load_result(course, aid, student) or {}).get("manual_changed", [])
@@ -190,7 +190,7 @@ def stale_feedback(course, records):
     says; one gradebook session for all of them."""
     from nbgrader.api import Gradebook
     records = [r for r in records if r.get("status") == "graded"]
-    if not records or not course.gradebook_path.exists():
+    if not records or not course.has_gradebook():
         return []
     with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
         return [r for r in records if r.get("feedback_grades") !=

@@ -91,6 +91,8 @@ def gradebook_scores(course, aids):
     needs_manual_grade, cell_type}} (what formgrader shows now)."""
     from nbgrader.api import Gradebook
     out = {}
+    if not course.has_gradebook():      # nothing built or graded yet: do not create one here
+        return out
     with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
         for aid in aids:
             try:
@@ -115,7 +117,7 @@ def gradebook_scores(course, aids):
 
 
 def _load_results(course, aids):
-    from .grading.worker import result_path
+    from .grading.merge import result_path
     results = {}
     for aid in aids:
         for student in course.students([aid]):

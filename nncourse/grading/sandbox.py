@@ -185,14 +185,23 @@ def kernel_command_prefix(course):
     return limits_prefix(course)
 
 
+def _looks_like_course(path):
+    return any((path / n).exists() for n in ("course_config.py", "autograders", "reference"))
+
+
 def hidden_dirs(course):
-    """Directories the student's code must not see: the course and nncourse's checkout."""
+    """Directories the student's code must not see: the course, nncourse's checkout, and any
+    folder on the grader's sys.path that looks like a course (a course directory on
+    PYTHONPATH, a worker started inside one): the sandbox binds sys.path's other entries."""
     dirs = {course.root.resolve()}
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "nncourse").is_dir() and (
-            (checkout / "reference").is_dir() or (checkout / "autograders").is_dir()
-            or (checkout / ".git").exists() or (checkout / "course_config.py").exists()):
+            _looks_like_course(checkout) or (checkout / ".git").exists()):
         dirs.add(checkout)
+    for entry in _path_entries():
+        path = Path(entry).resolve()
+        if path.is_dir() and path != Path("/") and _looks_like_course(path):
+            dirs.add(path)
     return sorted(dirs, key=lambda p: len(p.parts))
 
 

@@ -1,0 +1,281 @@
+"""Where grading tasks run: processes on this machine, or a Dask cluster.
+
+Every executor takes ``GradingTask``s and the ``GradingInputs`` they name and yields one
+``TaskResult`` per task as tasks complete (for the progress bar and the one writer,
+``merge.py``); a task no worker could finish comes back as a not-graded result with its
+reason, so one bad submission never stops the others.
+
+- ``LocalExecutor`` (default, ``-j N``): N long-lived ``python -m nncourse.grading.worker``
+  processes; a process's start-up is paid once per slot.  A process that dies mid-task is
+  replaced and the task tried again (at most ``tries`` times); one that overruns its time
+  is killed and the task reported as over time (not retried: it would overrun again).
+- ``DaskExecutor``: ``--dask local`` (a ``LocalCluster`` of single-threaded workers) or
+  ``--scheduler tcp://HOST:PORT`` (workers started with ``dask worker``).  The inputs are
+  scattered once to every worker; a worker lost mid-task has its task rescheduled by Dask,
+  and a task that takes ``distributed.scheduler.allowed-failures`` + 1 workers down with it
+  comes back as ``KilledWorker``.  Dask has no per-task timeout: the task keeps its own
+  (``NOTEBOOK_TIMEOUT_S``, in the kernel driver).
+"""
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+
+from .merge import not_graded
+from .task import code_version, run_task, versions
+
+CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
+CRASH_EN = "the grading process died {n} time(s) while grading this submission"
+TIMEOUT_JA = "採点が {s} 秒以内に終わらなかったため打ち切りました。"
+TIMEOUT_EN = "grading overran {s} s and was stopped"
+LOST_JA = ("この提出を採点するたびに採点プロセスが止まりました ({n} 回)。"
+           "無限ループや大量のメモリを使うコードがないか確かめてください。")
+LOST_EN = "every worker that graded this submission died ({n} workers): not graded"
+
+
+class ExecutorError(Exception):
+    """The executor cannot run (no cluster at that address, workers of another version)."""
+
+
+def task_timeout(course):
+    """The backstop of one task: the notebook budget + kernel start and feedback."""
+    return int(course.setting("NOTEBOOK_TIMEOUT_S", 600)) + 120
+
+
+# --- local processes ----------------------------------------------------------------------
+class _Slot:
+    """One long-lived worker process and the thread that reads its frames."""
+
+    def __init__(self, log_path, env):
+        from .worker import read_frame
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "nncourse.grading.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
+        self.known = set()
+        self.frames = queue.Queue()
+
+        def reader():
+            try:
+                while True:
+                    frame = read_frame(self.proc.stdout)
+                    self.frames.put(frame)
+                    if frame is None:
+                        return
+            except Exception:      # a torn frame: the process died mid-write
+                self.frames.put(None)
+        threading.Thread(target=reader, daemon=True).start()
+
+    def send(self, obj):
+        from .worker import write_frame
+        write_frame(self.proc.stdin, obj)
+
+    def close(self, kill=False):
+        try:
+            if not kill:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        try:                        # the process and anything it left (kernels)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        self.log.close()
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, course, jobs=1, tries=3, timeout=None):
+        self.course, self.jobs, self.tries = course, max(1, int(jobs)), tries
+        self.timeout = timeout or task_timeout(course)
+        self.logs = course.state_dir / "logs"
+
+    def describe(self):
+        return f"local, {self.jobs} process(es)"
+
+    def run(self, tasks, inputs):
+        todo = queue.Queue()
+        for t in tasks:
+            todo.put(t)
+        done = queue.Queue()
+        self.logs.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)     # the course is not on a worker's path: it grades inputs
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+            if p and os.path.abspath(p) != str(self.course.root))
+        n = min(self.jobs, len(tasks))
+        threads = [threading.Thread(target=self._slot_loop, args=(i, todo, done, inputs, env),
+                                    daemon=True) for i in range(n)]
+        for th in threads:
+            th.start()
+        for _ in range(len(tasks)):
+            yield done.get()
+        for th in threads:
+            th.join()
+
+    def _slot_loop(self, i, todo, done, inputs, env):
+        slot = None
+        log = self.logs / f"worker-{i}.log"
+        try:
+            while True:
+                try:
+                    task = todo.get_nowait()
+                except queue.Empty:
+                    return
+                while True:
+                    if slot is None:
+                        slot = _Slot(log, env)
+                    try:
+                        if task.inputs_digest not in slot.known:
+                            slot.send(("inputs", inputs[task.inputs_digest]))
+                            slot.known.add(task.inputs_digest)
+                        slot.send(("task", task))
+                        frame = slot.frames.get(timeout=self.timeout)
+                    except queue.Empty:
+                        slot.close(kill=True)
+                        slot = None
+                        done.put(not_graded(task, TIMEOUT_JA.format(s=self.timeout)
+                                            + f" ログ: {log.relative_to(self.course.root)}",
+                                            TIMEOUT_EN.format(s=self.timeout)))
+                        break
+                    except OSError:            # the process is gone (broken pipe)
+                        frame = None
+                    if frame is not None:
+                        done.put(frame[1])
+                        break
+                    slot.close(kill=True)      # died mid-task: a new process, try again
+                    slot = None
+                    if task.attempt >= self.tries:
+                        done.put(not_graded(task, CRASH_JA.format(n=task.attempt)
+                                            + f" ログ: {log.relative_to(self.course.root)}",
+                                            CRASH_EN.format(n=task.attempt)))
+                        break
+                    task.attempt += 1
+        finally:
+            if slot is not None:
+                slot.close()
+
+    def close(self):
+        pass
+
+
+# --- Dask -----------------------------------------------------------------------------------
+def compare_versions(mine, workers):
+    """Lines saying which workers differ from this machine, and in what."""
+    lines = []
+    for addr, theirs in sorted(workers.items()):
+        diff = [f"{k} {theirs.get(k)!r} (here {mine[k]!r})" for k in sorted(mine)
+                if k != "host" and theirs.get(k) != mine[k]]
+        if diff:
+            lines.append(f"  {addr} on {theirs.get('host', '?')}: " + ", ".join(diff))
+    return lines
+
+
+class DaskExecutor:
+    name = "dask"
+
+    def __init__(self, address="local", jobs=2, allowed_failures=2):
+        import dask
+        from distributed import Client, LocalCluster
+        self.cluster = None
+        dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures})
+        if address in (None, "", "local"):
+            self.cluster = LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1,
+                                        processes=True, dashboard_address=None,
+                                        silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(address, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise ExecutorError(f"no Dask scheduler answered at {address}: {exc}. Start one "
+                                    "with `dask scheduler` and workers with `dask worker "
+                                    f"{address} --nthreads 1` (README, Grading on Dask)") from exc
+        self.address = address
+        try:
+            self.check_versions()
+        except ExecutorError:
+            self.close()
+            raise
+
+    def describe(self):
+        n = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        where = "LocalCluster" if self.cluster else self.address
+        return f"dask ({where}), {n} worker(s)"
+
+    def check_versions(self):
+        """Workers must run the same nncourse code and the same libraries as this machine."""
+        if not self.client.scheduler_info(n_workers=-1).get("workers"):
+            self.client.wait_for_workers(1, timeout=60)
+        mine = versions()
+        lines = compare_versions(mine, self.client.run(versions))
+        try:
+            self.client.get_versions(check=True)
+        except ValueError as exc:      # dask/distributed/msgpack versions differ
+            lines.append(f"  {exc}")
+        if lines:
+            raise ExecutorError("Dask workers run other versions than this machine; install "
+                                "the same project and packages there:\n" + "\n".join(lines))
+
+    def run(self, tasks, inputs):
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+        shared = {d: self.client.scatter(inp, broadcast=True, hash=False)
+                  for d, inp in inputs.items()}
+        futures = {}
+        for t in tasks:
+            key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
+            futures[self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
+                                       pure=False, retries=0)] = t
+        mine = code_version()
+        for fut in as_completed(futures):
+            t = futures[fut]
+            try:
+                res = fut.result()
+            except KilledWorker as exc:
+                yield not_graded(t, LOST_JA.format(n=_failures()),
+                                 LOST_EN.format(n=_failures()) + f" ({exc})")
+                continue
+            except Exception as exc:
+                yield not_graded(t, f"採点中にエラーが起きました。\n{type(exc).__name__}: {exc}",
+                                 f"{type(exc).__name__}: {exc}")
+                continue
+            finally:
+                fut.release()
+            if res.worker.get("nncourse") != mine:
+                yield not_graded(t, "採点環境のバージョンが違うため採点しませんでした。",
+                                 f"worker {res.worker.get('host')} runs nncourse "
+                                 f"{res.worker.get('nncourse')}, here {mine}")
+                continue
+            yield res
+
+    def close(self):
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _failures():
+    import dask
+    return int(dask.config.get("distributed.scheduler.allowed-failures", 3)) + 1
+
+
+def make_executor(course, jobs=1, dask=None, scheduler=None):
+    """The executor ``nncourse grade`` asked for: ``scheduler`` (an address, or the course's
+    ``DASK_SCHEDULER``), ``dask="local"``, else local processes."""
+    address = scheduler or (None if dask else course.setting("DASK_SCHEDULER", "") or None)
+    if address:
+        return DaskExecutor(address, jobs)
+    if dask:
+        return DaskExecutor("local", jobs)
+    return LocalExecutor(course, jobs)
+

@@ -1,0 +1,167 @@
+"""The coordinator's side of a grading task: the one writer of the course's results.
+
+Each ``TaskResult`` a worker returns (``task.py``) is merged here, in the process that runs
+``nncourse grade``, in this order:
+
+1. the teacher's confirmed manual grades are noted (``manual.before_autograde``);
+2. ``autograded/<student>/<aid>/`` is replaced as a whole (a new folder renamed into place);
+3. the automatic scores and comments go into the gradebook through ``nbgrader.api``, matched
+   by names, in one transaction; manual scores and manual comments are never written;
+4. the manual flags are put back (``manual.after_autograde``);
+5. the feedback: the worker's pages when they show what the gradebook now says, else made
+   here from the merged gradebook (a manual score, a comment, a late penalty);
+6. the result record ``autograded/.nncourse/results/<aid>/<student>.json`` last (atomic).
+
+A run killed before step 6 leaves no record with the new fingerprint, so the next
+``nncourse grade`` grades that submission again; merging it twice writes the same rows.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .task import FAILED, GRADED
+
+
+def result_path(course, aid, student):
+    return course.state_dir / "results" / aid / f"{student}.json"
+
+
+def write_result(course, result):
+    path = result_path(course, result["assignment"], result["student"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_result(course, aid, student):
+    try:
+        return json.loads(result_path(course, aid, student).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def read_scores(course, aid, student, gb=None):
+    """{grade_id: (score, max_score, needs_manual_grade)} of a submission in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from ..lock import GRADEBOOK_LOCK
+    if gb is None:
+        with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+            return read_scores(course, aid, student, gb)
+    try:
+        sub = gb.find_submission(aid, student)
+    except MissingEntry:
+        return {}
+    return {g.name: (float(g.score or 0), float(g.max_score), bool(g.needs_manual_grade))
+            for nb in sub.notebooks for g in nb.grades}
+
+
+def replace_dir(dest, files):
+    """Make ``dest`` hold exactly ``files`` ({relative path: bytes}): written beside it,
+    then renamed into place, so a reader sees the old folder or the new one."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    new = dest.with_name(f".{dest.name}.new-{os.getpid()}")
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    for d in (new, old):
+        shutil.rmtree(d, ignore_errors=True)
+    new.mkdir()
+    for rel, data in files.items():
+        path = (new / rel).resolve()
+        if new.resolve() not in path.parents:
+            raise ValueError(f"result file outside its folder: {rel!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    if dest.exists():
+        os.rename(dest, old)
+    os.rename(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_grades(gb, aid, student, result):
+    """nbgrader's SaveAutoGrades, from the worker's scores: auto scores and auto comments."""
+    from datetime import datetime
+    gb.update_or_create_student(student)
+    stamp = result.record.get("timestamp")
+    if stamp:
+        sub = gb.update_or_create_submission(aid, student,
+                                             timestamp=datetime.fromisoformat(stamp))
+    else:
+        sub = gb.update_or_create_submission(aid, student)
+    for nb in sub.notebooks:
+        scores = result.grades.get(nb.name, {})
+        comments = result.comments.get(nb.name, {})
+        for g in nb.grades:
+            if g.name in scores:
+                g.auto_score = scores[g.name][0]
+            g.needs_manual_grade = g.manual_score is not None or g.auto_score is None
+        for c in nb.comments:
+            if c.name in comments:
+                c.auto_comment = comments[c.name]
+    gb.db.commit()
+
+
+def merge(course, result, config=None):
+    """Write one ``TaskResult`` into the course (see the module's docstring); returns the
+    result record as written."""
+    import warnings
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+    from .. import manual
+    from ..feedback import generate_feedback, late_note, write_failure_feedback
+    from ..lock import GRADEBOOK_LOCK
+    record = dict(result.record)
+    aid, student = record["assignment"], record["student"]
+    if record["status"] == GRADED:
+        state = manual.before_autograde(course, aid, student)
+        replace_dir(course.autograded_dir(student, aid), result.autograded)
+        with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb, \
+                warnings.catch_warnings():
+            # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
+            warnings.simplefilter("ignore", SAWarning)
+            _write_grades(gb, aid, student, result)
+        record["pending_manual"], record["manual_changed"] = manual.after_autograde(
+            course, aid, student, state)
+    else:
+        record["pending_manual"], record["manual_changed"] = [], []
+    scores = read_scores(course, aid, student)
+    for cell in record["cells"]:
+        score, max_score, flag = scores.get(cell["grade_id"], (0.0, cell["points"], False))
+        cell.update(score=score, max_score=max_score, needs_manual_grade=flag)
+    present = {c["grade_id"] for c in record["cells"]}
+    for gid, (score, max_score, flag) in scores.items():
+        if gid not in present and record["status"] == GRADED:   # deleted by the student
+            msg = f"セル {gid} が提出されたノートブックにありませんでした (削除されています)。0 点です。"
+            record["cells"].append({"grade_id": gid, "kind": "auto", "points": max_score,
+                                    "hidden": False, "message": msg, "score": score,
+                                    "max_score": max_score, "needs_manual_grade": flag})
+            record["problems"].append(msg)
+    record["score"] = sum(s for s, _, _ in scores.values())
+    record["max_score"] = sum(m for _, m, _ in scores.values())
+    try:
+        if record["status"] != GRADED:
+            files = write_failure_feedback(course, aid, student, record["error"])
+        elif (result.feedback and result.feedback_grades ==
+              manual.grades_digest(course, aid, student) and not late_note(course, aid, student)):
+            replace_dir(course.feedback_dir(student, aid), result.feedback)
+            files = sorted(course.feedback_dir(student, aid).glob("*.html"))
+        else:                        # the gradebook says more than the worker knew
+            files = generate_feedback(course, aid, student, config)
+        record["feedback"] = [str(p.relative_to(course.root)) for p in files]
+        record.pop("feedback_error", None)
+    except Exception as exc:
+        record["feedback_error"] = f"{type(exc).__name__}: {exc}"
+    record["feedback_grades"] = manual.grades_digest(course, aid, student)
+    write_result(course, record)
+    return record
+
+
+def not_graded(task, reason_ja, reason_en=""):
+    """A ``TaskResult`` for a task no worker could finish (crash, timeout, lost workers)."""
+    from .task import TaskResult
+    return TaskResult({"student": task.student, "assignment": task.assignment,
+                       "fingerprint": task.fingerprint, "status": FAILED,
+                       "error": reason_ja, "error_en": reason_en, "problems": [],
+                       "cells": [], "feedback": [], "flags": [], "seconds": 0.0,
+                       "attempts": task.attempt})

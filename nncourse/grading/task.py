@@ -1,0 +1,387 @@
+"""The grading task: one submission's bytes in, its result, graded notebook and feedback out.
+
+A task needs no shared file system and no gradebook.  It grades in a private scratch course
+on whichever machine runs it (this process's cache, one per assignment's grading inputs),
+in the same sandbox as everywhere else, with a scratch SQLite gradebook made from the
+assignment alone.  What it returns is plain data for the coordinator (``merge.py``), the
+only writer of the course's gradebook and folders.
+
+- ``GradingInputs``: everything besides the submission that decides its grade (the
+  assignment's source, ``autograders/``, ``reference/``, the course settings) as one
+  archive, named by its digest; shipped once per worker (``executors.py``);
+- ``GradingTask``: the submission's files, its fingerprint and its secret seed (made by the
+  coordinator, which holds the course's grading secret);
+- ``TaskResult``: the result record, the automatic scores and comments per cell, the
+  autograded folder and the feedback folder as ``{relative path: bytes}``.
+
+Tasks in one process run one at a time (a lock): Dask workers should run one thread.
+"""
+import hashlib
+import io
+import os
+import platform
+import shutil
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+GRADED, FAILED = "graded", "failed"
+INPUT_FILES = ("course_config.py", "nbgrader_config.py", "autograders", "reference")
+SKIP = ("__pycache__", ".ipynb_checkpoints", "catalogue")     # the catalogues do not grade
+TEMPLATE = "template.db"
+
+
+@dataclass(frozen=True)
+class GradingInputs:
+    assignment: str
+    digest: str
+    archive: bytes            # tar.gz of INPUT_FILES + source/<assignment>/
+
+
+@dataclass
+class GradingTask:
+    assignment: str
+    student: str
+    fingerprint: str
+    seed: int
+    inputs_digest: str
+    files: dict               # {path relative to submitted/<student>/<aid>/: bytes}
+    attempt: int = 1
+
+
+@dataclass
+class TaskResult:
+    record: dict              # the result record (status, cells, problems, flags, seconds, ...)
+    grades: dict = field(default_factory=dict)     # {notebook: {grade_id: (auto_score, max_score)}}
+    comments: dict = field(default_factory=dict)   # {notebook: {grade_id: auto_comment}}
+    autograded: dict = field(default_factory=dict)  # {relative path: bytes}
+    feedback: dict = field(default_factory=dict)    # {relative path: bytes}
+    feedback_grades: str = ""                       # what the feedback shows (manual.grades_digest)
+    worker: dict = field(default_factory=dict)      # host, pid, code version
+
+
+# --- the coordinator's side: inputs and tasks from the course directory ---------------------
+def _walk(base):
+    for p in sorted(Path(base).rglob("*")):
+        if p.is_file() and not any(s in p.parts for s in SKIP) and not p.name.endswith(".pyc"):
+            yield p
+
+
+def make_inputs(course, aid, digest):
+    """The grading inputs of ``aid`` as an archive (deterministic: sorted, no times), with
+    the assignment's scratch gradebook (``template.db``, made once per digest)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+        tops = [course.root / n for n in INPUT_FILES] + [course.source_dir(aid)]
+        for top in tops:
+            for p in ([top] if top.is_file() else _walk(top) if top.is_dir() else []):
+                add(str(p.relative_to(course.root)), p.read_bytes())
+        add(TEMPLATE, template_gradebook(course, aid, digest))
+    return GradingInputs(aid, digest, buf.getvalue())
+
+
+def template_gradebook(course, aid, digest):
+    """An SQLite gradebook that holds the assignment alone (nbgrader's generate_assignment
+    in a scratch copy of the inputs), kept in the state dir by digest."""
+    from ..build import build
+    from ..lock import GRADEBOOK_LOCK
+    path = course.state_dir / "templates" / f"{aid}-{digest[:24]}.db"
+    if path.is_file():
+        return path.read_bytes()
+    lock, pythonpath = GRADEBOOK_LOCK.path, os.environ.get("PYTHONPATH")
+    with tempfile.TemporaryDirectory(prefix="nncourse-template-") as tmp:
+        root = Path(tmp)
+        for name in INPUT_FILES:
+            src = course.root / name
+            if src.is_dir():
+                shutil.copytree(src, root / name, ignore=shutil.ignore_patterns(*SKIP))
+            elif src.is_file():
+                shutil.copy2(src, root / name)
+        shutil.copytree(course.source_dir(aid), root / "source" / aid)
+        try:
+            scratch = _load_course(root)
+            build(scratch, [aid])
+            data = scratch.gradebook_path.read_bytes()
+        finally:
+            if lock is not None:
+                GRADEBOOK_LOCK.configure(lock)
+            if pythonpath is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = pythonpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp_path.write_bytes(data)
+    os.replace(tmp_path, path)
+    return data
+
+
+def read_submission(course, aid, student):
+    """{relative path: bytes} of a submission (symlinks not followed: a link is skipped)."""
+    base = course.submitted_dir(student, aid)
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
+
+
+def submission_seed(course, fingerprint):
+    """The secret seed of a submission's random hidden inputs: HMAC of its fingerprint under
+    the course's grading secret (state dir, never in a sandbox), the same on every regrade."""
+    import hmac
+    import secrets
+    path = course.state_dir / "grading-secret"
+    if not path.exists():                  # made once, atomically
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_text().strip().encode()
+    return int.from_bytes(hmac.new(key, fingerprint.encode(), "sha256").digest()[:8], "big")
+
+
+def code_version():
+    """A digest of this nncourse's code and the versions that decide a grade: client and
+    workers must agree (checked when connecting to a cluster, and on every result)."""
+    import nbgrader
+    import numpy
+    h = hashlib.sha256(f"{nbgrader.__version__} {numpy.__version__} "
+                       f"{sys.version_info[:2]}".encode())
+    pkg = Path(__file__).resolve().parent.parent
+    for p in sorted(pkg.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".tpl", ".html", ".css", ".j2") \
+                and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(pkg)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def versions():
+    """What a worker reports about itself (for the version check at connect time)."""
+    import nbgrader
+    import numpy
+    return {"nncourse": code_version(), "nbgrader": nbgrader.__version__,
+            "numpy": numpy.__version__, "python": platform.python_version(),
+            "host": platform.node()}
+
+
+# --- the worker's side --------------------------------------------------------------------
+_LOCK = threading.Lock()
+_CACHE = {}          # inputs digest -> prepared scratch course root
+_STATE = {"current": None, "scratch": None}
+
+
+def _scratch():
+    if _STATE["scratch"] is None:
+        base = os.environ.get("NNCOURSE_SCRATCH") or None
+        _STATE["scratch"] = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=base))
+        import atexit
+        atexit.register(shutil.rmtree, _STATE["scratch"], True)
+    return _STATE["scratch"]
+
+
+def _safe_extract(archive, dest):
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")
+
+
+def _activate(root):
+    """Make ``root``'s autograders/ and reference/ the ones this process imports."""
+    if _STATE["current"] == root:
+        return
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("autograders", "reference") or name.startswith("course_config"):
+            del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if p != str(_STATE["current"])]
+    sys.path.insert(0, str(root))
+    from .checks import hidden_calls
+    if hasattr(hidden_calls, "cache_clear"):
+        hidden_calls.cache_clear()
+    _STATE["current"] = root
+
+
+def _load_course(root):
+    from ..course import Course
+    course = Course.load(root)
+    course.settings.GRADEBOOK_URL = ""          # the scratch gradebook, whatever the course uses
+    return course
+
+
+def prepare(inputs):
+    """The scratch course for ``inputs`` (made once per process and digest)."""
+    if inputs.digest in _CACHE:
+        return _CACHE[inputs.digest]
+    root = _scratch() / inputs.digest[:16]
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    _safe_extract(inputs.archive, root)
+    os.environ.pop("NNCOURSE_GRADEBOOK_URL", None)
+    _CACHE[inputs.digest] = root
+    return root
+
+
+def _reset(course, aid, student):
+    for name in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(course.root / name, ignore_errors=True)
+    shutil.copy2(course.root / TEMPLATE, course.gradebook_path)
+    return course.submitted_dir(student, aid)
+
+
+def _files(base):
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(Path(base).rglob("*"))
+            if p.is_file()} if Path(base).is_dir() else {}
+
+
+def run_task(task, inputs):
+    """Grade one submission (``GradingTask``) with ``inputs`` (``GradingInputs``, the same
+    digest); returns a ``TaskResult``.  Never raises for a bad submission."""
+    if inputs.digest != task.inputs_digest:
+        raise ValueError(f"grading inputs {inputs.digest[:12]} do not match the task's "
+                         f"{task.inputs_digest[:12]}")
+    with _LOCK:
+        root = prepare(inputs)
+        _activate(root)
+        course = _load_course(root)
+        from .sandbox import configure_sandbox, booted
+        if _STATE.get("sandbox_root") != root or not booted():
+            configure_sandbox(course)
+            _STATE["sandbox_root"] = root
+        dest = _reset(course, task.assignment, task.student)
+        for rel, data in task.files.items():
+            path = (dest / rel).resolve()
+            if dest.resolve() not in path.parents:
+                continue                            # "../" in a name: never outside
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        dest.mkdir(parents=True, exist_ok=True)
+        return _grade(course, task)
+
+
+def _grade(course, task):
+    from .. import manual
+    from ..build import ErrorLog
+    aid, student = task.assignment, task.student
+    start = time.monotonic()
+    record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
+              "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": []}
+    result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
+                                        "nncourse": code_version()})
+    config = course.nbgrader_config()
+    from nbgrader.converters import Autograde
+    from ..feedback import generate_feedback
+    from ..results import cell_problems, graded_cells
+    from .execute import GRADING_FLAGS
+    collect = ErrorLog()
+    conv = Autograde(coursedir=course.coursedir(aid, student, config), config=config)
+    conv.force = True
+    conv.log.addHandler(collect)
+    GRADING_FLAGS.clear()
+    _set_seed(task.seed)
+    try:
+        conv.start()
+    except Exception as exc:  # nbgrader raises after logging what failed
+        record["status"] = FAILED
+        record["error"] = reason_in_japanese(failure_reason(collect.lines, exc))
+    finally:
+        conv.log.removeHandler(collect)
+        _set_seed(None)
+    graded_nbs = sorted(course.autograded_dir(student, aid).glob("*.ipynb"))
+    if record["status"] == GRADED and not graded_nbs:
+        record["status"] = FAILED
+        record["error"] = reason_in_japanese(failure_reason(collect.lines, None))
+    if record["status"] == FAILED:
+        record["error"] += wrong_files_hint(course, aid, student)
+    for path in graded_nbs:
+        nb = nbformat.read(path, as_version=4)
+        record["cells"] += graded_cells(nb)
+        record["problems"] += [m for _, m in cell_problems(nb)]
+    record["flags"] = summarize_flags(GRADING_FLAGS)
+    GRADING_FLAGS.clear()
+    if record["status"] == GRADED:
+        result.grades, result.comments, record["timestamp"] = _scratch_grades(course, aid, student)
+        result.autograded = _files(course.autograded_dir(student, aid))
+        try:
+            generate_feedback(course, aid, student, config)
+            result.feedback = _files(course.feedback_dir(student, aid))
+            result.feedback_grades = manual.grades_digest(course, aid, student)
+        except Exception as exc:
+            record["feedback_error"] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+    record["seconds"] = round(time.monotonic() - start, 2)
+    return result
+
+
+def _scratch_grades(course, aid, student):
+    from nbgrader.api import Gradebook
+    grades, comments = {}, {}
+    with Gradebook(course.db_url, course.course_id) as gb:
+        sub = gb.find_submission(aid, student)
+        stamp = sub.timestamp.isoformat() if sub.timestamp else None
+        for nb in sub.notebooks:
+            grades[nb.name] = {g.name: (g.auto_score, float(g.max_score)) for g in nb.grades}
+            comments[nb.name] = {c.name: c.auto_comment for c in nb.comments}
+    return grades, comments, stamp
+
+
+def _set_seed(seed):
+    try:
+        from autograders.compare import set_submission_seed
+    except ImportError:            # a course without the shared helpers (the toy course)
+        return
+    set_submission_seed(seed)
+
+
+def failure_reason(lines, exc):
+    """The one line of nbgrader's log that says what went wrong."""
+    text = "\n".join(lines)
+    for marker in ("NotJSONError", "JSONDecodeError", "ValidationError", "NotebookValidation",
+                   "No notebooks", "Error:", "Exception:"):
+        for line in reversed(text.splitlines()):
+            if marker in line:
+                return line.strip()
+    return f"{type(exc).__name__}: {exc}" if exc else (lines[-1] if lines else "unknown error")
+
+
+def reason_in_japanese(reason):
+    if "JSON" in reason or "Unreadable" in reason or "NotebookValidation" in reason:
+        return f"ノートブックを読み込めませんでした (ファイルが壊れています)。\n{reason}"
+    if "No notebooks" in reason:
+        return f"提出にノートブックがありませんでした。\n{reason}"
+    return f"採点中にエラーが起きました。\n{reason}"
+
+
+def wrong_files_hint(course, aid, student):
+    """What was submitted versus the notebook names the assignment expects."""
+    expected = [f"{n}.ipynb" for n in course.notebooks(aid)]
+    got = sorted(p.name for p in course.submitted_dir(student, aid).iterdir()) \
+        if course.submitted_dir(student, aid).is_dir() else []
+    if sorted(expected) == got:
+        return ""
+    return (f"\n提出されたファイル: {', '.join(got) or '(なし)'}。"
+            f"ノートブックは {', '.join(expected)} という名前で提出してください。")
+
+
+def summarize_flags(flags):
+    """The grading flags (execute.GRADING_FLAGS), one entry per (cell, kind, detail) with a count."""
+    counts = {}
+    for f in flags:
+        key = (f["notebook"], f["cell"], f["kind"], f["detail"])
+        counts[key] = counts.get(key, 0) + 1
+    return [{"notebook": n, "cell": c, "kind": k, "detail": d, "count": count}
+            for (n, c, k, d), count in counts.items()]
+
