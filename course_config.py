@@ -27,6 +27,12 @@ GRADEBOOK_URL = os.environ.get(          # an SQLAlchemy URL; "" = the SQLite fi
                                          # Copies made by nncourse (validate, demo) keep their
                                          # own gradebook.db, never this database.
 
+# --- where grading runs (README, "Grading on Dask") --------------------------------------
+DASK_SCHEDULER = os.environ.get(         # "" = processes on this machine (`-j N`); else the
+    "NNCOURSE_DASK_SCHEDULER", "")       # address of a Dask scheduler, "tcp://HOST:8786", whose
+                                         # workers run `dask worker ADDRESS --nthreads 1` on
+                                         # machines with this project installed
+
 # --- execution limits while grading ----------------------------------------------------
 CELL_TIMEOUT_S = 120                      # one cell may run this long before it is stopped
 NOTEBOOK_TIMEOUT_S = 600                  # one notebook (all cells) may run this long

@@ -61,8 +61,13 @@ def _similarity(course, args):
 
 def _grade(course, args):
     from .grade import grade
-    run = grade(course, args.assignments, jobs=args.jobs, force=args.force,
-                progress=not args.no_progress)
+    from .grading.executors import ExecutorError
+    try:
+        run = grade(course, args.assignments, jobs=args.jobs, force=args.force,
+                    progress=not args.no_progress, dask=args.dask, scheduler=args.scheduler)
+    except ExecutorError as exc:
+        print(f"nncourse: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(summary(run))
     return run.exit_status
 
@@ -72,10 +77,11 @@ def summary(run):
     loud = [f"{'!' * 78}\n{w}\n{'!' * 78}" for w in getattr(run, "warnings", [])]
     lines = loud + [run.report.format_table(), ""]
     lines.append(f"graded {len(run.results)} submission(s) in {run.seconds:.1f} s, "
-                 f"skipped {len(run.skipped)} unchanged")
+                 f"skipped {len(run.skipped)} unchanged"
+                 + (f" ({run.executor})" if getattr(run, "executor", "") else ""))
     for r in run.not_graded:
         lines.append(f"NOT GRADED {r['student']}/{r['assignment']}: "
-                     + (r.get("error") or "").splitlines()[0])
+                     + (r.get("error_en") or (r.get("error") or "").splitlines()[0]))
     for r in run.results:
         for p in r.get("problems", []):
             lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
@@ -195,6 +201,11 @@ def parser():
         s.add_argument("--no-progress", action="store_true", help="no progress bar")
         if name == "grade":
             s.add_argument("--force", action="store_true", help="regrade unchanged submissions")
+            s.add_argument("--dask", choices=["local"], default=None,
+                           help="grade on a Dask LocalCluster of --jobs single-threaded workers")
+            s.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                           help="grade on the Dask cluster of this scheduler (default: "
+                           "DASK_SCHEDULER in course_config.py; none = this machine)")
 
     s = sub.add_parser("formgrader", help="nbgrader's formgrader for manual grading "
                        "(Jupyter server on 127.0.0.1 with a token; prints the URL)")

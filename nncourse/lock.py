@@ -1,12 +1,12 @@
-"""One writer at a time on the gradebook (SQLite) across grading processes.
+"""One nncourse writer at a time on a course's gradebook, across processes on this machine.
 
-A worker holds the lock while nbgrader touches the gradebook and releases it while the
-kernel executes the notebook (the slow part), so ``--jobs N`` runs notebooks in parallel and
-the gradebook sees the same writes, in some order, as with ``--jobs 1``.
+Grading workers never touch the course's gradebook (each grades into a scratch one, see
+``grading/task.py``); the coordinator merges results under this lock, and other nncourse
+commands (``feedback``, ``build``, the report) take it too.  Formgrader and stock nbgrader
+do not: SQLite's and PostgreSQL's own transactions keep their writes whole.
 """
 import fcntl
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -45,18 +45,6 @@ class GradebookLock:
 
     def __exit__(self, *exc):
         self.release()
-
-    @contextmanager
-    def released(self):
-        """Give the lock up entirely for the duration (no-op when not held)."""
-        depth = self._depth
-        for _ in range(depth):
-            self.release()
-        try:
-            yield
-        finally:
-            for _ in range(depth):
-                self.acquire()
 
 
 GRADEBOOK_LOCK = GradebookLock()

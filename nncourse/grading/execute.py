@@ -24,7 +24,6 @@ from traitlets import Bool, Integer, Unicode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
 
-from ..lock import GRADEBOOK_LOCK
 from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
 from .student import KernelProblem, Student
 
@@ -108,16 +107,15 @@ class BudgetedExecute(Execute):
         self._sources = []            # code executed so far (for the timeout hint)
         self._output_used = {}        # cell index -> output characters received
         self._killed = False          # True once a kernel ignored an interrupt and was killed
-        with GRADEBOOK_LOCK.released():
-            for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-                self._started = False
-                try:
-                    return super().preprocess(nb, resources, km)
-                except Exception as exc:   # e.g. a port taken between choice and bind
-                    if self._started or km is not None or attempt == KERNEL_START_ATTEMPTS:
-                        raise
-                    self.log.warning("kernel did not start (%s); attempt %d", exc, attempt + 1)
-                    sleep(0.5 * attempt)
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            self._started = False
+            try:
+                return super().preprocess(nb, resources, km)
+            except Exception as exc:   # e.g. a port taken between choice and bind
+                if self._started or km is not None or attempt == KERNEL_START_ATTEMPTS:
+                    raise
+                self.log.warning("kernel did not start (%s); attempt %d", exc, attempt + 1)
+                sleep(0.5 * attempt)
 
     def _get_timeout(self, cell):
         remaining = self._deadline - monotonic()

@@ -10,8 +10,9 @@ reason, so one bad submission never stops the others.
   replaced and the task tried again (at most ``tries`` times); one that overruns its time
   is killed and the task reported as over time (not retried: it would overrun again).
 - ``DaskExecutor``: ``--dask local`` (a ``LocalCluster`` of single-threaded workers) or
-  ``--scheduler tcp://HOST:PORT`` (workers started with ``dask worker``).  The inputs are
-  scattered once to every worker; a worker lost mid-task has its task rescheduled by Dask,
+  ``--scheduler tcp://HOST:PORT`` (workers started with ``dask worker``).  The inputs of an
+  assignment are one task whose result each worker fetches once (and Dask makes again if
+  every copy is lost); a worker lost mid-task has its task rescheduled by Dask,
   and a task that takes ``distributed.scheduler.allowed-failures`` + 1 workers down with it
   comes back as ``KilledWorker``.  Dask has no per-task timeout: the task keeps its own
   (``NOTEBOOK_TIMEOUT_S``, in the kernel driver).
@@ -185,7 +186,10 @@ class DaskExecutor:
         import dask
         from distributed import Client, LocalCluster
         self.cluster = None
-        dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures})
+        # a task is given up after killing allowed_failures + 1 workers; one task per thread
+        # at a time, so that a worker's death counts only against the task it was running
+        dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
+                         "distributed.scheduler.worker-saturation": 1.0})
         if address in (None, "", "local"):
             self.cluster = LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1,
                                         processes=True, dashboard_address=None,
@@ -227,7 +231,9 @@ class DaskExecutor:
     def run(self, tasks, inputs):
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
-        shared = {d: self.client.scatter(inp, broadcast=True, hash=False)
+        run_id = uuid.uuid4().hex[:8]       # inputs as a task, not scattered data: a lost
+        shared = {d: self.client.submit(_same, inp, pure=False,    # copy is made again
+                                        key=f"nncourse-inputs-{d[:12]}-{run_id}")
                   for d, inp in inputs.items()}
         futures = {}
         for t in tasks:
@@ -262,6 +268,10 @@ class DaskExecutor:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def _same(inputs):
+    return inputs
 
 
 def _failures():
