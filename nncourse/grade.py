@@ -159,6 +159,10 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     try:
         for result in (executor.run(tasks, inputs) if tasks else ()):
             record = merge(course, result, config)
+            loud = result.worker.get("sandbox")       # a worker elsewhere may lack bwrap
+            if loud and f"[{result.worker.get('host')}] {loud}" not in run.warnings \
+                    and loud not in run.warnings:
+                run.warnings.append(f"[{result.worker.get('host')}] {loud}")
             bar.set_postfix_str(f"{record['student']}/{record['assignment']}", refresh=False)
             bar.update(1)
     finally:

@@ -1,8 +1,10 @@
-"""Shared fixtures: the course's assignments and a throw-away copy of the course directory."""
+"""Shared fixtures: the course's assignments, a throw-away copy of the course directory, a
+headless Chromium (``browser``) and the real course's graded demo cohort (``demo_cohort``)."""
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,62 @@ def nbgrader(course, *args, check=True):
 @pytest.fixture
 def course_copy(tmp_path):
     return copy_course(tmp_path / "course")
+
+
+# --- headless Chromium (Debian's chromium + chromium-driver, driven by selenium) -----------------
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    """A headless Chromium, one per test module (no cookies or pages shared across modules).
+
+    Skipped when Debian's chromium/chromium-driver or selenium are missing, except under CI
+    (``scripts/dev.py setup`` installs them there): then it fails.  The window is 1280x1000
+    unless the module sets ``BROWSER_WINDOW = (width, height)``.
+    """
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("CI"):
+            pytest.fail("chromium/chromium-driver missing: scripts/dev.py setup installs them")
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    if os.environ.get("CI"):
+        from selenium import webdriver
+    else:
+        webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    width, height = getattr(request.module, "BROWSER_WINDOW", (1280, 1000))
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="nncourse-chromium-")
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(90)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+# --- the real course's demo cohort, built and graded once per test session -----------------------
+@pytest.fixture(scope="session")
+def demo_cohort(tmp_path_factory):
+    """``nncourse demo`` on a copy of the real course: (the graded demo Course, its GradeRun).
+
+    Shared by every test of the session (building and grading it takes minutes): READ ONLY.
+    A test that changes anything (regrades, edits a submission, sets a manual grade, ...)
+    works on its own copy instead: ``shutil.copytree(course.root, tmp_path / "demo",
+    symlinks=True)`` (the gradebook is ``<root>/gradebook.db``: the copy is independent).
+    """
+    from nncourse.course import Course, copy_course as copy_course_files
+    from nncourse.demo import demo
+    base = tmp_path_factory.mktemp("demo-cohort")
+    course = Course.load(copy_course_files(ROOT, base / "course"))
+    run = demo(course, base / "demo", jobs=2, progress=False)
+    return Course.load(base / "demo"), run
+
+
+# a throw-away PostgreSQL server and fresh databases for the gradebook tests (tests/postgres.py)
+from postgres import postgres_server, postgres_url  # noqa: E402,F401

@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
 BIN = Path(sys.executable).parent
 NNCOURSE = [sys.executable, "-m", "nncourse.cli"]
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+BROWSER_WINDOW = (1280, 1600)    # conftest.py's `browser`: a window tall enough for formgrader
 COMMENT = "理由がよく書けています。$\\frac{1}{2}$ の意味にも触れるとさらに良いです。"
 
 
@@ -257,29 +256,6 @@ def test_formgrader_command_serves_formgrader_on_localhost_behind_a_token(toy):
 
 
 # --- the real course in the real formgrader, in Chromium -----------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        if os.environ.get("CI"):
-            pytest.fail("chromium/chromium-driver missing: scripts/dev.py setup installs them")
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="nncourse-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-                 "--window-size=1280,1600"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(90)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
 
 def wait_for(fn, timeout=30, what="condition"):
     deadline = time.monotonic() + timeout

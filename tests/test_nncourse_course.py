@@ -1,4 +1,8 @@
-"""nncourse on the real course (4 assignments, MNIST training): slow, run with ``-m slow``."""
+"""nncourse on the real course (4 assignments, MNIST training): slow, run with ``-m slow``.
+
+The demo cohort is built and graded once per session (``demo_cohort`` in conftest.py) and
+only read here; the broken-reference test works on a copy of its own.
+"""
 import html
 import re
 from pathlib import Path
@@ -7,27 +11,18 @@ import pytest
 
 from nncourse.cohort import cohort_of
 from nncourse.course import Course, copy_course
-from nncourse.demo import demo
 from nncourse.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def real_demo(tmp_path_factory):
-    base = tmp_path_factory.mktemp("real")
-    course = Course.load(copy_course(ROOT, base / "course"))
-    run = demo(course, base / "demo", jobs=2, progress=False)
-    return Course.load(base / "demo"), run
-
-
 def scores(run):
     return {(r["student"], r["assignment"]): r for r in run.results}
 
 
-def test_demo_cohort_loses_points_only_where_its_mistakes_are(real_demo):
-    course, run = real_demo
+def test_demo_cohort_loses_points_only_where_its_mistakes_are(demo_cohort):
+    course, run = demo_cohort            # shared (conftest.py): only read
     by = scores(run)
     auto_max = {aid: sum(c["max_score"] for c in by[("s01_reference", aid)]["cells"]
                          if c["kind"] == "auto") for aid in course.assignments}
@@ -50,8 +45,8 @@ def test_demo_cohort_loses_points_only_where_its_mistakes_are(real_demo):
     assert run.report.html.is_file() and run.report.csv.is_file()
 
 
-def test_feedback_never_shows_hidden_test_code(real_demo):
-    course, run = real_demo
+def test_feedback_never_shows_hidden_test_code(demo_cohort):
+    course, run = demo_cohort            # shared (conftest.py): only read
     for aid in course.assignments:
         hidden = []
         for cell in course.read_source(aid).cells:

@@ -2,25 +2,23 @@
 attempted apart, pending manual grading, CSVs, plots; a screenshot in headless Chromium.
 
 Fast: hand-written result records and gradebook scores on a copy of the toy course.
-Slow: the real demo cohort: each planted mistake under its hint with its student, the
-untouched release as not attempted, the written answers pending.
+Slow: the real demo cohort (``demo_cohort`` in conftest.py, graded once per session): each
+planted mistake under its hint with its student, the untouched release as not attempted, the
+written answers pending.
 """
 import csv
 import html
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 import nncourse.report as R
 from nncourse.course import Course, copy_course
-from nncourse.grading.worker import result_path
+from nncourse.grading.merge import result_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "tests" / "fixtures" / "toy_course"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 HALF = "1/2 (0.5) を掛け忘れていませんか？ E = 1/2 Σ_k (y_k - t_k)^2 です。"
 MEAN = "データ数 N で割って平均するのを忘れていませんか？"
 STUB = ("CheckFailed: [採点] 2乗 square: まだ実装されていません (NotImplementedError)。"
@@ -156,26 +154,6 @@ def test_report_plots_exist_and_are_not_cut(toy_report):
         assert 200 < w < 1400 and 150 < h < 1400, (p.name, w, h)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="nncourse-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-                 "--window-size=1280,1000"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
 def screenshot(driver, page, out):
     """Open ``page`` and save a full-page PNG; returns (width, height) of the page."""
     driver.set_window_size(1280, 1000)
@@ -228,12 +206,9 @@ PLANTED = [           # (student, assignment, hint keys in autograders/<aid>.py 
 
 
 @pytest.mark.slow
-def test_report_on_the_demo_cohort(tmp_path, browser):
+def test_report_on_the_demo_cohort(tmp_path, browser, demo_cohort):
     import importlib
-    from nncourse.demo import demo
-    course = Course.load(copy_course(ROOT, tmp_path / "course"))
-    run = demo(course, tmp_path / "demo", jobs=2, progress=False)
-    course = Course.load(tmp_path / "demo")
+    course, run = demo_cohort                     # shared (tests/conftest.py): only read here
     aids = course.assignments
     subs = R.submissions(R._load_results(course, aids), R.gradebook_scores(course, aids))
     analysis = R.analyse(subs)

@@ -105,10 +105,12 @@ def template_gradebook(course, aid, digest):
         for name in INPUT_FILES:
             src = course.root / name
             if src.is_dir():
-                shutil.copytree(src, root / name, ignore=shutil.ignore_patterns(*SKIP))
+                shutil.copytree(src, root / name, symlinks=True,
+                                ignore=shutil.ignore_patterns(*SKIP))
             elif src.is_file():
                 shutil.copy2(src, root / name)
-        shutil.copytree(course.source_dir(aid), root / "source" / aid)
+        shutil.copytree(course.source_dir(aid), root / "source" / aid, symlinks=True)  # the
+        # build tells a shipped module (a symlink into reference/) from a copied one
         try:
             scratch = _load_course(root)
             build(scratch, [aid])
@@ -279,8 +281,9 @@ def _grade(course, task):
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
               "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": []}
+    from .sandbox import warning
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
-                                        "nncourse": code_version()})
+                                        "nncourse": code_version(), "sandbox": warning()})
     config = course.nbgrader_config()
     from nbgrader.converters import Autograde
     from ..feedback import generate_feedback
