@@ -267,6 +267,46 @@ def test_venv_under_tmp_runs_a_sandboxed_kernel(course, tmp_path):
         shutil.rmtree(venv, ignore_errors=True)
 
 
+def test_kernel_dies_with_a_sigkilled_grader(course, tmp_path):
+    """A grader killed with SIGKILL (a Dask worker lost, a coordinator killed) takes its
+    sandboxed kernel and the kernel's children with it: nothing keeps running as the
+    sandbox uid (the pid namespace of the outer layer ends with bwrap's init)."""
+    if not sandbox.available():
+        pytest.skip("bwrap cannot build the sandbox here")
+    marker = f"{os.getpid() % 1000}.{time.time_ns() % 100000}"
+    script = textwrap.dedent(f"""
+        import asyncio, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from nncourse.course import Course
+        from nncourse.grading import sandbox
+        sandbox.configure_sandbox(Course.load({str(course.root)!r}))
+        async def main():
+            km = sandbox.SandboxedKernelManager(kernel_name="python3")
+            await km.start_kernel(cwd={str(tmp_path)!r})
+            kc = km.client(); kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            await kc.execute_interactive(
+                "import subprocess; _p = subprocess.Popen(['sleep', '{marker}'])", timeout=60)
+            print("READY", flush=True)
+            time.sleep(600)
+        asyncio.run(main())
+    """)
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert grader.stdout.readline().strip() == "READY"
+        assert survivors(marker), "the kernel's child did not start"
+        grader.kill()
+        grader.wait()
+        deadline = time.monotonic() + 10
+        while survivors(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not survivors(marker)
+    finally:
+        grader.kill()
+        subprocess.run(["pkill", "-9", "-f", f"sleep {marker}"])
+
+
 # --- through the real pipeline: nncourse grade ------------------------------------------
 
 @pytest.fixture(scope="module")

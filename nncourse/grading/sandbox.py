@@ -100,7 +100,7 @@ def _probe(exe):
              "--dev", "/dev", "--tmpfs", "/tmp", "--", "true"]
     cmd = inner
     if _root():
-        cmd = [exe, "--die-with-parent", "--ro-bind", "/usr", "/usr", *_usr_links(),
+        cmd = [exe, "--die-with-parent", "--unshare-pid", "--ro-bind", "/usr", "/usr", *_usr_links(),
                "--dev", "/dev", "--bind", "/proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--",
                *_drop(65534, 65534), *inner]
     try:
@@ -298,7 +298,11 @@ def outer_args(workdir, kerneldir, binds, boot, uid, gid):
     # can reach what is bound (e.g. a venv under a mode-0700 /root)
     parents = {a for d in dests for a in Path(d).parents if a != Path("/")} | {Path("/etc")}
     parents = [a for a in parents if a != Path("/tmp") and not _inside(a, [Path("/usr"), *binds])]
-    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", *_usr_args()]
+    # --unshare-pid: bwrap's init is pid 1 of a pid namespace holding the whole sandbox, so
+    # when the grader dies (SIGKILL included) the kernel goes with it.  --die-with-parent
+    # alone does not reach that far: the drop to the sandbox uid clears the parent-death
+    # signal, and the inner bwrap then outlives the grader (measured: orphaned kernels)
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--unshare-pid", *_usr_args()]
     # /tmp: where the inner bwrap builds its new root (/tmp/.bubblewrap-<uid>); /proc as the
     # host has it (a submount-free, writable proc lets the inner layer mount its own)
     args += ["--dev", "/dev", "--bind", "/proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
