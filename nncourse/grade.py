@@ -17,7 +17,7 @@ from .build import ensure_built
 from .course import tree_digest
 from .manual import answers_changed, pending_manual
 from .grading.merge import load_result, merge
-from .grading.task import FAILED, GRADED, GradingTask, make_inputs, read_submission, \
+from .grading.task import GRADED, GradingTask, make_inputs, read_submission, \
     submission_seed
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
@@ -145,9 +145,12 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     inputs = {digests[aid]: make_inputs(course, aid, digests[aid])
               for aid in {a for a, _ in todo}}
     tasks = [GradingTask(aid, student, prints[(student, aid)],
-                         submission_seed(course, prints[(student, aid)]), digests[aid],
-                         read_submission(course, aid, student))
+                         submission_seed(course, prints[(student, aid)]), digests[aid], None)
              for aid, student in _order(course, todo)]
+
+    def load(task):             # an executor reads a submission just before sending it
+        task.files = read_submission(course, task.assignment, task.student)
+        return task
     bar = tqdm(total=len(tasks), desc="grading", unit="nb", file=sys.stderr,
                disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
@@ -157,7 +160,7 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     run.executor = executor.describe() if executor is not None else "none"
     config = course.nbgrader_config() if tasks else None
     try:
-        for result in (executor.run(tasks, inputs) if tasks else ()):
+        for result in (executor.run(tasks, inputs, load) if tasks else ()):
             record = merge(course, result, config)
             loud = result.worker.get("sandbox")       # a worker elsewhere may lack bwrap
             if loud and f"[{result.worker.get('host')}] {loud}" not in run.warnings \

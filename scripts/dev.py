@@ -28,18 +28,23 @@ def run(*cmd, **kw):
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
 
 
+def apt_install(*packages):
+    """Install Debian packages when we are root on a machine with apt-get; True if it worked."""
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        run("apt-get", "update", "-qq", env=env)
+        run("apt-get", "install", "-y", "-qq", *packages, env=env)
+        return True
+    except subprocess.CalledProcessError:
+        return False
+
+
 def ensure_bubblewrap():
     """Grading kernels run in a bubblewrap sandbox: install Debian's package if we can."""
-    if shutil.which("bwrap"):
+    if shutil.which("bwrap") or apt_install("bubblewrap"):
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        try:
-            run("apt-get", "update", "-qq", env=env)
-            run("apt-get", "install", "-y", "-qq", "bubblewrap", env=env)
-            return
-        except subprocess.CalledProcessError:
-            pass
     print("WARNING: bubblewrap (bwrap) is not installed and could not be installed here: "
           "grading kernels will run without a sandbox (apt-get install bubblewrap).",
           file=sys.stderr)
@@ -48,16 +53,9 @@ def ensure_bubblewrap():
 def ensure_browser():
     """The formgrader and screenshot tests drive Debian's chromium with its chromedriver
     (selenium, never a downloaded browser): install both if we can."""
-    if shutil.which("chromium") and shutil.which("chromedriver"):
+    if shutil.which("chromium") and shutil.which("chromedriver") or \
+            apt_install("chromium", "chromium-driver"):
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        try:
-            run("apt-get", "update", "-qq", env=env)
-            run("apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", env=env)
-            return
-        except subprocess.CalledProcessError:
-            pass
     print("WARNING: chromium and chromium-driver are not installed and could not be installed "
           "here: the browser tests will be skipped (apt-get install chromium chromium-driver).",
           file=sys.stderr)
@@ -65,7 +63,8 @@ def ensure_browser():
 
 def postgres_bindir():
     """The folder with PostgreSQL's initdb and pg_ctl: on PATH, else Debian's
-    /usr/lib/postgresql/<version>/bin (newest first); None when there is none."""
+    /usr/lib/postgresql/<version>/bin (newest first); None when there is none.
+    (tests/postgres.py uses it too.)"""
     found = [shutil.which(name) for name in ("initdb", "pg_ctl")]
     if all(found) and Path(found[0]).parent == Path(found[1]).parent:
         return Path(found[0]).parent
@@ -84,17 +83,8 @@ def postgres_bindir():
 def ensure_postgres():
     """The PostgreSQL gradebook tests start a throw-away server (initdb, pg_ctl): install
     Debian's PostgreSQL if we can."""
-    if postgres_bindir():
+    if postgres_bindir() or apt_install("postgresql") and postgres_bindir():
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        try:
-            run("apt-get", "update", "-qq", env=env)
-            run("apt-get", "install", "-y", "-qq", "postgresql", env=env)
-            if postgres_bindir():
-                return
-        except subprocess.CalledProcessError:
-            pass
     print("WARNING: the PostgreSQL server (initdb, pg_ctl) is not installed and could not be "
           "installed here: the PostgreSQL gradebook tests will be skipped "
           "(apt-get install postgresql).", file=sys.stderr)

@@ -18,6 +18,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,25 +29,11 @@ import pytest
 SUPERUSER = "nncourse"
 NOBODY = 65534
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from dev import postgres_bindir  # noqa: E402  (scripts/dev.py installs the server)
+
 # a developer's NNCOURSE_GRADEBOOK_URL must never send the tests' grading to a real gradebook
 os.environ.pop("NNCOURSE_GRADEBOOK_URL", None)
-
-
-def postgres_bindir():
-    """The folder with initdb and pg_ctl (PATH, else Debian's /usr/lib/postgresql/<v>/bin)."""
-    found = [shutil.which(name) for name in ("initdb", "pg_ctl")]
-    if all(found) and Path(found[0]).parent == Path(found[1]).parent:
-        return Path(found[0]).parent
-
-    def version(d):
-        try:
-            return int(d.parent.name.split(".")[0])
-        except ValueError:
-            return -1
-    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True):
-        if (d / "initdb").is_file() and (d / "pg_ctl").is_file():
-            return d
-    return None
 
 
 def _free_port():

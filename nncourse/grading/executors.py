@@ -101,7 +101,7 @@ class LocalExecutor:
     def describe(self):
         return f"local, {self.jobs} process(es)"
 
-    def run(self, tasks, inputs):
+    def run(self, tasks, inputs, load=None):
         todo = queue.Queue()
         for t in tasks:
             todo.put(t)
@@ -112,7 +112,8 @@ class LocalExecutor:
             p for p in env.get("PYTHONPATH", "").split(os.pathsep)
             if p and os.path.abspath(p) != str(self.course.root))
         n = min(self.jobs, len(tasks))
-        threads = [threading.Thread(target=self._slot_loop, args=(i, todo, done, inputs, env),
+        threads = [threading.Thread(target=self._slot_loop,
+                                    args=(i, todo, done, inputs, env, load or _loaded),
                                     daemon=True) for i in range(n)]
         for th in threads:
             th.start()
@@ -121,7 +122,7 @@ class LocalExecutor:
         for th in threads:
             th.join()
 
-    def _slot_loop(self, i, todo, done, inputs, env):
+    def _slot_loop(self, i, todo, done, inputs, env, load):
         slot = None
         log = self.logs / f"worker-{i}.log"
         try:
@@ -130,6 +131,7 @@ class LocalExecutor:
                     task = todo.get_nowait()
                 except queue.Empty:
                     return
+                task = load(task)              # the submission's bytes, read only now
                 while True:
                     if slot is None:
                         slot = _Slot(log, env)
@@ -214,6 +216,10 @@ class DaskExecutor:
         where = "LocalCluster" if self.cluster else self.address
         return f"dask ({where}), {n} worker(s)"
 
+    def _threads(self):
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
+
     def check_versions(self):
         """Workers must run the same nncourse code and the same libraries as this machine."""
         if not self.client.scheduler_info(n_workers=-1).get("workers"):
@@ -228,21 +234,36 @@ class DaskExecutor:
             raise ExecutorError("Dask workers run other versions than this machine; install "
                                 "the same project and packages there:\n" + "\n".join(lines))
 
-    def run(self, tasks, inputs):
+    def run(self, tasks, inputs, load=None):
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
+        load = load or _loaded
         run_id = uuid.uuid4().hex[:8]       # inputs as a task, not scattered data: a lost
         shared = {d: self.client.submit(_same, inp, pure=False,    # copy is made again
                                         key=f"nncourse-inputs-{d[:12]}-{run_id}")
                   for d, inp in inputs.items()}
+        pending = iter(tasks)
         futures = {}
-        for t in tasks:
+
+        def submit_next():                  # submissions are read and sent as workers free
+            t = next(pending, None)         # up: a deadline of 1e5 notebooks is never all
+            if t is None:                   # in this process's memory at once
+                return None
+            t = load(t)
             key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
-            futures[self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
-                                       pure=False, retries=0)] = t
+            fut = self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
+                                     pure=False, retries=0)
+            futures[fut] = t
+            return fut
+        window = max(16, 4 * self._threads())
+        first = [f for f in (submit_next() for _ in range(window)) if f is not None]
+        done_iter = as_completed(first)
         mine = code_version()
-        for fut in as_completed(futures):
-            t = futures[fut]
+        for fut in done_iter:
+            nxt = submit_next()
+            if nxt is not None:
+                done_iter.add(nxt)
+            t = futures.pop(fut)
             try:
                 res = fut.result()
             except KilledWorker as exc:
@@ -272,6 +293,10 @@ class DaskExecutor:
 
 def _same(inputs):
     return inputs
+
+
+def _loaded(task):
+    return task
 
 
 def _failures():

@@ -52,7 +52,8 @@ class GradingTask:
     fingerprint: str
     seed: int
     inputs_digest: str
-    files: dict               # {path relative to submitted/<student>/<aid>/: bytes}
+    files: dict               # {path relative to submitted/<student>/<aid>/: bytes} (None:
+                              # not read yet; the executor's ``load`` reads it)
     attempt: int = 1
 
 
