@@ -216,10 +216,6 @@ class DaskExecutor:
         where = "LocalCluster" if self.cluster else self.address
         return f"dask ({where}), {n} worker(s)"
 
-    def _threads(self):
-        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
-        return sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
-
     def check_versions(self):
         """Workers must run the same nncourse code and the same libraries as this machine."""
         if not self.client.scheduler_info(n_workers=-1).get("workers"):
@@ -242,28 +238,15 @@ class DaskExecutor:
         shared = {d: self.client.submit(_same, inp, pure=False,    # copy is made again
                                         key=f"nncourse-inputs-{d[:12]}-{run_id}")
                   for d, inp in inputs.items()}
-        pending = iter(tasks)
         futures = {}
-
-        def submit_next():                  # submissions are read and sent as workers free
-            t = next(pending, None)         # up: a deadline of 1e5 notebooks is never all
-            if t is None:                   # in this process's memory at once
-                return None
+        for t in tasks:
             t = load(t)
             key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
-            fut = self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
-                                     pure=False, retries=0)
-            futures[fut] = t
-            return fut
-        window = max(16, 4 * self._threads())
-        first = [f for f in (submit_next() for _ in range(window)) if f is not None]
-        done_iter = as_completed(first)
+            futures[self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
+                                       pure=False, retries=0)] = t
         mine = code_version()
-        for fut in done_iter:
-            nxt = submit_next()
-            if nxt is not None:
-                done_iter.add(nxt)
-            t = futures.pop(fut)
+        for fut in as_completed(futures):
+            t = futures[fut]
             try:
                 res = fut.result()
             except KilledWorker as exc:
