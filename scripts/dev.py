@@ -52,9 +52,11 @@ def ensure_bubblewrap():
 
 def ensure_browser():
     """The formgrader and screenshot tests drive Debian's chromium with its chromedriver
-    (selenium, never a downloaded browser): install both if we can."""
-    if shutil.which("chromium") and shutil.which("chromedriver") or \
-            apt_install("chromium", "chromium-driver"):
+    (selenium, never a downloaded browser), and the pages are Japanese: install both and a
+    Japanese font (IPA Gothic) if we can."""
+    have_font = Path("/usr/share/fonts/opentype/ipafont-gothic").is_dir()
+    if shutil.which("chromium") and shutil.which("chromedriver") and have_font or \
+            apt_install("chromium", "chromium-driver", "fonts-ipafont-gothic"):
         return
     print("WARNING: chromium and chromium-driver are not installed and could not be installed "
           "here: the browser tests will be skipped (apt-get install chromium chromium-driver).",

@@ -156,6 +156,12 @@ def test_moodle_folders_cp932_with_roster_and_worksheet(toy, tmp_path):
                     worksheet=sheet)
     assert not again.placed and len(again.unchanged) == 2
     assert (toy.submitted_dir("s001", "t1_square") / "square.ipynb").stat().st_mtime_ns == mtime
+    # ... and without the worksheet (no times in the download): the times collected are kept
+    again = collect(toy, "t1_square", moodle_download(toy, tmp_path), roster=roster(tmp_path))
+    assert not again.placed and len(again.unchanged) == 2
+    assert (toy.submitted_dir("s002", "t1_square") / "timestamp.txt").read_text() == stamp
+    rec = json.loads((toy.state_dir / "lms" / "t1_square.json").read_text("utf-8"))
+    assert rec["s002"]["submitted_at"] == stamp
     # a resubmission: a newer download replaces only the submission that changed
     newer = worksheet(tmp_path / "ws2.csv", [
         ("1001", "山田 太郎", "yamada@example.ac.jp", "Friday, 1 May 2026, 10:00 AM"),
@@ -208,6 +214,18 @@ def test_canvas_late_and_resubmissions(toy, tmp_path):
     assert rec["s001"]["late"] is False
     assert cli_main(["--course-dir", str(toy.root), "collect", "t1_square", str(z),
                      "--roster", str(roster(tmp_path))]) == 1      # one file not placed
+    # an older download (Canvas gives no times: its file ids grow) never replaces a newer one
+    old = make_zip(tmp_path / "older.zip", {
+        "satohanako_2222_5002_square-1.ipynb": nb_text(toy, "x + x")})
+    res = collect(toy, "t1_square", old, roster=roster(tmp_path))
+    assert not res.placed and res.kept == [
+        ("satohanako_2222_5002_square-1.ipynb",
+         "Canvas file 5002, the collected one (5003) was uploaded later")]
+    assert "x * x" in (toy.submitted_dir("s002", "t1_square") / "square.ipynb").read_text()
+    newer = make_zip(tmp_path / "newer.zip", {
+        "satohanako_2222_5009_square-3.ipynb": nb_text(toy, "x ** 2")})
+    res = collect(toy, "t1_square", newer, roster=roster(tmp_path))
+    assert [s for s, _ in res.placed] == ["satohanako_2222_5009_square-3.ipynb"]
 
 
 def test_the_files_layout_still_works_with_the_new_options(toy, tmp_path):
@@ -355,4 +373,25 @@ def test_collect_grade_export_on_the_course(tmp_path):
     out = export(course, "a1_loss", "csv", roster=roster(tmp_path))
     rows = {r["student_id"]: r for r in read(out.files[0])}
     assert rows["s002"]["days_late"] == "3" and rows["s002"]["penalty_percent"] == "30"
+    # the written answers wait for the teacher: the export says so, loudly
+    pend = float(rows["s001"]["manual_pending_points"])
+    assert pend > 0 and float(rows["s001"]["auto_score"]) == top
+    assert [s for s, _ in out.pending] == ["s001", "s002", "s003"]
+    assert "WARNING: 3 student(s) have written answers not graded yet" in out.format_text()
+    assert f"記述問題 {pend:g} 点分は採点待ちです" in by["Participant 1001"]["Feedback comments"]
+    # the teacher grades s001's written answers (as formgrader does); the next export has them
+    from nbgrader.api import Gradebook
+    with Gradebook(course.db_url, course.course_id) as gb:
+        sub = gb.find_submission_notebook("loss_functions", "a1_loss", "s001")
+        manual = [g for g in sub.grades if g.cell.cell_type == "markdown"]
+        for g in manual:
+            g.manual_score, g.needs_manual_grade = g.max_score, False
+        gb.db.commit()
+        assert sum(g.max_score for g in manual) == pend
+    grade(course, ["a1_loss"], jobs=1, progress=False)
+    out = export(course, "a1_loss", "csv", roster=roster(tmp_path))
+    rows = {r["student_id"]: r for r in read(out.files[0])}
+    assert (rows["s001"]["manual_score"], rows["s001"]["manual_pending_points"]) == (f"{pend:g}", "0")
+    assert float(rows["s001"]["lms_grade"]) == pytest.approx(top + pend)
+    assert [s for s, _ in out.pending] == ["s002", "s003"]
     assert cli_main(["--course-dir", str(course.root), "export", "a1_loss", "--format", "csv"]) == 0

@@ -184,6 +184,21 @@ def collect_lms(course, aid, path, kind, roster=None, worksheet=None):
     return result
 
 
+def _newer_collected(c, when, old):
+    """Why the collected submission ``old`` is newer than candidate ``c``, or "" when it is
+    not known to be: by the LMS's submission times, else (Canvas) by its attachment ids, which
+    grow with every upload.  A Moodle download without the worksheet has neither: its
+    notebook replaces the collected one."""
+    if when and old.get("submitted_at"):
+        if when < old["submitted_at"]:
+            return f"submitted {when}, the collected one {old['submitted_at']} is newer"
+        return ""
+    new_id, old_id = c.ident.get("attachment_id"), old.get("attachment_id")
+    if new_id and old_id and old.get("lms") == "canvas" and int(new_id) < int(old_id):
+        return f"Canvas file {new_id}, the collected one ({old_id}) was uploaded later"
+    return ""
+
+
 def _place(course, aid, c, recs, result):
     data = c.entry.read()
     digest = hashlib.sha256(data).hexdigest()
@@ -194,12 +209,13 @@ def _place(course, aid, c, recs, result):
     old = recs.get(c.student, {})
     if dest.is_file():
         same = dest.read_bytes() == data
-        if same and old.get("submitted_at", "") == when:
+        if same and (old.get("submitted_at", "") == when or not when):
+            # the same notebook again; a download without times keeps the time we have
             result.unchanged.append((c.label, dest))
             return
-        if (old.get("submitted_at") and when and when < old["submitted_at"]) and not same:
-            result.kept.append((c.label, f"submitted {when}, the collected one "
-                                f"{old['submitted_at']} is newer"))
+        newer = _newer_collected(c, when, old)
+        if newer and not same:
+            result.kept.append((c.label, newer))
             return
     dest_dir.mkdir(parents=True, exist_ok=True)
     if not dest.is_file() or dest.read_bytes() != data:

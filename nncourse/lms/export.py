@@ -16,8 +16,8 @@ from . import canvas, deadlines, moodle, records
 from .roster import Roster
 
 FORMATS = ("moodle", "canvas", "csv")
-CSV_COLUMNS = ["student_id", "name", "email", "lms", "lms_id", "status", "score", "max_score",
-               "submitted_at", "due", "days_late", "penalty_percent", "score_after_penalty",
+CSV_COLUMNS = ["student_id", "name", "email", "lms", "lms_id", "status", "auto_score",
+               "manual_score", "manual_pending_points", "score", "max_score", "submitted_at", "due", "days_late", "penalty_percent", "score_after_penalty",
                "lms_grade", "lms_max_grade"]
 
 
@@ -37,6 +37,9 @@ class GradeRow:
     record: dict
     roster: object = None       # roster.Student or None
     feedback: list = field(default_factory=list)   # Paths of the feedback HTML files
+    auto: float = 0.0           # autograded points
+    manual: float = 0.0         # points the teacher gave to written answers so far
+    pending: float = 0.0        # points of written answers still waiting for the teacher
 
     @property
     def final(self):
@@ -51,10 +54,21 @@ class ExportResult:
     rows: list = field(default_factory=list)
     problems: list = field(default_factory=list)    # (student, why it is not in the export)
 
+    @property
+    def pending(self):
+        """(student, points) of the exported rows whose written answers are not graded yet."""
+        return [(r.student, r.pending) for r in self.rows if r.pending]
+
     def format_text(self):
         lines = [f"{self.assignment}: {self.format} export of {len(self.rows)} student(s)"]
         lines += [f"  {p}" for p in self.files]
         lines += [f"  not exported {s}: {why}" for s, why in self.problems]
+        if self.pending:
+            who = ", ".join(f"{s} ({p:g})" for s, p in self.pending)
+            lines.append(f"WARNING: {len(self.pending)} student(s) have written answers not "
+                         f"graded yet, and their exported grades leave those points out: {who}. "
+                         "Grade them in formgrader (nncourse formgrader), run nncourse grade, "
+                         "then export again.")
         return "\n".join(lines)
 
 
@@ -65,7 +79,7 @@ def lms_settings(course, aid):
 def grade_rows(course, aid, roster=None):
     """One GradeRow per student with a submission (or an LMS record) of ``aid``."""
     from ..grade import load_result
-    from ..report import gradebook_scores
+    from ..report import gradebook_scores, submissions
     if roster is not None and not isinstance(roster, Roster):
         roster = Roster.load(roster)
     scores = gradebook_scores(course, [aid])
@@ -83,13 +97,19 @@ def grade_rows(course, aid, roster=None):
         lms_max = float(points) if points else max_score
         lms_grade = round(pen.apply(score) * lms_max / max_score, 2) if max_score else 0.0
         fb = sorted(course.feedback_dir(student, aid).glob("*.html"))
+        sub = submissions({(student, aid): res}, scores).get((student, aid)) if res else None
         rows.append(GradeRow(student, status, score, max_score, pen, lms_grade, lms_max,
-                             recs.get(student, {}), roster.get(student) if roster else None, fb))
+                             recs.get(student, {}), roster.get(student) if roster else None, fb,
+                             auto=sub.auto if sub else score, manual=sub.manual if sub else 0.0,
+                             pending=sub.pending_points if sub else 0.0))
     return rows
 
 
 def comment_ja(row, tz):
-    text = f"自動採点: {row.score:g} / {row.max_score:g} 点。"
+    text = (f"得点: {row.score:g} / {row.max_score:g} 点 (自動採点 {row.auto:g} 点、"
+            f"手動採点 {row.manual:g} 点)。")
+    if row.pending:
+        text += f"記述問題 {row.pending:g} 点分は採点待ちです。"
     note = row.penalty.note_ja(row.score, row.max_score, tz)
     if note:
         text += note
@@ -128,7 +148,9 @@ def _csv(course, aid, rows, dest, tz, result):
                 or rec.get("canvas_name", ""), "email": (st.email if st else "") or rec.get("email", ""),
                 "lms": rec.get("lms", "files"),
                 "lms_id": rec.get("participant_id") or rec.get("canvas_user_id", ""),
-                "status": r.status, "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
+                "status": r.status, "auto_score": f"{r.auto:g}", "manual_score": f"{r.manual:g}",
+                "manual_pending_points": f"{r.pending:g}",
+                "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
                 "submitted_at": _fmt(r.penalty.submitted_at, tz), "due": _fmt(r.penalty.due, tz),
                 "days_late": r.penalty.days_late, "penalty_percent": f"{r.penalty.percent:g}",
                 "score_after_penalty": f"{r.final:g}", "lms_grade": f"{r.lms_grade:g}",
