@@ -104,3 +104,18 @@ def test_report_section_on_submitted_notebooks(tmp_path):
     assert [(p.a, p.b) for p in res.pairs] == [("s10", "s11")], res.scores
     (title, fragment), = similar_submissions(course, ["a1_loss"])
     assert "Similar submissions" in title and "s10 ~ s11" in fragment and "<mark>" in fragment
+
+
+def test_student_code_is_escaped_in_every_pair_even_without_overlap():
+    # copydetect returns the code unescaped when two files share nothing (threshold 0 lists them)
+    payload = "# </pre><img src=x onerror=alert(1)>\n"
+    a = "\n".join(f"def f{i}(alpha, beta):\n    return np.tanh(alpha * {i}) * np.cosh(beta) - 17\n"
+                  for i in range(6))
+    b = "\n".join(f"class Layer{i}:\n    def forward(self, x):\n"
+                  f"        return np.maximum(0.0, x @ self.weights_matrix[{i}]) / len(x)\n"
+                  for i in range(6))
+    docs = {"a": payload + a, "b": payload + b}
+    res = similarity.compare(docs, threshold=0.0)
+    assert [(p.a, p.b) for p in res.pairs] == [("a", "b")] and res.pairs[0].similarity == 0.0
+    for fragment in (res.pairs[0].html_a, res.pairs[0].html_b, res.html()):
+        assert "<img" not in fragment and "&lt;img" in fragment

@@ -21,7 +21,6 @@ added as a submission.
 import html
 import io
 import itertools
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -120,11 +119,19 @@ def _fingerprint(code, boilerplate=None, window=WINDOW):
                            fp=io.StringIO(code))
 
 
+def _highlight(code, slices):
+    """The code as HTML, its overlap in <mark>; always escaped (copydetect's
+    highlight_overlap returns the code unescaped when there is no overlap)."""
+    from copydetect.utils import highlight_overlap
+    if not len(slices) or not np.asarray(slices).shape[-1]:
+        return html.escape(code)
+    return highlight_overlap(code, slices, "<mark>", "</mark>", escape_html=True)[0]
+
+
 def compare(documents, boilerplate_code="", threshold=None, common_fraction=None,
             common_min=DEFAULT_COMMON_MIN, assignment=""):
     """Compare ``documents`` ({student: code}); returns a SimilarityResult."""
     from copydetect import compare_files
-    from copydetect.utils import highlight_overlap
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     common_fraction = DEFAULT_COMMON_FRACTION if common_fraction is None else common_fraction
     bp = set(_fingerprint(boilerplate_code, window=1).hashes) if boilerplate_code.strip() else set()
@@ -142,12 +149,8 @@ def compare(documents, boilerplate_code="", threshold=None, common_fraction=None
         sim = max(shares)
         result.scores[(a, b)] = sim
         if sim >= threshold:
-            warnings.filterwarnings("ignore", "empty slices array")
-            ha, _ = highlight_overlap(fps[a].raw_code, slices[0], "<mark>", "</mark>",
-                                      escape_html=True)
-            hb, _ = highlight_overlap(fps[b].raw_code, slices[1], "<mark>", "</mark>",
-                                      escape_html=True)
-            result.pairs.append(Pair(a, b, sim, shares, ha, hb))
+            result.pairs.append(Pair(a, b, sim, shares, _highlight(fps[a].raw_code, slices[0]),
+                                     _highlight(fps[b].raw_code, slices[1])))
     result.pairs.sort(key=lambda p: -p.similarity)
     return result
 
