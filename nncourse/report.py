@@ -86,9 +86,10 @@ class Report:
 
 
 def gradebook_scores(course, aids):
-    """{(student, aid): {score, max_score, needs_manual_grade, timestamp, grades}} from the
-    gradebook; ``grades``: {grade_id: {score, max_score, auto_score, manual_score,
-    needs_manual_grade, cell_type}} (what formgrader shows now)."""
+    """{(student, aid): {score, max_score, needs_manual_grade, timestamp, grades, comments}}
+    from the gradebook; ``grades``: {grade_id: {score, max_score, auto_score, manual_score,
+    needs_manual_grade, cell_type}}, ``comments``: {cell name: the teacher's comment} (what
+    formgrader shows now)."""
     from nbgrader.api import Gradebook
     out = {}
     if not course.has_gradebook():      # nothing built or graded yet: do not create one here
@@ -100,8 +101,10 @@ def gradebook_scores(course, aids):
             except Exception:
                 continue
             for sub in assignment.submissions:
-                grades = {}
+                grades, comments = {}, {}
                 for nb in sub.notebooks:
+                    comments.update({c.name: c.manual_comment for c in nb.comments
+                                     if c.manual_comment})
                     for g in nb.grades:
                         grades[g.name] = {
                             "score": float(g.score or 0), "max_score": float(g.max_score or 0),
@@ -112,7 +115,7 @@ def gradebook_scores(course, aids):
                     "score": float(sub.score or 0), "max_score": float(sub.max_score or 0),
                     "needs_manual_grade": bool(sub.needs_manual_grade),
                     "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
-                    "grades": grades}
+                    "grades": grades, "comments": comments}
     return out
 
 
@@ -146,6 +149,7 @@ class Submission:
     pending: list = field(default_factory=list)      # [(grade_id, points)] waiting for the teacher
     changed: list = field(default_factory=list)      # grade_ids re-flagged: answer changed since graded
     unanswered: list = field(default_factory=list)   # written answers left empty / as released
+    graded: list = field(default_factory=list)       # [(grade_id, score, max, comment)] by the teacher
     cells: list = field(default_factory=list)        # result cells with live scores
 
     @property
@@ -181,6 +185,9 @@ def submissions(results, scores):
                     sub.pending.append((cell["grade_id"], mx))
                 else:
                     sub.manual += score
+                    if g is not None and g.get("manual_score") is not None:
+                        sub.graded.append((cell["grade_id"], score, mx, (gb.get("comments") or {})
+                                           .get(cell["grade_id"], "")))
                 if cell.get("unanswered") and not waiting:
                     sub.unanswered.append(cell["grade_id"])
             else:
@@ -551,6 +558,7 @@ def _html(course, report, results, subs, analysis, problems, jobs, sections=(), 
         out.append("</table>")
     out += _student_table(aids, students, subs)
     out += _pending_table(subs)
+    out += _graded_table(subs)
     out += _mistakes_table(analysis)
     out += _not_attempted_table(analysis, subs)
     out += _exercise_table(analysis)
@@ -631,6 +639,20 @@ def _pending_table(subs):
         out.append(f"<tr><td class='l'>{_esc(sub.student)}</td><td class='l'>{_esc(sub.aid)}</td>"
                    f"<td class='l'>{_esc(', '.join(g for g, _ in sub.pending))}</td>"
                    f"<td>{sub.pending_points:g}</td><td class='l'>{_esc(note)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _graded_table(subs):
+    rows = [(sub, g) for _, sub in sorted(subs.items()) for g in sub.graded]
+    if not rows:
+        return []
+    out = ["<h2 id='graded'>採点済みの記述問題 (Manual grades given)</h2><table><tr>"
+           "<th class='l'>学生 (student)</th><th class='l'>課題 (assignment)</th>"
+           "<th class='l'>セル (cell)</th><th>点 (points)</th><th class='l'>コメント (comment)</th></tr>"]
+    out += [f"<tr><td class='l'>{_esc(sub.student)}</td><td class='l'>{_esc(sub.aid)}</td>"
+            f"<td class='l'>{_esc(gid)}</td><td>{score:g} / {mx:g}</td>"
+            f"<td class='l msg'>{_esc(comment)}</td></tr>" for sub, (gid, score, mx, comment) in rows]
     out.append("</table>")
     return out
 
