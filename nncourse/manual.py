@@ -162,19 +162,26 @@ def answers_changed(course, pending):
     return out
 
 
-def grades_digest(course, aid, student, gb=None):
-    """A digest of everything of the gradebook that a feedback page shows (scores, flags,
-    comments, late penalty): when it changes, the feedback is out of date.  ``gb``: an open
-    Gradebook (the caller holds the lock), else one is opened here."""
+def grades_digest(course, aid, student, gb=None, _ext=None):
+    """A digest of everything that a feedback page shows besides the notebook: the
+    gradebook's scores, flags, comments and nbgrader's late penalty, and nncourse's late
+    note (``lms.deadlines.late_key``: the due date, extension, policy and submission time
+    behind 「遅延提出 …」); when it changes, the feedback is out of date.  ``gb``: an open
+    Gradebook (the caller holds the lock), else one is opened here; ``_ext``: the course's
+    ``deadlines.extensions``, read once by a caller that digests many submissions."""
     from nbgrader.api import Gradebook, MissingEntry
+    from .lms.deadlines import late_key
     if gb is None:
         with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
-            return grades_digest(course, aid, student, gb)
+            return grades_digest(course, aid, student, gb, _ext)
     h = hashlib.sha256()
     try:
         sub = gb.find_submission(aid, student)
     except MissingEntry:
         return ""
+    late = late_key(course, aid, student, _ext)
+    if late:                  # nothing added when on time: the digests made before stay valid
+        h.update(repr(("late", late)).encode())
     for nb in sorted(sub.notebooks, key=lambda n: n.name):
         h.update(repr((nb.name, nb.late_submission_penalty)).encode())
         for g in sorted(nb.grades, key=lambda g: g.name):
@@ -187,14 +194,20 @@ def grades_digest(course, aid, student, gb=None):
 
 def stale_feedback(course, records):
     """The result records (graded ones) whose feedback no longer shows what the gradebook
-    says; one gradebook session for all of them."""
+    says, or whose late note changed (the deadline settings, an extension, the submission
+    time); one gradebook session for all of them."""
     from nbgrader.api import Gradebook
     records = [r for r in records if r.get("status") == "graded"]
     if not records or not course.has_gradebook():
         return []
+    from .lms.deadlines import DeadlineError, extensions
+    try:
+        ext = extensions(course)
+    except DeadlineError:
+        ext = None            # each digest meets the error again: no late note, as the feedback
     with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
         return [r for r in records if r.get("feedback_grades") !=
-                grades_digest(course, r["assignment"], r["student"], gb)]
+                grades_digest(course, r["assignment"], r["student"], gb, ext)]
 
 
 def format_pending(pending, changed=()):

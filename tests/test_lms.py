@@ -395,3 +395,155 @@ def test_collect_grade_export_on_the_course(tmp_path):
     assert float(rows["s001"]["lms_grade"]) == pytest.approx(top + pend)
     assert [s for s, _ in out.pending] == ["s002", "s003"]
     assert cli_main(["--course-dir", str(course.root), "export", "a1_loss", "--format", "csv"]) == 0
+
+
+# --- review: deadline inputs, EXTENSIONS_CSV, the "none" policy, macOS zips -----------------
+class FlaglessUTF8Info(zipfile.ZipInfo):
+    """An entry whose name is stored in UTF-8 without the UTF-8 flag (macOS's Archive Utility,
+    ``ditto`` and ``zip``; the Finder's names are decomposed, NFD)."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("utf-8"), self.flag_bits & ~0x800
+
+
+def test_zip_names_in_utf8_without_the_flag_are_decoded(toy, tmp_path):
+    import unicodedata
+    names = ["山田 太郎_1001_assignsubmission_file_/square.ipynb",
+             "佐藤 花子_1002_assignsubmission_file_/square - コピー.ipynb"]
+    path = tmp_path / "mac.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for name in names:
+            info = FlaglessUTF8Info(unicodedata.normalize("NFD", name))
+            info.date_time = (2026, 5, 1, 10, 0, 0)
+            z.writestr(info, nb_text(toy))
+    raw = zipfile.ZipFile(path).infolist()
+    assert not any(i.flag_bits & 0x800 for i in raw)
+    assert raw[0].filename != names[0]                    # Python alone reads them as cp437
+    assert unicodedata.normalize("NFD", names[1]) != names[1]     # 「ピ」 really decomposed
+    assert [e.name for e in archive.entries(path)] == names
+    res = collect(toy, "t1_square", path, roster=roster(tmp_path))
+    assert sorted(d.parent.parent.name for _, d in res.placed) == ["s001", "s002"]
+    assert res.renamed == [(names[1], "square.ipynb")] and not res.unplaced
+
+
+def test_extensions_csv_is_read_and_a_malformed_row_is_named(toy):
+    csv_path = toy.root / "extensions.csv"
+    csv_path.write_bytes("\ufeffstudent_id, assignment ,due\n"          # BOM, spaces
+                         "s_csv,t1_square,2026-05-06T23:59:00+09:00\n"
+                         "\n"
+                         "s_both,t1_square,2026-05-04 12:00\n".encode("utf-8"))  # no offset: JST
+    c = with_settings(toy, DUE_DATES={"t1_square": "2026-05-01T23:59:00+09:00"},
+                      EXTENSIONS={"t1_square": {"s_both": "2026-05-02T23:59:00+09:00",
+                                                "s_dict": "2026-05-03T23:59:00+09:00"}},
+                      EXTENSIONS_CSV="extensions.csv",
+                      LATE_PENALTY={"policy": "per_day", "percent_per_day": 10})
+    jst = deadlines.timezone_of(c)
+    assert deadlines.extensions(c) == {
+        ("t1_square", "s_csv"): datetime(2026, 5, 6, 23, 59, tzinfo=jst),
+        ("t1_square", "s_both"): datetime(2026, 5, 4, 12, 0, tzinfo=jst),   # the CSV wins
+        ("t1_square", "s_dict"): datetime(2026, 5, 3, 23, 59, tzinfo=jst)}
+    for student in ("s_csv", "s_plain"):
+        stamp(c, student, "2026-05-05T10:00:00+09:00")
+    assert deadlines.penalty(c, "t1_square", "s_csv").days_late == 0
+    assert deadlines.penalty(c, "t1_square", "s_plain").days_late == 4
+    bad = {
+        "student_id,assignment,due\ns1,t1_square,2026-05-06\ns2,t1_square\n":
+            r"extensions\.csv line 3: no due \(a row is student_id,assignment,due; it is 's2,t1_square'\)",
+        "student_id,assignment,due\ns1,t1_square,next friday\n":
+            r"extensions\.csv line 2: cannot read the time 'next friday'",
+        "student_id,assignment,due\n,t1_square,2026-05-06\n": r"line 2: no student_id",
+        "student_id,assignment,due\ns1,t9_nope,2026-05-06\n":
+            r"line 2: assignment 't9_nope' is not in ASSIGNMENTS",
+        "student,assignment,due\ns1,t1_square,2026-05-06\n":
+            r"the first row must name the columns student_id,assignment,due",
+        "": r"the first row must name the columns",
+    }
+    for text, message in bad.items():
+        csv_path.write_text(text, encoding="utf-8")
+        with pytest.raises(deadlines.DeadlineError, match=message):
+            deadlines.extensions(c)
+        with pytest.raises(deadlines.DeadlineError, match=message):
+            deadlines.penalty(c, "t1_square", "s_csv")
+    csv_path.unlink()
+    with pytest.raises(deadlines.DeadlineError, match=r"EXTENSIONS_CSV .*extensions\.csv: cannot read"):
+        deadlines.extensions(c)
+    # the CLI says what is wrong, without a traceback
+    csv_path.write_text("student_id,assignment,due\ns2,t1_square\n", encoding="utf-8")
+    import contextlib
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = cli_main(["--course-dir", str(c.root), "export", "t1_square", "--format", "csv"])
+    assert status != 0 and "export failed: EXTENSIONS_CSV" in err.getvalue()
+    assert "line 2: no due" in err.getvalue()
+    # cp932 (Excel on Japanese Windows), an absolute path
+    other = toy.root.parent / "ext-cp932.csv"
+    other.write_bytes("student_id,assignment,due\ns_csv,t1_square,2026年5月7日 23:59\n".encode("cp932"))
+    c2 = with_settings(c, EXTENSIONS_CSV=str(other))
+    assert deadlines.extensions(c2)[("t1_square", "s_csv")] == datetime(2026, 5, 7, 23, 59, tzinfo=jst)
+
+
+def test_the_none_policy_gives_factor_1_to_a_late_submission(toy):
+    c = with_settings(toy, DUE_DATES={"t1_square": "2026-05-01T23:59:00+09:00"},
+                      LATE_PENALTY={"policy": "none"})
+    stamp(c, "s_3d", "2026-05-04T10:00:00+09:00")
+    p = deadlines.penalty(c, "t1_square", "s_3d")
+    assert (p.late, p.days_late, p.factor, p.percent, p.apply(4.5)) == (True, 3, 1.0, 0, 4.5)
+    assert p.note_ja(4.5, 5, deadlines.timezone_of(c)) == (
+        "遅延提出: 提出日時 2026-05-04 10:00、締切 2026-05-01 23:59。"
+        "3 日遅れです (減点はありません) (4.5 点 → 4.5 点 / 5 点)。")
+    # no LATE_PENALTY at all is the same policy
+    bare = with_settings(toy, DUE_DATES={"t1_square": "2026-05-01T23:59:00+09:00"})
+    q = deadlines.penalty(bare, "t1_square", "s_3d")
+    assert (q.policy, q.days_late, q.factor) == ("none", 3, 1.0)
+
+
+def test_an_extension_rebuilds_the_late_note_of_an_unchanged_submission(toy):
+    """The deadline inputs outside course_config.py (here the EXTENSIONS_CSV file) do not
+    regrade anything; the feedback's late note must follow them all the same."""
+    from nncourse.cohort import reference_submission
+    from nncourse.grade import grade
+    ext = toy.root / "extensions.csv"
+    ext.write_text("student_id,assignment,due\nsomeone,t1_square,2026-05-09T23:59:00+09:00\n",
+                   encoding="utf-8")
+    c = with_settings(toy, DUE_DATES={"t1_square": "2026-05-01T23:59:00+09:00"},
+                      EXTENSIONS_CSV="extensions.csv",
+                      LATE_PENALTY={"policy": "per_day", "percent_per_day": 10})
+    build(c, ["t1_square"])
+    for student, when in (("s_late", "2026-05-03T10:00:00+09:00"),
+                          ("s_on", "2026-05-01T10:00:00+09:00")):
+        d = c.submitted_dir(student, "t1_square")
+        d.mkdir(parents=True)
+        nbformat.write(reference_submission(c, "t1_square"), d / "square.ipynb")
+        (d / "timestamp.txt").write_text(when)
+    page = lambda s: (c.feedback_dir(s, "t1_square") / "square.html").read_text("utf-8")
+
+    def exported():
+        out = export(c, "t1_square", "csv")
+        return {r["student_id"]: r for r in read(out.files[0])}
+    run = grade(c, ["t1_square"], jobs=1, progress=False, report=False)
+    assert not run.not_graded and {r["score"] for r in run.results} == {5.0}
+    assert "2 日遅れのため 20% 減点します (5 点 → 4 点 / 6 点)" in page("s_late")
+    assert "遅延提出" not in page("s_on")
+    rows = exported()
+    assert (rows["s_late"]["penalty_percent"], rows["s_late"]["lms_grade"]) == ("20", "4")
+    # the teacher grants s_late an extension: nothing is regraded, the feedback follows
+    ext.write_text(ext.read_text("utf-8") + "s_late,t1_square,2026-05-04T23:59:00+09:00\n",
+                   encoding="utf-8")
+    before = page("s_on")
+    run = grade(c, ["t1_square"], jobs=1, progress=False, report=False)
+    assert sorted(run.skipped) == [("s_late", "t1_square"), ("s_on", "t1_square")]
+    assert run.feedback_rebuilt == [("s_late", "t1_square")]
+    assert "遅延提出" not in page("s_late") and "減点" not in page("s_late")
+    assert page("s_on") == before
+    rows = exported()
+    assert (rows["s_late"]["days_late"], rows["s_late"]["penalty_percent"],
+            rows["s_late"]["lms_grade"]) == ("0", "0", "5")
+    # a shorter extension: late again, by one day (the note changes, the feedback with it)
+    ext.write_text(ext.read_text("utf-8").replace("2026-05-04T23:59", "2026-05-02T23:59"),
+                   encoding="utf-8")
+    run = grade(c, ["t1_square"], jobs=1, progress=False, report=False)
+    assert run.feedback_rebuilt == [("s_late", "t1_square")]
+    assert "1 日遅れのため 10% 減点します (5 点 → 4.5 点 / 6 点)" in page("s_late")
+    assert exported()["s_late"]["penalty_percent"] == "10"
+    # nothing changed: nothing rebuilt
+    assert grade(c, ["t1_square"], jobs=1, progress=False, report=False).feedback_rebuilt == []

@@ -3,7 +3,10 @@
 A zip written without the UTF-8 flag (bit 11) stores names in the writer's code page; Python
 then decodes them as cp437.  Zips made by Japanese Windows' Explorer use cp932 there, macOS and
 most tools use UTF-8 without the flag: the raw bytes are tried as UTF-8 first, then cp932.
+macOS also writes names decomposed (NFD: 「ピ」 as 「ヒ」 + U+309A); every name is put in NFC,
+as typed on other systems, so that 「コピー」 and the roster's names match.
 """
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,7 +39,11 @@ class Entry:
 
 
 def decode_name(info):
-    """The entry's name as its writer meant it."""
+    """The entry's name as its writer meant it (NFC)."""
+    return unicodedata.normalize("NFC", _decode(info))
+
+
+def _decode(info):
     if info.flag_bits & UTF8_FLAG:
         return info.filename
     try:
@@ -77,6 +84,6 @@ def entries(path):
         for p in sorted(path.rglob("*")):
             rel = p.relative_to(path)
             if p.is_file() and not IGNORED & set(rel.parts):
-                out.append(Entry(rel.as_posix(), p, datetime.fromtimestamp(
-                    p.stat().st_mtime, timezone.utc)))
+                out.append(Entry(unicodedata.normalize("NFC", rel.as_posix()), p,
+                                 datetime.fromtimestamp(p.stat().st_mtime, timezone.utc)))
     return out

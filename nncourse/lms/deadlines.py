@@ -4,7 +4,13 @@ Settings (all optional; no DUE_DATES entry = no deadline for that assignment):
 
     DUE_DATES = {"a1_loss": "2026-05-08T23:59:00+09:00"}     ISO 8601, with the UTC offset
     EXTENSIONS = {"a1_loss": {"s0123": "2026-05-12T23:59:00+09:00"}}
-    EXTENSIONS_CSV = "extensions.csv"     student_id,assignment,due (relative to the course)
+    EXTENSIONS_CSV = "extensions.csv"     a CSV file, relative to the course (or absolute):
+                                          a header row ``student_id,assignment,due``, then
+                                          one row per extension, e.g.
+                                          ``s0123,a1_loss,2026-05-12T23:59:00+09:00``
+                                          (UTF-8, UTF-8 with BOM or cp932; a time without
+                                          an offset is in LMS_TIMEZONE; blank lines are
+                                          skipped; it wins over EXTENSIONS)
     LATE_PENALTY = {"policy": "per_day", "percent_per_day": 10, "floor_percent": 50,
                     "grace_minutes": 0}   policy: "none" | "zero" | "per_day"
     LMS_TIMEZONE = "Asia/Tokyo"           for LMS times written without an offset
@@ -86,10 +92,51 @@ def extensions(course):
             out[(aid, student)] = parse_time(due, tz)
     name = course.setting("EXTENSIONS_CSV", "")
     if name:
-        from .roster import read_csv_text
-        p = Path(name) if Path(name).is_absolute() else course.root / name
-        for row in csv.DictReader(io.StringIO(read_csv_text(p))):
-            out[(row["assignment"].strip(), row["student_id"].strip())] = parse_time(row["due"], tz)
+        out.update(read_extensions_csv(course, name, tz))
+    return out
+
+
+CSV_COLUMNS = ("student_id", "assignment", "due")
+
+
+def read_extensions_csv(course, name, tz=None):
+    """{(assignment, student): aware due date} of an EXTENSIONS_CSV file (see the module's
+    docstring); DeadlineError naming the file and line of anything it cannot use."""
+    from .roster import RosterError, read_csv_text
+    tz = tz or _tz(course)
+    p = Path(name) if Path(name).is_absolute() else course.root / name
+    try:
+        text = read_csv_text(p)
+    except OSError as exc:
+        raise DeadlineError(f"EXTENSIONS_CSV {p}: cannot read it ({exc.strerror or exc})") from None
+    except RosterError as exc:
+        raise DeadlineError(f"EXTENSIONS_CSV {exc}") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    columns = [h.strip().lower() for h in header or []]
+    if any(c not in columns for c in CSV_COLUMNS):
+        raise DeadlineError(f"EXTENSIONS_CSV {p}: the first row must name the columns "
+                            f"{','.join(CSV_COLUMNS)} (it is {','.join(header or []) or 'empty'!r})")
+    at = {c: columns.index(c) for c in CSV_COLUMNS}
+    known = set(course.setting("ASSIGNMENTS", []) or [])
+    out = {}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        values = {c: row[i].strip() if i < len(row) else "" for c, i in at.items()}
+        empty = [c for c in CSV_COLUMNS if not values[c]]
+        if empty:
+            raise DeadlineError(f"EXTENSIONS_CSV {p} line {line}: no {', '.join(empty)} "
+                                f"(a row is {','.join(CSV_COLUMNS)}; it is {','.join(row)!r})")
+        if known and values["assignment"] not in known:
+            raise DeadlineError(f"EXTENSIONS_CSV {p} line {line}: assignment "
+                                f"{values['assignment']!r} is not in ASSIGNMENTS {sorted(known)}")
+        try:
+            due = parse_time(values["due"], tz)
+        except DeadlineError as exc:
+            raise DeadlineError(f"EXTENSIONS_CSV {p} line {line}: {exc}") from None
+        out[(values["assignment"], values["student_id"])] = due
     return out
 
 
@@ -185,3 +232,21 @@ def penalty(course, aid, student, _ext=None):
 
 def timezone_of(course):
     return _tz(course)
+
+
+def late_key(course, aid, student, _ext=None):
+    """What the late note of a submission's feedback says, as a string ("" when there is no
+    note: on time, no deadline, or settings that cannot be used, as ``feedback.late_note``),
+    for the feedback's staleness digest (``manual.grades_digest``).  It follows every input
+    of the penalty: DUE_DATES, EXTENSIONS, EXTENSIONS_CSV, LATE_PENALTY, LMS_TIMEZONE,
+    LATE_WITHOUT_TIME_DAYS, the submission time and the LMS's late mark."""
+    try:
+        p = penalty(course, aid, student, _ext)
+        tz = _tz(course)
+    except DeadlineError:
+        return ""
+    if not p.late:
+        return ""
+    when = lambda d: d.astimezone(tz).isoformat() if d else None
+    return repr((when(p.due), when(p.submitted_at), p.late_mark, p.days_late, p.factor,
+                 p.policy, p.time_known))
