@@ -151,7 +151,7 @@ def graded(tmp_path_factory):
         student = student_of(attack)
         markers[attack["id"]] = f"{marker_base}-{attack['id']}"
         values = {"COURSE": course.root, "OTHER": other, "OTHER2": other2, "PORT": server.port,
-                  "MARKER": markers[attack["id"]], "STUDENT": student}
+                  "MARKER": markers[attack["id"]], "STUDENT": student, "RUN": marker_base}
         subs[student] = attack_notebook(course, attack, values, PRELUDE)
     for student, nb in subs.items():
         dest = course.submitted_dir(student, ASSIGNMENT)
@@ -161,6 +161,7 @@ def graded(tmp_path_factory):
     protected = {d: hashes(course.root / d) for d in ("reference", "autograders", "source")}
     other_files = hashes(other) | {"2/" + k: v for k, v in hashes(other2).items()}
     disk_before = shutil.disk_usage(course.root).used
+    os.environ["NNATK_RUN"] = marker_base     # the kill attacks' targets: this run's processes
     try:
         start = time.monotonic()
         run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
@@ -176,6 +177,7 @@ def graded(tmp_path_factory):
                    disk_growth=disk_after - disk_before, big=big,
                    results={r["student"]: r for r in run.results})
     finally:                       # clean up what a weak sandbox let through (ours only)
+        os.environ.pop("NNATK_RUN", None)
         for pid, _ in processes_with(marker_base):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -315,3 +317,45 @@ def test_children_holding_pipes_do_not_stretch_grading(graded, attack):
     """A child that keeps stdout/stderr or the session alive does not hold up its grading."""
     r = graded["results"][student_of(attack)]
     assert r["seconds"] < MAX_STUDENT_S, r["seconds"]
+
+
+KILLERS = [a for a in ATTACKS if a["id"] == "kill_os_kill_all"]
+
+
+def test_kill_attacks_are_real_without_the_sandbox(tmp_path, monkeypatch):
+    """The control for the kill attacks: the same submission graded without the sandbox
+    (NNCOURSE_NO_SANDBOX=1) finds and kills the other grading worker, and a victim graded
+    beside it loses its grade (in the sandboxed run above it finds nothing, and every victim
+    keeps full marks)."""
+    token = f"NNATK-{secrets.token_hex(6)}"
+    course = Course.load(copy_course(ROOT, tmp_path / "course"))
+    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
+        f.write(TEST_SETTINGS)
+    ensure_built(course, [ASSIGNMENT])
+    name = release_notebook(course, ASSIGNMENT).name
+    attack = KILLERS[0]
+    subs = {v: reference_submission(course, ASSIGNMENT) for v in VICTIMS}
+    subs[student_of(attack)] = attack_notebook(course, attack, {
+        "COURSE": course.root, "OTHER": tmp_path, "OTHER2": tmp_path, "PORT": 9,
+        "MARKER": f"{token}-{attack['id']}", "STUDENT": student_of(attack), "RUN": token}, PRELUDE)
+    for student, nb in subs.items():
+        dest = course.submitted_dir(student, ASSIGNMENT)
+        dest.mkdir(parents=True)
+        nbformat.write(nb, dest / name)
+    monkeypatch.setenv("NNATK_RUN", token)
+    monkeypatch.setenv("NNCOURSE_NO_SANDBOX", "1")
+    try:
+        run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
+    finally:
+        for pid, _ in processes_with(token):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    seen = outputs_text(course, student_of(attack))
+    assert "ATTACK-FOUND killed" in seen, seen[-2000:]
+    # what it killed was the other grading worker, again and again: the victims beside it
+    # could not be graded (in the sandboxed run above they keep full marks)
+    lost = {r["student"] for r in run.results if r["student"] in VICTIMS
+            and (r["status"] != "graded" or r["score"] < FULL)}
+    assert lost, [(r["student"], r["status"], r["score"]) for r in run.results]
