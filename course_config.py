@@ -40,12 +40,13 @@ KERNEL_MEMORY_MIB = 3072                  # address-space limit of a grading ker
 KERNEL_CPU_S = 900                        # CPU-time limit of a grading kernel (seconds)
 MAX_OUTPUT_CHARS = 10_000                 # longest output kept per cell (nbgrader LimitOutput)
 KERNEL_THREADS = 1                        # BLAS threads per grading kernel: same results for any --jobs
-KERNEL_MAX_PROCESSES = 128                # processes+threads of the sandbox uid (RLIMIT_NPROC, per host uid)
+KERNEL_MAX_PROCESSES = 128                # processes+threads of one kernel's host uid (RLIMIT_NPROC)
 KERNEL_MAX_FILE_MIB = 64                  # largest file a grading kernel may write (RLIMIT_FSIZE, MiB)
 KERNEL_MAX_OPEN_FILES = 1024              # open file descriptors of a grading kernel (RLIMIT_NOFILE)
 KERNEL_TMPFS_MIB = 256                    # size of the kernel's /tmp and of its working copy (tmpfs, MiB each)
-SANDBOX_UID = 65534                       # host uid/gid grading kernels run as when grading runs as root
-SANDBOX_GID = 65534                       #   (65534 = nobody; unused when the grader is not root)
+SANDBOX_UID = 2_000_000                   # when grading runs as root, each grading process's kernels run as
+SANDBOX_UIDS = 256                        #   a host uid of their own from SANDBOX_UID .. SANDBOX_UID+SANDBOX_UIDS-1
+SANDBOX_GID = 65534                       #   and gid SANDBOX_GID (65534 = nogroup); unused when not root
 TRAINING_ASSIGNMENT = "a4_two_layer_net"  # its final accuracies are checked by `nncourse validate`
 
 # --- collecting submissions ---------------------------------------------------------------

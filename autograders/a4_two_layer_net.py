@@ -385,9 +385,12 @@ def check_gradient_check(grad_errors, TwoLayerNet):  # noqa: N803
 
 
 # ----------------------------------------------------------------------------------------
-def check_training_history(train_loss_list, train_acc_list, test_acc_list, iters_num=10000,
-                           iter_per_epoch=600):
-    """Lengths (10000 / 17 / 17), losses finite and decreasing, accuracies in [0, 1] rising."""
+def check_training_history(train_loss_list, train_acc_list, test_acc_list, network,
+                           iters_num=10000, iter_per_epoch=600):
+    """Lengths (10000 / 17 / 17), losses finite and decreasing, accuracies in [0, 1] rising,
+    and the record ends where the trained ``network`` is: its last accuracies and the mean of
+    its last 100 mini-batch losses agree with ``network.params`` measured here on MNIST (a
+    made-up record next to an untrained network gains nothing)."""
     check = "ミニバッチ学習の記録"
     train_loss_list, train_acc_list, test_acc_list = (
         value_of(check, v) for v in (train_loss_list, train_acc_list, test_acc_list))
@@ -417,13 +420,30 @@ def check_training_history(train_loss_list, train_acc_list, test_acc_list, iters
             expected="最後の 100 回の平均 < 最初の 100 回の平均の半分",
             got=f"最初の 100 回の平均 {first:.4g}、最後の 100 回の平均 {last:.4g}",
             hint=HINTS["not_learning"])
+    m = _measure(check, network, need_biases=False)    # (unchanged biases: the result's point)
+    _last_accuracies_agree(check, train_acc_list, test_acc_list, m)
+    require(check, abs(last - m.train_loss) < 0.05 + 0.25 * m.train_loss,
+            "train_loss_list の最後の値が、学習後のネットワークの損失と大きく違います。",
+            expected=f"{m.train_loss:.4f} (学習後の network.loss(x_train, t_train)) に近い値",
+            got=f"最後の 100 回の平均 {last:.4f}",
+            hint="損失は毎回の更新の後に network.loss(x_batch, t_batch) で求めて記録してください。")
 
 
-def check_training_result(network, train_acc_list, test_acc_list):
-    """The final network (params re-measured with the reference on real MNIST) reaches
-    test accuracy >= MIN_TEST_ACCURACY with |train - test| < MAX_TRAIN_TEST_GAP; all four
-    parameters were updated; the last recorded accuracies agree with the network."""
-    check = "ミニバッチ学習の結果"
+class _Measured:
+    """The trained network as the grader measures it (reference predict, real MNIST)."""
+
+    def __init__(self, params):
+        rnet = _ref_net({k: np.asarray(params[k], dtype=np.float32) for k in PARAM_KEYS})
+        with quiet():
+            (x_train, t_train), (x_test, t_test) = ref.load_mnist(normalize=True, verbose=False)
+            self.train_acc, self.test_acc = rnet.accuracy(x_train, t_train), rnet.accuracy(x_test, t_test)
+            self.train_loss = float(rnet.loss(x_train, t_train))
+        self.text = f"訓練データ {self.train_acc:.4f}、テストデータ {self.test_acc:.4f}"
+
+
+def _measure(check, network, need_biases=True):
+    """``network.params`` fetched as plain arrays, shape-checked (and, ``need_biases``, with
+    both biases updated) and measured (_Measured)."""
     params = _network_params(check, network)
     require(check, isinstance(params, dict) and all(k in params for k in PARAM_KEYS),
             "network.params に 'W1', 'b1', 'W2', 'b2' がありません。",
@@ -433,25 +453,17 @@ def check_training_result(network, train_acc_list, test_acc_list):
         require(check, np.shape(params[k]) == shapes[k], f"network.params['{k}'] の形が違います。",
                 expected=shapes[k], got=np.shape(params[k]),
                 hint="TwoLayerNet(input_size=784, hidden_size=50, output_size=10) です。")
-    for k in ("b1", "b2"):
+    for k in ("b1", "b2") if need_biases else ():
         require(check, np.any(np.asarray(params[k]) != 0), f"network.params['{k}'] が 0 のままです。",
                 hint=HINTS["bias_not_updated"].format(key=k))
-    rnet = _ref_net({k: np.asarray(params[k], dtype=np.float32) for k in PARAM_KEYS})
-    with quiet():
-        (x_train, t_train), (x_test, t_test) = ref.load_mnist(normalize=True, verbose=False)
-        train_acc, test_acc = rnet.accuracy(x_train, t_train), rnet.accuracy(x_test, t_test)
-    got = f"訓練データ {train_acc:.4f}、テストデータ {test_acc:.4f}"
-    require(check, test_acc >= MIN_TEST_ACCURACY,
-            f"学習後のテストデータの認識精度が {MIN_TEST_ACCURACY} 未満です。",
-            expected=f">= {MIN_TEST_ACCURACY}", got=got,
-            hint=HINTS["low_accuracy"].format(need=MIN_TEST_ACCURACY))
-    require(check, abs(train_acc - test_acc) < MAX_TRAIN_TEST_GAP,
-            f"訓練データとテストデータの認識精度の差が {MAX_TRAIN_TEST_GAP} 以上です。",
-            got=got, hint="学習の設定 (ハイパーパラメータ) がスライドと同じか確認してください。")
+    return _Measured(params)
+
+
+def _last_accuracies_agree(check, train_acc_list, test_acc_list, m):
+    """The recorded accuracies (plain values) end at the measured ones."""
     _, gap = TOLERANCES["training"]
-    for name, lst, acc in (("train_acc_list", train_acc_list, train_acc),
-                           ("test_acc_list", test_acc_list, test_acc)):
-        lst = value_of(check, lst)
+    for name, lst, acc in (("train_acc_list", train_acc_list, m.train_acc),
+                           ("test_acc_list", test_acc_list, m.test_acc)):
         try:
             last = float(np.asarray(lst[-1]))
         except (TypeError, ValueError, IndexError, KeyError):
@@ -461,6 +473,22 @@ def check_training_result(network, train_acc_list, test_acc_list):
                 expected=f"{acc:.4f} に近い値", got=repr(last),
                 hint="認識精度は network.accuracy(x_train, t_train) / network.accuracy(x_test, t_test) "
                      "で求めて記録してください。")
+
+
+def check_training_result(network, train_acc_list, test_acc_list):
+    """The final network (params re-measured with the reference on real MNIST) reaches
+    test accuracy >= MIN_TEST_ACCURACY with |train - test| < MAX_TRAIN_TEST_GAP; all four
+    parameters were updated; the last recorded accuracies agree with the network."""
+    check = "ミニバッチ学習の結果"
+    m = _measure(check, network)
+    require(check, m.test_acc >= MIN_TEST_ACCURACY,
+            f"学習後のテストデータの認識精度が {MIN_TEST_ACCURACY} 未満です。",
+            expected=f">= {MIN_TEST_ACCURACY}", got=m.text,
+            hint=HINTS["low_accuracy"].format(need=MIN_TEST_ACCURACY))
+    require(check, abs(m.train_acc - m.test_acc) < MAX_TRAIN_TEST_GAP,
+            f"訓練データとテストデータの認識精度の差が {MAX_TRAIN_TEST_GAP} 以上です。",
+            got=m.text, hint="学習の設定 (ハイパーパラメータ) がスライドと同じか確認してください。")
+    _last_accuracies_agree(check, value_of(check, train_acc_list), value_of(check, test_acc_list), m)
 
 
 def _network_params(check, network):

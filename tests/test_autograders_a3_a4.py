@@ -525,22 +525,49 @@ def test_a_net_without_params_is_told_so():
 
 
 # ------------------------------------------------------------------------------- training
-def fake_history(n_iter=10000, n_acc=17):
-    loss = list(np.linspace(2.3, 0.2, n_iter))
-    acc = list(np.linspace(0.1, 0.945, n_acc))
-    return loss, acc, list(acc)
+@pytest.fixture(scope="module")
+def trained():
+    """A network briefly trained on MNIST (1000 iterations, about 0.9) and how the grader
+    measures it."""
+    net = ref.train_mnist(seed=1, iters_num=1000).network
+    return net, A4._Measured(net.params)
 
 
-def test_training_history():
-    run(A4.check_training_history, *fake_history())
-    loss, acc, _ = fake_history()
-    run(A4.check_training_history, [np.float32(v) for v in loss], acc, acc)
-    fails(A4.check_training_history, *fake_history(n_acc=10000), hint="すべての繰り返し")
-    fails(A4.check_training_history, *fake_history(n_acc=16), hint="17 個")
-    fails(A4.check_training_history, *fake_history(n_iter=17), hint="毎回 (10000 回)")
+def fake_history(trained, n_iter=10000, n_acc=17):
+    """A record that ends where the ``trained`` network is."""
+    m = trained[1]
+    loss = list(np.linspace(2.3, m.train_loss, n_iter))
+    return loss, list(np.linspace(0.1, m.train_acc, n_acc)), list(np.linspace(0.1, m.test_acc, n_acc))
+
+
+def test_training_history(trained):
+    net = trained[0]
+    run(A4.check_training_history, *fake_history(trained), net)
+    loss, acc, test = fake_history(trained)
+    run(A4.check_training_history, [np.float32(v) for v in loss], acc, test, net)
+    fails(A4.check_training_history, *fake_history(trained, n_acc=10000), net, hint="すべての繰り返し")
+    fails(A4.check_training_history, *fake_history(trained, n_acc=16), net, hint="17 個")
+    fails(A4.check_training_history, *fake_history(trained, n_iter=17), net, hint="毎回 (10000 回)")
     flat = [2.3] * 10000
-    fails(A4.check_training_history, flat, acc, acc, hint="更新")
-    fails(A4.check_training_history, loss, [100 * a for a in acc], acc, hint="100 を掛けない")
+    fails(A4.check_training_history, flat, acc, test, net, hint="更新")
+    fails(A4.check_training_history, loss, [100 * a for a in acc], test, net, hint="100 を掛けない")
+
+
+def test_a_made_up_history_gains_nothing_without_the_training(trained):
+    # a record that looks like the slides' (0.1 -> 0.945, loss 2.3 -> 0.2) next to a network
+    # that was not trained to it: the grader measures network.params itself
+    untrained = ref.TwoLayerNet(784, 50, 10, seed=0)
+    untrained.params["b1"][:] = 0.1
+    untrained.params["b2"][:] = 0.1
+    acc = list(np.linspace(0.1, 0.945, 17))
+    loss = list(np.linspace(2.3, 0.2, 10000))
+    msg = fails(A4.check_training_history, loss, acc, acc, untrained, hint="network.accuracy")
+    assert "学習後のネットワークの認識精度と大きく違います" in msg
+    # the accuracies copied from the real network, the losses made up: still caught
+    net, m = trained
+    made_up = list(np.linspace(2.3, 0.05, 10000))
+    fails(A4.check_training_history, made_up, *fake_history(trained)[1:], net,
+          hint="network.loss(x_batch, t_batch)")
 
 
 def test_training_result_rejects_biases_never_updated():
@@ -563,7 +590,8 @@ def test_training_checks_name_what_is_missing():
         A4.check_training_result(student["network"], student["a"], student["b"])
     assert "network が定義されていません" in str(exc.value)
     with pytest.raises(CheckFailed) as exc:
-        A4.check_training_history(student["train_loss_list"], student["a"], student["b"])
+        A4.check_training_history(student["train_loss_list"], student["a"], student["b"],
+                                  student["network"])
     assert "train_loss_list が定義されていません" in str(exc.value)
     student = local_student({"network": object()})
     with pytest.raises(CheckFailed) as exc:
@@ -574,7 +602,7 @@ def test_training_checks_name_what_is_missing():
 @pytest.mark.slow
 def test_training_result_on_a_real_run():
     r = ref.train_mnist(seed=1)
-    run(A4.check_training_history, r.train_loss_list, r.train_acc_list, r.test_acc_list)
+    run(A4.check_training_history, r.train_loss_list, r.train_acc_list, r.test_acc_list, r.network)
     run(A4.check_training_result, r.network, r.train_acc_list, r.test_acc_list)
     fails(A4.check_training_result, r.network, r.train_acc_list, [0.5] * 17,
           hint="network.accuracy")

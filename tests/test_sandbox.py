@@ -168,7 +168,7 @@ def run_kernel(code, cwd, python=None, marker="-"):
                 kc.stop_channels()
                 await km.shutdown_kernel(now=True)
             print(json.dumps({{"out": "".join(out), "sandboxed": sandbox.sandboxed(),
-                              "uids": uids}}))
+                              "uids": uids, "sandbox_uid": sandbox._STATE["uid"]}}))
         asyncio.run(main())
     ''')
     proc = subprocess.run([python or sys.executable, "-c", script], input=code, text=True,
@@ -239,7 +239,12 @@ def test_sandboxed_kernel_reaches_nothing(course, other_checkout, server, tmp_pa
     assert got.get("own_file") == "X=1" and got.get("created") == "ok", res["out"]
     assert_contained(got, course, workdir, before)
     # the survivor (a child of the kernel, same uid) while the kernel ran, seen from the host
-    expected = str(course.setting("SANDBOX_UID", 65534)) if os.geteuid() == 0 else str(os.getuid())
+    if os.geteuid() == 0:           # a uid of the grading process's own from the range
+        first, count = course.setting("SANDBOX_UID"), course.setting("SANDBOX_UIDS")
+        assert first <= res["sandbox_uid"] < first + count, res["sandbox_uid"]
+        expected = str(res["sandbox_uid"])
+    else:
+        expected = str(os.getuid())
     assert res["uids"] == [expected], res["uids"]
     time.sleep(0.5)
     assert survivors(marker) == [], "a setsid child outlived its kernel"
@@ -399,3 +404,26 @@ def test_kernel_caps_printed_output_per_cell(monkeypatch):
     text = "".join(out)
     assert text.count("x") == 1000 and text.count("y") == 10
     assert text.count("省略") == 1
+
+
+def test_each_grading_process_gets_its_own_sandbox_uid(tmp_path):
+    """RLIMIT_NPROC counts a uid's processes host-wide: grading processes side by side hold
+    different uids (a lock each, released when the process ends, even when SIGKILLed)."""
+    first = 3_000_000 + os.getpid() % 1000 * 10          # a range no other test uses
+    code = ("import sys, time; sys.path.insert(0, %r)\n"
+            "from nncourse.grading import sandbox\n"
+            "print(sandbox.sandbox_uid(%d, 3), flush=True); time.sleep(30)\n" % (str(ROOT), first))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    try:
+        got = [int(p.stdout.readline()) for p in procs]
+        assert sorted(got) == [first, first, first + 1, first + 2]    # the 4th shares the first
+        procs[1].kill()
+        procs[1].wait()
+        again = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        procs.append(again)
+        assert int(again.stdout.readline()) == got[1]        # the killed one's uid is free again
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

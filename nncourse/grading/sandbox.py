@@ -3,9 +3,12 @@
 A grading kernel's command is ``limits`` (rlimits of ``course_config``), then ``bwrap`` (when
 available), then ``python <boot>/kernel_boot.py -f <conn>``.  The sandbox:
 
-- **unprivileged**: when the grader is root, the kernel runs as the host uid/gid
-  ``SANDBOX_UID``/``SANDBOX_GID`` (default 65534, nobody) with no supplementary groups; when
-  the grader is not root, as the grader's own uid.  In both cases inside a fresh user
+- **unprivileged**: when the grader is root, the kernel runs as a host uid of its own grading
+  process (``sandbox_uid``: one of ``SANDBOX_UID`` … ``SANDBOX_UID + SANDBOX_UIDS - 1``, held
+  by a lock while the process lives, so that ``RLIMIT_NPROC``, which counts a uid's processes
+  host-wide, is one kernel's alone: a fork bomb cannot starve the kernel graded beside it) and
+  gid ``SANDBOX_GID`` (65534, nogroup) with no supplementary groups; when the grader is not
+  root, as the grader's own uid.  In both cases inside a fresh user
   namespace (``--unshare-user --disable-userns --cap-drop ALL``): no capability, no nested
   namespaces.  Root grading is two bwrap layers: an outer one run by root only builds a mount
   namespace in which what the kernel needs is bound at its own path (so that the unprivileged
@@ -40,6 +43,7 @@ layers and which are on.
 """
 import asyncio
 import atexit
+import fcntl
 import functools
 import os
 import shutil
@@ -76,7 +80,29 @@ TMP_HOME = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 _STATE = {"prefix": [], "bwrap": None, "boot": None, "hidden": [], "binds": [], "masks": [],
-          "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20}
+          "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20, "uid_lock": None}
+UID_LOCKS = Path(tempfile.gettempdir()) / "nncourse-sandbox-uids"
+
+
+def sandbox_uid(first, count):
+    """A host uid for this process's kernels: the first of ``first`` … ``first + count - 1``
+    that no other grading process holds (an flock on ``UID_LOCKS/<uid>``, kept for the
+    process's life and released by the OS when it ends, even on SIGKILL).  When all are taken,
+    ``first`` (shared: the process limit then counts several kernels together)."""
+    if _STATE["uid_lock"] is not None:
+        return _STATE["uid"]
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in range(first, first + max(1, count)):
+        fd = os.open(UID_LOCKS / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        os.set_inheritable(fd, False)
+        _STATE["uid_lock"] = fd
+        return uid
+    return first
 
 
 def available():
@@ -140,11 +166,11 @@ def protections():
     answer is for this process's kernels; before, for what ``configure_sandbox`` would do)."""
     bw = bool(_STATE["bwrap"]) if _STATE["boot"] is not None else available()
     root = _root()
-    uid = _STATE["uid"] if _STATE["uid"] is not None else 65534
+    uid = _STATE["uid"] if _STATE["uid"] is not None else "SANDBOX_UID + n"
     out = [("bwrap", bw, "bubblewrap sandbox" if bw else "bwrap missing, unusable or disabled"),
            ("user namespace", bw, "no capabilities, no nested user namespaces"),
            ("unprivileged uid", bw or not root,
-            f"host uid {uid} (the grader runs as root)" if bw and root else
+            f"host uid {uid}, this grading process's own (the grader runs as root)" if bw and root else
             f"the grader's own uid {os.geteuid()} (not root: no separate sandbox uid)"
             if not root else "the kernel runs as root (no bwrap)"),
            ("pid namespace", bw, "no host process visible or killable; descendants die with it"),
@@ -351,7 +377,8 @@ def configure_sandbox(course, sandbox=None):
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
     _STATE["boot"] = make_boot(course)
-    _STATE["uid"] = int(course.setting("SANDBOX_UID", 65534))
+    first, count = int(course.setting("SANDBOX_UID", 2_000_000)), int(course.setting("SANDBOX_UIDS", 256))
+    _STATE["uid"] = sandbox_uid(first, count) if use and _root() else first
     _STATE["gid"] = int(course.setting("SANDBOX_GID", 65534))
     _STATE["tmpfs"] = int(course.setting("KERNEL_TMPFS_MIB", 256)) << 20
     hidden = hidden_dirs(course)

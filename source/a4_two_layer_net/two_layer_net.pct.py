@@ -54,10 +54,37 @@ except ImportError:  # mnist.py がない (同じ名前の別のパッケージ�
                    " (Google Colab では左の「ファイル」にアップロード)。そのあとカーネル (Colab ではランタイム) を"
                    "再起動して、上から実行し直します。pip install mnist は使わないでください (同じ名前の別のパッケージです)。")
     print("注意:", NO_MNIST_PY)
-    MnistError, NO_DATA = ModuleNotFoundError, None
+
+    class MnistPyNotFound(ModuleNotFoundError):
+        """mnist.py がない。Jupyter には NO_MNIST_PY だけを表示する (トレースバックなし)"""
+
+        def __init__(self, *args):
+            super().__init__(NO_MNIST_PY)
+
+        def _render_traceback_(self):
+            return [f"{type(self).__name__}: {self}"]
+
+    class _NoMnistPy:
+        """データの代わり (NO_DATA): x_train.shape, x_train[...], len(x_train) などで使うと、上と同じメッセージ"""
+
+        def _fail(self, *args, **kwargs):
+            raise MnistPyNotFound()
+
+        def __getattr__(self, name):
+            if name.startswith("_"):  # IPython や NumPy の問い合わせ (_repr_html_ など) には答えない
+                raise AttributeError(name)
+            self._fail()
+
+        __getitem__ = __len__ = __iter__ = __array__ = __float__ = __int__ = __index__ = _fail
+        __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __matmul__ = _fail
+
+        def __repr__(self):
+            return "<mnist.py がないので、MNIST のデータがありません>"
+
+    MnistError, NO_DATA = MnistPyNotFound, _NoMnistPy()
 
     def load_mnist(*args, **kwargs):
-        raise ModuleNotFoundError(NO_MNIST_PY)
+        raise MnistPyNotFound()
 
 # %% nbgrader={"grade": false, "grade_id": "a4_test_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # テストセルで使う補助関数です (読まなくてもかまいません)。テストが通らなかったとき、期待値と
@@ -502,7 +529,7 @@ for name, acc_list in (("train_acc_list", train_acc_list), ("test_acc_list", tes
 assert np.mean(train_loss_list[-100:]) < np.mean(train_loss_list[:100]), "損失が減っていません"
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
-a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_acc_list)
+a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_acc_list, network)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
