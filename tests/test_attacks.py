@@ -201,7 +201,7 @@ def test_catalogue_covers_every_class():
     assert len(ids(ATTACKS)) == len(set(ids(ATTACKS)))
     for name in ("ipython_hooks", "builtins_import", "tracing", "lying_objects", "host_files",
                  "namespaces", "survivors", "pipe_holders", "disk_fill", "kill_others",
-                 "oversized"):
+                 "process_limit", "oversized"):
         assert len(classes.get(name, [])) >= 2, name
 
 
@@ -322,6 +322,58 @@ def test_children_holding_pipes_do_not_stretch_grading(graded, attack):
 KILLERS = [a for a in ATTACKS if a["id"] == "kill_os_kill_all"]
 
 
+def grade_beside_victims(tmp_path, attack, settings="", env=(), victims=VICTIMS):
+    """Grade ``attack`` next to honest ``victims`` (jobs=2) on a fresh course copy; returns
+    (course, run, token).  Every process the attack started is killed afterwards."""
+    token = f"NNATK-{secrets.token_hex(6)}"
+    course = Course.load(copy_course(ROOT, tmp_path / "course"))
+    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
+        f.write(TEST_SETTINGS + settings)
+    course = Course.load(course.root)
+    ensure_built(course, [ASSIGNMENT])
+    name = release_notebook(course, ASSIGNMENT).name
+    subs = {v: reference_submission(course, ASSIGNMENT) for v in victims}
+    subs[student_of(attack)] = attack_notebook(course, attack, {
+        "COURSE": course.root, "OTHER": tmp_path, "OTHER2": tmp_path, "PORT": 9,
+        "MARKER": f"{token}-{attack['id']}", "STUDENT": student_of(attack), "RUN": token}, PRELUDE)
+    for student, nb in subs.items():
+        dest = course.submitted_dir(student, ASSIGNMENT)
+        dest.mkdir(parents=True)
+        nbformat.write(nb, dest / name)
+    old = {k: os.environ.get(k) for k, _ in env}
+    os.environ.update(dict(env))
+    try:
+        run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        for pid, _ in processes_with(token):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    return course, run, token
+
+
+def victims_lost(run):
+    return {r["student"] for r in run.results if r["student"].startswith("victim_")
+            and (r["status"] != "graded" or r["score"] < FULL)}
+
+
+@pytest.mark.parametrize("attack", [a for a in ATTACKS if a["class"] == "process_limit"],
+                         ids=lambda a: a["id"])
+def test_process_limit_attacks_are_real_with_one_shared_uid(tmp_path, attack):
+    """The control for the process-limit attacks: with one sandbox uid for every kernel
+    (SANDBOX_UIDS = 1, as before each grading process had its own) a victim graded beside the
+    attack loses its grade; with a uid per grading process (the sandboxed run above) none do."""
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox uid range is used only when grading runs as root")
+    # (4 victims: the ones graded while the attack holds its processes start kernels then)
+    course, run, _ = grade_beside_victims(tmp_path, attack, "SANDBOX_UIDS = 1\n",
+                                          victims=[f"victim_{i}" for i in range(1, 5)])
+    assert victims_lost(run), [(r["student"], r["status"], r["score"]) for r in run.results]
+
+
 def test_kill_attacks_are_real_without_the_sandbox(tmp_path, monkeypatch):
     """The control for the kill attacks: the same submission graded without the sandbox
     (NNCOURSE_NO_SANDBOX=1) finds and kills the other grading worker, and a victim graded
@@ -359,3 +411,17 @@ def test_kill_attacks_are_real_without_the_sandbox(tmp_path, monkeypatch):
     lost = {r["student"] for r in run.results if r["student"] in VICTIMS
             and (r["status"] != "graded" or r["score"] < FULL)}
     assert lost, [(r["student"], r["status"], r["score"]) for r in run.results]
+
+
+def test_report_lists_the_broken_calls_without_accusing(graded):
+    """The report's 要確認 (Flagged) section names each submission whose kernel broke the call
+    protocol, worded so that an honest endless loop is not called cheating; the honest
+    students are not in it."""
+    from nncourse.report import FLAGGED_NOTE, FLAGGED_TITLE
+    html = graded["run"].report.html.read_text(encoding="utf-8")
+    assert FLAGGED_TITLE in html and FLAGGED_NOTE.split(";")[0] in html
+    flagged = html.split(FLAGGED_TITLE)[1].split("</table>")[0]
+    for attack in OVERSIZED:
+        assert f"<td class='l'>{student_of(attack)}</td>" in flagged
+    for student in [HONEST] + VICTIMS:
+        assert f"<td class='l'>{student}</td>" not in flagged

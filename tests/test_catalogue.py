@@ -156,3 +156,14 @@ def test_catalogue_report_lists_every_mutant_with_its_cells(graded):
         row = next(line for line in text.splitlines() if line.startswith(f"| {o.entry.id} |"))
         for g in o.lost:
             assert g in row
+
+
+@pytest.mark.slow
+def test_hidden_checks_catch_whatever_the_visible_asserts_catch(graded):
+    """Each test cell's visible asserts ran in the kernel during grading: for no mutant,
+    variant or reference did they fail where the grader's hidden check passed."""
+    _, run, _ = graded
+    gaps = {(r["student"], r["assignment"]): r["visible_only"] for r in run.results
+            if r.get("visible_only")}
+    assert all("visible_only" in r for r in run.results if r["status"] == "graded")
+    assert not gaps, gaps

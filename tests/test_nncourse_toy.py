@@ -225,3 +225,21 @@ def test_notebook_time_budget_stops_the_notebook_with_a_message(tmp_path):
     assert names[0] == [] and "NotebookTimeoutError" in names[1]
     assert names[2] == ["NotExecutedError"]
     assert "制限時間 3 秒" in json.dumps(nb.cells[2].outputs, ensure_ascii=False)
+
+
+def test_a_visible_assert_the_hidden_check_misses_is_recorded(tmp_path):
+    """The grader scores its hidden check only; when the visible asserts failed in the kernel
+    but the hidden check passed (the toy check never tries 3), the result record names the
+    cell in ``visible_only`` (the catalogue test requires no such cell for the real checks)."""
+    course = toy_copy(tmp_path / "course")
+    build(course, ["t1_square"])
+    nb = reference_submission(course, "t1_square")
+    for cell in nb.cells:
+        cell.source = cell.source.replace("return x * x", "return 10 if x == 3 else x * x")
+    dest = course.submitted_dir("s_gap", "t1_square")
+    dest.mkdir(parents=True)
+    nbformat.write(nb, dest / "square.ipynb")
+    run = grade(course, ["t1_square"], progress=False)
+    (r,) = run.results
+    assert r["visible_only"] == ["test_square"]
+    assert next(c for c in r["cells"] if c["grade_id"] == "test_square")["score"] == 3.0

@@ -60,6 +60,16 @@ def _root_home():                  # only the parents of bound paths (interprete
             and p != "/root/.cache"] or 1 / 0
 _probe("root_home", _root_home)
 _probe("grader_root", lambda: os.listdir("/proc/{grader}/root/work"))
+def _grader_env():                 # the grader's environment (NNCOURSE_ENV_CANARY set by the test)
+    found = ["self"] if "NNCOURSE_ENV_CANARY" in os.environ else []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"NNCOURSE_ENV_CANARY" in open("/proc/%s/environ" % pid, "rb").read():
+                found.append(pid)
+        except OSError:
+            pass
+    return found or 1 / 0
+_probe("grader_env", _grader_env)
 _probe("import_nncourse", lambda: __import__("nncourse.grading.checks"))
 _probe("import_reference", lambda: __import__("reference.losses"))
 _probe("network", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
@@ -172,7 +182,8 @@ def run_kernel(code, cwd, python=None, marker="-"):
         asyncio.run(main())
     ''')
     proc = subprocess.run([python or sys.executable, "-c", script], input=code, text=True,
-                          capture_output=True, timeout=300)
+                          capture_output=True, timeout=300,
+                          env=dict(os.environ, NNCOURSE_ENV_CANARY="grader-secret"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -188,7 +199,8 @@ def assert_contained(got, course, workdir, before):
     assert len(got["pids"].split(",")) <= 3, got           # bwrap's init + the kernel (+ sleep)
     assert got["proc1_root"] == "same", got                    # /proc/1 is the sandbox's init
     for name in ("course_source", "course_reference", "gradebook", "other_checkout",
-                 "checkout", "root_home", "grader_root", "import_nncourse", "import_reference",
+                 "checkout", "root_home", "grader_root", "grader_env", "import_nncourse",
+                 "import_reference",
                  "network", "kernel_dir", "new_userns", "fill_workdir", "fill_tmp",
                  "fill_tmpfs"):
         assert got.get(name) == "BLOCKED", (name, got)

@@ -37,6 +37,10 @@ KERNEL_START_ATTEMPTS = 3     # jupyter_client's free-port choice can race other
 KILLED_NOTE = " 中断 (interrupt) に応じなかったため、カーネルを停止しました。"
 INTERRUPT_GRACE_S = 15        # after a timeout's interrupt, the kernel has this long to answer (a busy machine can be slow)
 GRADING_FLAGS = []     # {notebook, cell, kind, detail} of this process's executions (worker.py)
+# grade_ids of test cells whose visible asserts failed in the kernel while the hidden check
+# passed: the hidden checks are meant to cover everything the visible ones check (a gap in
+# them, or a kernel that broke its own asserts); the catalogue tests require none
+VISIBLE_ONLY = []
 SERVE = "__nncourse__.serve({request!r})"          # what the grader asks the kernel to run
 REPLY = "__nncourse__.reply"                       # ... and reads back (user_expressions)
 _REPLY_TEXT = re.compile(r"'([A-Za-z0-9+/=]*)'")
@@ -207,7 +211,10 @@ class BudgetedExecute(Execute):
             cell.outputs = [error_output(CHECK_FAILED, NO_CHECK_MESSAGE)]
             return
         deadline = min(self._deadline, monotonic() + (self.timeout or self.notebook_timeout))
+        visible_failed = any(o.get("output_type") == "error" for o in cell.outputs)
         verdict = run_check(call, Student(self._transport, deadline))
+        if visible_failed and verdict.passed:
+            VISIBLE_ONLY.append(gid)
         cell.outputs = [] if verdict.passed else [error_output(verdict.ename, verdict.message)]
         if verdict.flag:
             GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),

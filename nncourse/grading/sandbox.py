@@ -448,8 +448,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not _STATE["bwrap"]:
             return prefix + cmd
         cwd = self._launch_args.get("cwd")
-        inner = bwrap_args(cwd, self._kerneldir, _STATE["binds"], _STATE["masks"],
-                           _STATE["boot"], _STATE["env"], _STATE["tmpfs"])
+        # env -i: bwrap's own process (the init of the kernel's pid namespace, whose
+        # /proc/1/environ the kernel can read) must not carry the grader's environment
+        # (a gradebook URL with its password, tokens); the kernel gets only _STATE["env"]
+        inner = [shutil.which("env") or "/usr/bin/env", "-i"] + bwrap_args(
+            cwd, self._kerneldir, _STATE["binds"], _STATE["masks"], _STATE["boot"],
+            _STATE["env"], _STATE["tmpfs"])
         if self._drops():
             outer = outer_args(cwd, self._kerneldir, _STATE["binds"], _STATE["boot"],
                                _STATE["uid"], _STATE["gid"])

@@ -289,12 +289,13 @@ def _grade(course, task):
     from nbgrader.converters import Autograde
     from ..feedback import generate_feedback
     from ..results import cell_problems, graded_cells
-    from .execute import GRADING_FLAGS
+    from .execute import GRADING_FLAGS, VISIBLE_ONLY
     collect = ErrorLog()
     conv = Autograde(coursedir=course.coursedir(aid, student, config), config=config)
     conv.force = True
     conv.log.addHandler(collect)
     GRADING_FLAGS.clear()
+    VISIBLE_ONLY.clear()
     _set_seed(task.seed)
     try:
         conv.start()
@@ -315,7 +316,9 @@ def _grade(course, task):
         record["cells"] += graded_cells(nb)
         record["problems"] += [m for _, m in cell_problems(nb)]
     record["flags"] = summarize_flags(GRADING_FLAGS)
+    record["visible_only"] = sorted(set(VISIBLE_ONLY))
     GRADING_FLAGS.clear()
+    VISIBLE_ONLY.clear()
     if record["status"] == GRADED:
         result.grades, result.comments, record["timestamp"] = _scratch_grades(course, aid, student)
         result.autograded = _files(course.autograded_dir(student, aid))
