@@ -340,6 +340,7 @@ def grade_beside_victims(tmp_path, attack, settings="", env=(), victims=VICTIMS)
         dest = course.submitted_dir(student, ASSIGNMENT)
         dest.mkdir(parents=True)
         nbformat.write(nb, dest / name)
+    env = [("NNATK_RUN", token), *env]       # the kill attacks' targets: this run's processes
     old = {k: os.environ.get(k) for k, _ in env}
     os.environ.update(dict(env))
     try:
@@ -374,43 +375,18 @@ def test_process_limit_attacks_are_real_with_one_shared_uid(tmp_path, attack):
     assert victims_lost(run), [(r["student"], r["status"], r["score"]) for r in run.results]
 
 
-def test_kill_attacks_are_real_without_the_sandbox(tmp_path, monkeypatch):
+def test_kill_attacks_are_real_without_the_sandbox(tmp_path):
     """The control for the kill attacks: the same submission graded without the sandbox
     (NNCOURSE_NO_SANDBOX=1) finds and kills the other grading worker, and a victim graded
     beside it loses its grade (in the sandboxed run above it finds nothing, and every victim
     keeps full marks)."""
-    token = f"NNATK-{secrets.token_hex(6)}"
-    course = Course.load(copy_course(ROOT, tmp_path / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS)
-    ensure_built(course, [ASSIGNMENT])
-    name = release_notebook(course, ASSIGNMENT).name
     attack = KILLERS[0]
-    subs = {v: reference_submission(course, ASSIGNMENT) for v in VICTIMS}
-    subs[student_of(attack)] = attack_notebook(course, attack, {
-        "COURSE": course.root, "OTHER": tmp_path, "OTHER2": tmp_path, "PORT": 9,
-        "MARKER": f"{token}-{attack['id']}", "STUDENT": student_of(attack), "RUN": token}, PRELUDE)
-    for student, nb in subs.items():
-        dest = course.submitted_dir(student, ASSIGNMENT)
-        dest.mkdir(parents=True)
-        nbformat.write(nb, dest / name)
-    monkeypatch.setenv("NNATK_RUN", token)
-    monkeypatch.setenv("NNCOURSE_NO_SANDBOX", "1")
-    try:
-        run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
-    finally:
-        for pid, _ in processes_with(token):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+    course, run, token = grade_beside_victims(tmp_path, attack, env=[("NNCOURSE_NO_SANDBOX", "1")])
     seen = outputs_text(course, student_of(attack))
     assert "ATTACK-FOUND killed" in seen, seen[-2000:]
     # what it killed was the other grading worker, again and again: the victims beside it
-    # could not be graded (in the sandboxed run above they keep full marks)
-    lost = {r["student"] for r in run.results if r["student"] in VICTIMS
-            and (r["status"] != "graded" or r["score"] < FULL)}
-    assert lost, [(r["student"], r["status"], r["score"]) for r in run.results]
+    # could not be graded
+    assert victims_lost(run), [(r["student"], r["status"], r["score"]) for r in run.results]
 
 
 def test_report_lists_the_broken_calls_without_accusing(graded):
