@@ -184,7 +184,9 @@ def run_kernel(code, cwd, python=None, marker="-"):
     proc = subprocess.run([python or sys.executable, "-c", script], input=code, text=True,
                           capture_output=True, timeout=300,
                           env=dict(os.environ, NNCOURSE_ENV_CANARY="grader-secret"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stderr[proc.stderr.find("kernel log (end)"):][:2000] \
+        if "kernel log (end)" in proc.stderr else "(the kernel wrote no log)"
+    assert proc.returncode == 0, proc.stderr[-3000:] + "\n--- the kernel's own log ---\n" + log
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -507,7 +507,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 with open(self._kerneldir / "kernel.log", "rb") as f:
                     f.seek(max(0, os.fstat(f.fileno()).st_size - 2000))
                     tail = f.read().decode("utf-8", "replace")
-                if "bwrap:" in tail or "Traceback" in tail:
+                if any(w in tail for w in ("bwrap:", "Traceback", "Error", "error:")):
                     self.log.warning("kernel log (end):\n%s", tail)
             except OSError:
                 pass
