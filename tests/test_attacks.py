@@ -347,7 +347,10 @@ def grade_beside_victims(tmp_path, attack, settings="", env=(), victims=VICTIMS)
         run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
     finally:
         for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         for pid, _ in processes_with(token):
             try:
                 os.kill(pid, signal.SIGKILL)

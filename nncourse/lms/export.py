@@ -17,8 +17,9 @@ from .roster import Roster
 
 FORMATS = ("moodle", "canvas", "csv")
 CSV_COLUMNS = ["student_id", "name", "email", "lms", "lms_id", "status", "auto_score",
-               "manual_score", "manual_pending_points", "score", "max_score", "submitted_at", "due", "days_late", "penalty_percent", "score_after_penalty",
-               "lms_grade", "lms_max_grade"]
+               "manual_score", "manual_pending_points", "score", "max_score", "submitted_at",
+               "due", "days_late", "penalty_percent", "score_after_penalty", "lms_grade",
+               "lms_max_grade"]
 
 
 class ExportError(Exception):
