@@ -198,9 +198,36 @@ def _scratch():
     return _STATE["scratch"]
 
 
+class UnsafeArchive(ValueError):
+    """A grading-inputs archive with a member that is not a plain file or folder inside it."""
+
+
 def _safe_extract(archive, dest):
+    """Unpack a grading-inputs archive (``make_inputs``) into ``dest``: only regular files
+    and folders, each strictly inside ``dest`` (no absolute name, no ``..``, no link, device
+    or fifo), files mode 0644, never through an existing link.  Written out member by member
+    rather than with ``extractall(filter="data")``: extraction filters exist only from
+    Python 3.11.4/3.10.12 on, and distributions ship older patch releases (Debian 12: 3.11.2),
+    where ``extractall`` would follow whatever the archive says."""
+    dest = Path(dest)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        tar.extractall(dest, filter="data")
+        for member in tar:
+            parts = Path(member.name).parts
+            if member.name.startswith(("/", "\\")) or not parts or \
+                    any(p in ("", ".", "..") for p in parts) or not (member.isfile() or member.isdir()):
+                raise UnsafeArchive(f"grading inputs: refused archive member {member.name!r} "
+                                    f"(type {member.type!r})")
+            path = dest.joinpath(*parts)
+            if member.isdir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if any(a.is_symlink() for a in [path, *path.parents] if dest in a.parents):
+                raise UnsafeArchive(f"grading inputs: {member.name!r} would pass through a link")
+            src = tar.extractfile(member)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
 
 
 def _activate(root):
