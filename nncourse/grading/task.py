@@ -33,6 +33,15 @@ from pathlib import Path
 import nbformat
 
 GRADED, FAILED = "graded", "failed"
+# why a submission was not graded: the submission (broken notebook, over time ...) or the
+# grading machinery (an exception in the grader, a worker that died, a kernel that could not
+# start): the latter is never the student's fault, and fails the run (``GradeRun.grader_failures``)
+SUBMISSION, GRADER = "submission", "grader"
+GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
+             "あなたの提出の問題ではありません。先生が直してから採点し直します。")
+# nbgrader's lines that say the kernel never ran the student's code (the grader's side)
+KERNEL_START = ("Kernel died before replying to kernel_info", "Failed to start the kernel",
+                "Kernel didn't respond", "bwrap:")
 INPUT_FILES = ("course_config.py", "nbgrader_config.py", "autograders", "reference")
 SKIP = ("__pycache__", ".ipynb_checkpoints", "catalogue")     # the catalogues do not grade
 TEMPLATE = "template.db"
@@ -66,6 +75,26 @@ class TaskResult:
     feedback: dict = field(default_factory=dict)    # {relative path: bytes}
     feedback_grades: str = ""                       # what the feedback shows (manual.grades_digest)
     worker: dict = field(default_factory=dict)      # host, pid, code version
+
+
+def not_graded(task, reason_ja, reason_en="", cause=SUBMISSION):
+    """A ``TaskResult`` for a task that could not be graded (crash, timeout, lost workers, an
+    error of the grader: ``cause``)."""
+    if cause == GRADER and not reason_ja.startswith(GRADER_JA):
+        reason_ja = GRADER_JA + (f"\n{reason_ja}" if reason_ja else "")
+    return TaskResult({"student": task.student, "assignment": task.assignment,
+                       "fingerprint": task.fingerprint, "status": FAILED, "cause": cause,
+                       "error": reason_ja, "error_en": reason_en, "problems": [],
+                       "cells": [], "feedback": [], "flags": [], "seconds": 0.0,
+                       "attempts": task.attempt})
+
+
+def exception_line(exc):
+    """One English line for an exception of the grader: its type, message and where."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    msg = " ".join(str(exc).split())
+    return f"grader error: {type(exc).__name__}: {msg[:300]}{where}"
 
 
 # --- the coordinator's side: inputs and tasks from the course directory ---------------------
@@ -280,6 +309,14 @@ def _files(base):
 def run_task(task, inputs):
     """Grade one submission (``GradingTask``) with ``inputs`` (``GradingInputs``, the same
     digest); returns a ``TaskResult``.  Never raises for a bad submission."""
+    try:
+        return _run_task(task, inputs)
+    except Exception as exc:       # the grader's own failure: never the student's
+        traceback.print_exc()      # the worker's log keeps the whole traceback
+        return not_graded(task, GRADER_JA, exception_line(exc), cause=GRADER)
+
+
+def _run_task(task, inputs):
     if inputs.digest != task.inputs_digest:
         raise ValueError(f"grading inputs {inputs.digest[:12]} do not match the task's "
                          f"{task.inputs_digest[:12]}")
@@ -308,7 +345,8 @@ def _grade(course, task):
     aid, student = task.assignment, task.student
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
-              "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": []}
+              "status": GRADED, "cause": None, "error": None, "problems": [], "cells": [],
+              "feedback": []}
     from .sandbox import warning
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
@@ -337,7 +375,13 @@ def _grade(course, task):
         record["status"] = FAILED
         record["error"] = reason_in_japanese(failure_reason(collect.lines, None))
     if record["status"] == FAILED:
-        record["error"] += wrong_files_hint(course, aid, student)
+        reason = failure_reason(collect.lines, None)
+        if any(k in "\n".join(collect.lines) for k in KERNEL_START):   # no student code ran
+            record.update(cause=GRADER, error_en=f"grader error: the kernel did not start: {reason}",
+                          error=f"{GRADER_JA}\n({reason})")
+        else:
+            record["cause"] = SUBMISSION
+            record["error"] += wrong_files_hint(course, aid, student)
     for path in graded_nbs:
         nb = nbformat.read(path, as_version=4)
         record["cells"] += graded_cells(nb)
