@@ -1,9 +1,9 @@
 """A run that the grading machinery fails says so: exit status, one English line naming the
 cause in the summary and the report, and a page that does not blame the student.
 
-The failure is real: every grading process is given a scratch folder it cannot create
-(``NNCOURSE_SCRATCH`` under a regular file), so every task raises in the grader, as the
-tar extraction of Debian 12's Python 3.11.2 once did."""
+The failure is the one Debian 12's Python 3.11.2 once caused: the grading processes'
+``tarfile.open`` for reading raises ``TypeError`` (a ``sitecustomize`` on their path), so
+every task fails in the grader while the coordinator, which only writes archives, runs on."""
 import os
 import subprocess
 import sys
@@ -16,12 +16,24 @@ from nncourse.grading.task import GRADER_JA
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
 NNCOURSE = [sys.executable, "-m", "nncourse.cli"]
+SITECUSTOMIZE = """
+import tarfile
+_open = tarfile.open
+def _broken(*args, mode="r", **kwargs):
+    if mode.startswith("r"):
+        raise TypeError("TarFile.extractall() got an unexpected keyword argument 'filter' "
+                        "(simulated)")
+    return _open(*args, mode=mode, **kwargs)
+tarfile.open = _broken
+"""
 
 
 def broken_env(tmp_path):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the grader wants a folder\n")
-    return dict(os.environ, NNCOURSE_SCRATCH=str(blocker / "scratch"))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    path = os.pathsep.join(p for p in [str(site), os.environ.get("PYTHONPATH", "")] if p)
+    return dict(os.environ, PYTHONPATH=path)
 
 
 def test_grade_where_every_task_fails_in_the_grader(tmp_path):
@@ -38,9 +50,9 @@ def test_grade_where_every_task_fails_in_the_grader(tmp_path):
     line = [ln for ln in out.splitlines() if ln.startswith("GRADER FAILED")]
     assert line and f"for {n} of {n} submission(s)" in line[0], out
     # the cause, in one line, not only in a log file
-    assert "NotADirectoryError" in line[0] or "FileExistsError" in line[0], line[0]
+    assert "TypeError: TarFile.extractall() got an unexpected keyword argument" in line[0]
     report = next((course.root / "reports").rglob("report.html")).read_text(encoding="utf-8")
-    assert "採点システムの不具合 (grader failure)" in report and "NotADirectoryError" in report
+    assert "採点システムの不具合 (grader failure)" in report and "TypeError" in report
     assert "再提出を依頼する" not in report        # nobody is told to ask students to resubmit
     pages = sorted((course.root / "feedback").rglob("*.html"))
     assert len(pages) == n

@@ -21,8 +21,11 @@ import logging
 import os
 import queue
 import signal
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 
@@ -109,16 +112,24 @@ class LocalExecutor:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in env.get("PYTHONPATH", "").split(os.pathsep)
             if p and os.path.abspath(p) != str(self.course.root))
+        # every temporary folder of the run's workers (scratch courses, boot and kernel
+        # folders) lies in one folder that this process removes, even after a worker was
+        # SIGKILLed and could not clean up after itself
+        run_tmp = tempfile.mkdtemp(prefix="nncourse-run-", dir=env.get("NNCOURSE_SCRATCH") or None)
+        env["NNCOURSE_SCRATCH"] = run_tmp
         n = min(self.jobs, len(tasks))
         threads = [threading.Thread(target=self._slot_loop,
                                     args=(i, todo, done, inputs, env, load or _loaded),
                                     daemon=True) for i in range(n)]
-        for th in threads:
-            th.start()
-        for _ in range(len(tasks)):
-            yield done.get()
-        for th in threads:
-            th.join()
+        try:
+            for th in threads:
+                th.start()
+            for _ in range(len(tasks)):
+                yield done.get()
+            for th in threads:
+                th.join()
+        finally:
+            remove_tree(run_tmp)
 
     def _slot_loop(self, i, todo, done, inputs, env, load):
         slot = None
@@ -165,6 +176,24 @@ class LocalExecutor:
 
     def close(self):
         pass
+
+
+def remove_tree(path):
+    """Remove ``path`` and everything in it, also folders that were made unreadable or
+    unwritable (the owner may always give the permissions back)."""
+    def fix(func, name, _exc):
+        for p in {os.path.dirname(name), name}:
+            try:
+                if os.path.isdir(p) and not os.path.islink(p):
+                    os.chmod(p, stat.S_IRWXU)
+            except OSError:
+                pass
+        try:
+            (shutil.rmtree if os.path.isdir(name) and not os.path.islink(name) else os.unlink)(name)
+        except FileNotFoundError:
+            pass
+    if os.path.lexists(path):
+        shutil.rmtree(path, onerror=fix)
 
 
 # --- Dask -----------------------------------------------------------------------------------

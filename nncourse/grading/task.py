@@ -32,6 +32,8 @@ from pathlib import Path
 
 import nbformat
 
+from .sandbox import booted, configure_sandbox, scratch_base, warning
+
 GRADED, FAILED = "graded", "failed"
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
 # grading machinery (an exception in the grader, a worker that died, a kernel that could not
@@ -220,8 +222,7 @@ _STATE = {"current": None, "scratch": None}
 
 def _scratch():
     if _STATE["scratch"] is None:
-        base = os.environ.get("NNCOURSE_SCRATCH") or None
-        _STATE["scratch"] = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=base))
+        _STATE["scratch"] = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=scratch_base()))
         import atexit
         atexit.register(shutil.rmtree, _STATE["scratch"], True)
     return _STATE["scratch"]
@@ -324,7 +325,6 @@ def _run_task(task, inputs):
         root = prepare(inputs)
         _activate(root)
         course = _load_course(root)
-        from .sandbox import configure_sandbox, booted
         if _STATE.get("sandbox_root") != root or not booted():
             configure_sandbox(course)
             _STATE["sandbox_root"] = root
@@ -347,7 +347,6 @@ def _grade(course, task):
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
               "status": GRADED, "cause": None, "error": None, "problems": [], "cells": [],
               "feedback": []}
-    from .sandbox import warning
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
     config = course.nbgrader_config()
