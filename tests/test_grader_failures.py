@@ -67,3 +67,24 @@ def test_demo_exits_non_zero_when_the_grader_fails(tmp_path):
                           capture_output=True, text=True, env=broken_env(tmp_path), timeout=600)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "GRADER FAILED" in proc.stdout
+
+
+def test_a_kernel_that_cannot_start_is_the_graders_failure_and_leaves_nothing(tmp_path):
+    """A kernel that dies before running any student code (here: an address-space limit too
+    small for Python) is the grader's failure, named in one line; and the run leaves no
+    folder in the temporary directory (kernel, boot and scratch folders all go, although the
+    kernel never started), only the sandbox uid locks shared by every run."""
+    course = Course.load(copy_course(TOY, tmp_path / "course"))
+    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
+        f.write("\nKERNEL_MEMORY_MIB = 40   # (test) too small for the kernel to start\n")
+    build(course, ["t1_square"])
+    create_cohort(course, [{"student": "s1", "kind": "reference"}], ["t1_square"])
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.run(NNCOURSE + ["--course-dir", str(course.root), "grade", "t1_square",
+                                      "--no-progress"], capture_output=True, text=True,
+                          env=dict(os.environ, TMPDIR=str(tmp)), timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "GRADER FAILED for 1 of 1" in proc.stdout
+    assert "the kernel did not start" in proc.stdout
+    assert sorted(os.listdir(tmp)) in ([], ["nncourse-sandbox-uids"]), os.listdir(tmp)

@@ -236,8 +236,10 @@ def warning():
         return (f"{SANDBOX_WARNING} Why: {rows[0][2]}. Missing: " + "; ".join(missing) + ".")
     missing = [f"{layer} ({note})" for layer, on, note in rows if not on]
     if mode() == "user" and [layer for layer, on, _ in rows if not on] == ["separate uid"]:
-        return ("NOTE: grading without root: the sandbox is on (user namespace, pid and network "
-                "namespaces, read-only files, a process count per kernel), but " + missing[0])
+        return ("NOTE: grading without root: every kernel is sandboxed (user, pid and network "
+                "namespaces, read-only files, its own process count), but runs as your own "
+                f"uid {os.geteuid()}, not a uid of its own: a kernel that escaped bubblewrap "
+                "would act as you (README: Grading modes)")
     return ("WARNING: SANDBOX INCOMPLETE. Missing: " + "; ".join(missing) + ".") if missing else ""
 
 
