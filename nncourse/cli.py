@@ -82,6 +82,12 @@ def summary(run):
     for r in run.not_graded:
         lines.append(f"NOT GRADED {r['student']}/{r['assignment']}: "
                      + (r.get("error_en") or (r.get("error") or "").splitlines()[0]))
+    failures = getattr(run, "grader_failures", [])
+    if failures:
+        causes = sorted({r.get("error_en") or "" for r in failures})
+        lines.append(f"GRADER FAILED for {len(failures)} of {len(run.results)} submission(s) "
+                     "(the grading machinery, not the students: fix it and grade again): "
+                     + " | ".join(causes[:3]) + (" | …" if len(causes) > 3 else ""))
     for r in run.results:
         for p in r.get("problems", []):
             lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
@@ -159,7 +165,8 @@ def _demo(course, args):
     for student, what in run.cohort.items():
         print(f"  {student}: {what}")
     print(summary(run))
-    return EXIT_OK
+    # the cohort has broken submissions on purpose: only the grader's own failures fail it
+    return EXIT_FAIL if run.grader_failures else EXIT_OK
 
 
 def parser():

@@ -17,7 +17,7 @@ from .build import ensure_built
 from .course import tree_digest
 from .manual import answers_changed, pending_manual
 from .grading.merge import load_result, merge
-from .grading.task import GRADED, GradingTask, make_inputs, read_submission, \
+from .grading.task import GRADED, GRADER, GradingTask, make_inputs, read_submission, \
     submission_seed
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
@@ -48,6 +48,11 @@ class GradeRun:
     @property
     def not_graded(self):
         return [r for r in self.results if r["status"] != GRADED]
+
+    @property
+    def grader_failures(self):
+        """Not graded because of the grading machinery (never the student's fault)."""
+        return [r for r in self.not_graded if r.get("cause") == GRADER]
 
     @property
     def exit_status(self):

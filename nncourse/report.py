@@ -483,7 +483,16 @@ def _names(names):
 def next_steps(report, results, subs, analysis, flagged):
     """The short list at the top: what to do next, most urgent first (HTML <li> items)."""
     items = []
-    not_graded = [k for k, r in sorted(results.items()) if r["status"] != "graded"]
+    broken = [k for k, r in sorted(results.items())
+              if r["status"] != "graded" and r.get("cause") == "grader"]
+    if broken:
+        causes = sorted({results[k].get("error_en") or "" for k in broken})
+        items.append(f"<b>採点システムの不具合 (grader failure) {len(broken)} 件</b> "
+                     f"({_names(f'{s}/{a}' for s, a in broken)}): 学生の責任ではありません。"
+                     f"原因を直してから採点し直す (fix, then grade again): "
+                     f"<code>{_names(causes[:3])}</code>")
+    not_graded = [k for k, r in sorted(results.items())
+                  if r["status"] != "graded" and r.get("cause") != "grader"]
     if not_graded:
         items.append(f"<b>採点できなかった提出 {len(not_graded)} 件</b> "
                      f"({_names(f'{s}/{a}' for s, a in not_graded)}): 理由を読み、必要なら学生に"
@@ -530,8 +539,8 @@ def next_steps(report, results, subs, analysis, flagged):
 def _html(course, report, results, subs, analysis, problems, jobs, sections=(), warnings=()):
     aids = report.assignments
     students = sorted({s for s, _ in subs})
-    not_graded = [(s, a, r.get("error") or "") for (s, a), r in sorted(results.items())
-                  if r["status"] != "graded"]
+    not_graded = [(s, a, (r.get("error") or "") + (f"\n{r['error_en']}" if r.get("error_en") else ""))
+                  for (s, a), r in sorted(results.items()) if r["status"] != "graded"]
     flagged = [(s, a, f) for (s, a), r in sorted(results.items()) for f in r.get("flags") or []]
     pending_n = sum(len(sub.pending) for sub in subs.values())
     out = [f"<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'><title>採点レポート "

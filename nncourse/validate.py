@@ -17,6 +17,7 @@ from .build import BuildError, build
 from .cohort import create_cohort
 from .course import Course, copy_course
 from .grade import grade
+from .grading.task import GRADER
 
 REFERENCE, RELEASE = "reference", "release"
 # the slides print "train acc, test acc | 0.9444, 0.9421" once per epoch
@@ -91,8 +92,11 @@ def validate(course, assignments=None, jobs=1, progress=True, workdir=None):
     for aid in aids:
         ref, rel = results.get((REFERENCE, aid)), results.get((RELEASE, aid))
         if ref is None or ref["status"] != "graded":
-            res.failed(f"{aid}: the reference could not be graded: {ref and ref.get('error')}")
+            res.failed(f"{aid}: the reference could not be graded: "
+                       f"{ref and (ref.get('error_en') or ref.get('error'))}")
             continue
+        if rel is not None and rel["status"] != "graded" and rel.get("cause") == GRADER:
+            res.failed(f"{aid}: the release could not be graded: {rel.get('error_en')}")
         auto = [c for c in ref["cells"] if c["kind"] == "auto"]
         lost = [c for c in auto if c["score"] < c["max_score"]]
         got = sum(c["score"] for c in auto)

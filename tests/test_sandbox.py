@@ -74,9 +74,9 @@ _probe("import_nncourse", lambda: __import__("nncourse.grading.checks"))
 _probe("import_reference", lambda: __import__("reference.losses"))
 _probe("network", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
 _probe("write_course", lambda: open("{course}/pwned.txt", "w").write("x"))
-_probe("kernel_dir", lambda: open(os.path.join(os.path.dirname(
+_probe("kernel_dir", lambda: open(os.path.join(os.path.dirname(   # 2 MiB: past its tmpfs
     [a for a in open("/proc/self/cmdline").read().split("\0") if a.endswith(".json")][0]),
-    "pwned"), "w").write("x"))
+    "pwned"), "wb").write(b"x" * (2 << 20)))
 _probe("new_userns", lambda: subprocess.run(["unshare", "-U", "true"], check=True))
 def _fill(path):
     chunk = b"x" * MIB_
@@ -217,14 +217,36 @@ def assert_contained(got, course, workdir, before):
 
 def test_protections_and_warning(monkeypatch):
     layers = {layer: on for layer, on, _ in sandbox.protections()}
-    assert {"bwrap", "user namespace", "unprivileged uid", "pid namespace",
-            "network namespace", "limits"} <= set(layers)
+    assert {"bwrap", "user namespace", "separate uid", "pid namespace",
+            "network namespace", "file system", "process count", "limits"} <= set(layers)
     if sandbox.available():
-        assert sandbox.warning() == ""
+        if os.geteuid() == 0:
+            assert sandbox.mode() == "root" and all(layers.values()) and sandbox.warning() == ""
+        else:                  # without root: said once, the separate uid is what is missing
+            assert sandbox.mode() == "user"
+            assert [k for k, on in layers.items() if not on] == ["separate uid"]
+            assert sandbox.warning().startswith("NOTE: grading without root")
     monkeypatch.setenv("NNCOURSE_NO_SANDBOX", "1")
-    assert sandbox.available() is False
+    assert sandbox.available() is False and sandbox.mode() == "none"
     text = sandbox.warning()
     assert text.startswith(sandbox.SANDBOX_WARNING) and "pid namespace" in text
+    assert "Why: NNCOURSE_NO_SANDBOX is set" in text          # the real cause, not "install"
+    assert "process count" in text
+
+
+def test_no_sandbox_messages_name_the_real_cause(tmp_path):
+    """bwrap missing says install it; a bwrap that cannot make namespaces says so (not
+    "install bubblewrap"): a stand-in bwrap that fails as Debian's does when user namespaces
+    are disabled."""
+    assert "apt-get install bubblewrap" in sandbox._probe(None)
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely "
+                    "because the kernel does not allow non-privileged user namespaces.' >&2\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    why = sandbox._probe(str(fake))
+    assert "cannot create the sandbox's namespaces" in why and "user namespaces" in why
+    assert "apt-get install" not in why
 
 
 def test_limits_wrapper_sets_every_rlimit():

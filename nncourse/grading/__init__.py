@@ -8,7 +8,7 @@
 - ``student.py``  the grader's side of the call protocol (``Remote`` handles, plain data only);
 - ``wire.py``     the plain-data format both sides share (no pickle, size and dtype limits);
 - ``kernel_boot.py`` the kernel's main script and call server (nothing secret; copied into the sandbox);
-- ``sandbox.py``  how a grading kernel is launched: bubblewrap, an unprivileged uid, namespaces, limits;
-- ``limits.py``   the rlimits wrapper run before bwrap;
+- ``sandbox.py``  how a grading kernel is launched: bubblewrap, namespaces, a uid of its own (root), limits;
+- ``limits.py``   the rlimits wrapper run before bwrap (and, without root, inside it for the process count);
 - ``local.py``    the call server in-process, for the checks' unit tests.
 """

@@ -21,20 +21,21 @@ import logging
 import os
 import queue
 import signal
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 
-from .merge import not_graded
-from .task import code_version, run_task, versions
+from .task import GRADER, code_version, not_graded, run_task, versions
 
 CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
 CRASH_EN = "the grading process died {n} time(s) while grading this submission"
 TIMEOUT_JA = "採点が {s} 秒以内に終わらなかったため打ち切りました。"
 TIMEOUT_EN = "grading overran {s} s and was stopped"
-LOST_JA = ("この提出を採点するたびに採点プロセスが止まりました ({n} 回)。"
-           "無限ループや大量のメモリを使うコードがないか確かめてください。")
+LOST_JA = "この提出を採点するたびに採点プロセスが止まりました ({n} 回)。"
 LOST_EN = "every worker that graded this submission died ({n} workers): not graded"
 
 
@@ -111,16 +112,24 @@ class LocalExecutor:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in env.get("PYTHONPATH", "").split(os.pathsep)
             if p and os.path.abspath(p) != str(self.course.root))
+        # every temporary folder of the run's workers (scratch courses, boot and kernel
+        # folders) lies in one folder that this process removes, even after a worker was
+        # SIGKILLed and could not clean up after itself
+        run_tmp = tempfile.mkdtemp(prefix="nncourse-run-", dir=env.get("NNCOURSE_SCRATCH") or None)
+        env["NNCOURSE_SCRATCH"] = run_tmp
         n = min(self.jobs, len(tasks))
         threads = [threading.Thread(target=self._slot_loop,
                                     args=(i, todo, done, inputs, env, load or _loaded),
                                     daemon=True) for i in range(n)]
-        for th in threads:
-            th.start()
-        for _ in range(len(tasks)):
-            yield done.get()
-        for th in threads:
-            th.join()
+        try:
+            for th in threads:
+                th.start()
+            for _ in range(len(tasks)):
+                yield done.get()
+            for th in threads:
+                th.join()
+        finally:
+            remove_tree(run_tmp)
 
     def _slot_loop(self, i, todo, done, inputs, env, load):
         slot = None
@@ -156,9 +165,9 @@ class LocalExecutor:
                     slot.close(kill=True)      # died mid-task: a new process, try again
                     slot = None
                     if task.attempt >= self.tries:
-                        done.put(not_graded(task, CRASH_JA.format(n=task.attempt)
-                                            + f" ログ: {log.relative_to(self.course.root)}",
-                                            CRASH_EN.format(n=task.attempt)))
+                        done.put(not_graded(task, CRASH_JA.format(n=task.attempt),
+                                            CRASH_EN.format(n=task.attempt)
+                                            + _last_error(log), cause=GRADER))
                         break
                     task.attempt += 1
         finally:
@@ -167,6 +176,24 @@ class LocalExecutor:
 
     def close(self):
         pass
+
+
+def remove_tree(path):
+    """Remove ``path`` and everything in it, also folders that were made unreadable or
+    unwritable (the owner may always give the permissions back)."""
+    def fix(func, name, _exc):
+        for p in {os.path.dirname(name), name}:
+            try:
+                if os.path.isdir(p) and not os.path.islink(p):
+                    os.chmod(p, stat.S_IRWXU)
+            except OSError:
+                pass
+        try:
+            (shutil.rmtree if os.path.isdir(name) and not os.path.islink(name) else os.unlink)(name)
+        except FileNotFoundError:
+            pass
+    if os.path.lexists(path):
+        shutil.rmtree(path, onerror=fix)
 
 
 # --- Dask -----------------------------------------------------------------------------------
@@ -251,18 +278,17 @@ class DaskExecutor:
                 res = fut.result()
             except KilledWorker as exc:
                 yield not_graded(t, LOST_JA.format(n=_failures()),
-                                 LOST_EN.format(n=_failures()) + f" ({exc})")
+                                 LOST_EN.format(n=_failures()) + f" ({exc})", cause=GRADER)
                 continue
             except Exception as exc:
-                yield not_graded(t, f"採点中にエラーが起きました。\n{type(exc).__name__}: {exc}",
-                                 f"{type(exc).__name__}: {exc}")
+                yield not_graded(t, "", f"grader error: {type(exc).__name__}: {exc}",
+                                 cause=GRADER)
                 continue
             finally:
                 fut.release()
             if res.worker.get("nncourse") != mine:
-                yield not_graded(t, "採点環境のバージョンが違うため採点しませんでした。",
-                                 f"worker {res.worker.get('host')} runs nncourse "
-                                 f"{res.worker.get('nncourse')}, here {mine}")
+                yield not_graded(t, "", f"worker {res.worker.get('host')} runs nncourse "
+                                 f"{res.worker.get('nncourse')}, here {mine}", cause=GRADER)
                 continue
             yield res
 
@@ -272,6 +298,20 @@ class DaskExecutor:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def _last_error(log):
+    """``: <the last error line of a worker's log> (log: PATH)``: why a process died, for the
+    instructor's one-line summary (the log keeps everything)."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 20000))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        lines = []
+    errors = [ln.strip() for ln in lines if ("Error" in ln or "Killed" in ln or "killed" in ln)
+              and not ln.startswith(" ")]
+    return (f": {errors[-1][:300]}" if errors else "") + f" (log: {log})"
 
 
 def _same(inputs):

@@ -155,13 +155,3 @@ def merge(course, result, config=None):
     record["feedback_grades"] = manual.grades_digest(course, aid, student)
     write_result(course, record)
     return record
-
-
-def not_graded(task, reason_ja, reason_en=""):
-    """A ``TaskResult`` for a task no worker could finish (crash, timeout, lost workers)."""
-    from .task import TaskResult
-    return TaskResult({"student": task.student, "assignment": task.assignment,
-                       "fingerprint": task.fingerprint, "status": FAILED,
-                       "error": reason_ja, "error_en": reason_en, "problems": [],
-                       "cells": [], "feedback": [], "flags": [], "seconds": 0.0,
-                       "attempts": task.attempt})

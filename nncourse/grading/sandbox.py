@@ -29,9 +29,18 @@ available), then ``python <boot>/kernel_boot.py -f <conn>``.  The sandbox:
 - **a size-limited tmpfs** on ``/tmp`` and on the working directory (``KERNEL_TMPFS_MIB``
   each); each entry of the host working copy (nbgrader's ``autograded/<student>/<aid>/``) is
   bound read-only into the latter: the kernel may create files there, never on the host disk.
-- **the kernel dir** (connection file, ``ipc`` sockets) is owned by the sandbox uid only while
-  the kernel starts; once its five sockets exist it is chowned back to root, mode 0755
-  (root grading only).
+- **the kernel's connection** lives inside the sandbox only: its connection file is bound
+  read-only into a small tmpfs (``KDIR_MOUNT``, ``KDIR_BYTES``) where the kernel binds its
+  ``ipc`` sockets; the grader reaches them through ``/proc/<sandbox pid>/root`` (the sandbox
+  is a process tree of the grader's, root or not).  Nothing the kernel can write lies on the
+  host disk, so nothing it writes (or makes unreadable) outlives it, in either mode.
+- **a process count of its own**: without root, every kernel runs as the grader's uid, and a
+  process limit set before the sandbox would count the grader's own processes and every
+  other kernel's (``RLIMIT_NPROC`` is per uid *and user namespace*: the count at the
+  creator's level is checked against the creator's limit).  So the limit is set inside the
+  kernel's fresh user namespace (``limits.py`` from the boot folder, run by the sandbox
+  before the kernel), where it counts that kernel's processes alone.  (As root the kernel's
+  uid is its grading process's own, and the limit is set outside as well.)
 - **rlimits** (``limits.py``): address space, CPU, processes, file size, open files; the
   kernel's stdin is ``/dev/null``, its stdout/stderr a log file in the kernel dir (bounded by
   the file-size limit), never the worker's pipes.
@@ -65,21 +74,21 @@ KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
               "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 BOOT_MOUNT = "/tmp/nncourse-boot"       # where the boot folder appears inside the sandbox
 BOOT = "kernel_boot.py"                   # the kernel's main script, in the boot folder
-SANDBOX_WARNING = ("WARNING: NO SANDBOX. bubblewrap (bwrap) is not available, so student code "
-                   "ran with only memory/CPU/process/file-size limits: it could read the course "
-                   "files, reference/, the gradebook and other submissions, see and signal other "
-                   "processes, and reach the network. Install it (apt-get install bubblewrap; "
-                   "unprivileged user namespaces must be allowed) and grade again.")
+SANDBOX_WARNING = ("WARNING: NO SANDBOX. Student code ran with only memory/CPU/process/"
+                   "file-size limits: it could read the course files, reference/, the gradebook "
+                   "and other submissions, see and signal other processes, and reach the "
+                   "network.")
 MASKED = ("reference", "autograders", "nncourse", "course_config.py")   # never in a bound dir
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "passwd", "group",
        "alternatives", "nsswitch.conf", "mime.types", "matplotlibrc")
 SHM_BYTES = 64 << 20                      # the kernel's /dev/shm (tmpfs)
-SOCKETS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+KDIR_MOUNT = "/run/nncourse-k"            # inside the sandbox: connection file + ipc sockets
+KDIR_BYTES = 1 << 20                      # ... on a tmpfs of this size
 TMP_HOME = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
             "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
-_STATE = {"prefix": [], "bwrap": None, "boot": None, "hidden": [], "binds": [], "masks": [],
+_STATE = {"prefix": [], "inner": [], "bwrap": None, "boot": None, "hidden": [], "binds": [], "masks": [],
           "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20, "uid_lock": None}
 UID_LOCKS = Path(tempfile.gettempdir()) / "nncourse-sandbox-uids"
 
@@ -109,7 +118,14 @@ def available():
     """True when ``bwrap`` exists and can build our sandbox here (probed once per process).
 
     ``NNCOURSE_NO_SANDBOX=1`` in the environment turns the sandbox off (tests, debugging)."""
-    return not os.environ.get("NNCOURSE_NO_SANDBOX") and _probe(shutil.which("bwrap"))
+    return unavailable_reason() is None
+
+
+def unavailable_reason():
+    """Why there is no sandbox here, for the instructor (one line with the fix), or None."""
+    if os.environ.get("NNCOURSE_NO_SANDBOX"):
+        return "NNCOURSE_NO_SANDBOX is set in the environment: unset it"
+    return _probe(shutil.which("bwrap"))
 
 
 def _root():
@@ -118,9 +134,11 @@ def _root():
 
 @functools.lru_cache(maxsize=None)
 def _probe(exe):
-    """Can this bwrap build the sandbox's namespaces here (as the uid the kernel will have)?"""
+    """None when this bwrap can build the sandbox's namespaces here (as the uid the kernel
+    will have), else why not."""
     if exe is None:
-        return False
+        return ("bubblewrap (bwrap) is not installed: apt-get install bubblewrap "
+                "(or ask the administrator)")
     inner = [exe, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
              "--die-with-parent", "--new-session", "--clearenv", *_usr_args(), "--proc", "/proc",
              "--dev", "/dev", "--tmpfs", "/tmp", "--", "true"]
@@ -131,9 +149,18 @@ def _probe(exe):
                *_drop(65534, 65534), *inner]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{exe} could not be run: {exc}"
+    if proc.returncode == 0:
+        return None
+    said = " ".join(proc.stderr.decode("utf-8", "replace").split())[:300]
+    if "namespace" in said.lower() or "permission" in said.lower():
+        return (f"{exe} is installed but cannot create the sandbox's namespaces here ({said}): "
+                "unprivileged user namespaces are disabled or limited on this machine "
+                "(sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, "
+                "kernel.apparmor_restrict_unprivileged_userns; in a container: its seccomp "
+                "profile); ask the administrator to allow them, or grade as root")
+    return f"{exe} failed here (exit {proc.returncode}): {said or 'no message'}"
 
 
 def _usr_links():
@@ -161,37 +188,67 @@ def _drop(uid, gid):
     return [sys.executable, "-I", "-S", "-c", code]
 
 
+def mode():
+    """The sandbox mode of this process's kernels: ``root`` (two bwrap layers, a uid of the
+    grading process's own), ``user`` (one bwrap layer in a user namespace, the grader's own
+    uid), or ``none`` (rlimits only)."""
+    bw = bool(_STATE["bwrap"]) if _STATE["boot"] is not None else available()
+    return ("root" if _root() else "user") if bw else "none"
+
+
 def protections():
     """The layers of the sandbox here: [(layer, on, note)] (after ``configure_sandbox`` the
-    answer is for this process's kernels; before, for what ``configure_sandbox`` would do)."""
-    bw = bool(_STATE["bwrap"]) if _STATE["boot"] is not None else available()
-    root = _root()
+    answer is for this process's kernels; before, for what ``configure_sandbox`` would do).
+    README "Grading safety" has the same table per mode, and the tests back each row."""
+    m = mode()
+    bw = m != "none"
     uid = _STATE["uid"] if _STATE["uid"] is not None else "SANDBOX_UID + n"
-    out = [("bwrap", bw, "bubblewrap sandbox" if bw else "bwrap missing, unusable or disabled"),
-           ("user namespace", bw, "no capabilities, no nested user namespaces"),
-           ("unprivileged uid", bw or not root,
-            f"host uid {uid}, this grading process's own (the grader runs as root)" if bw and root else
-            f"the grader's own uid {os.geteuid()} (not root: no separate sandbox uid)"
-            if not root else "the kernel runs as root (no bwrap)"),
-           ("pid namespace", bw, "no host process visible or killable; descendants die with it"),
-           ("network namespace", bw, "no network"),
-           ("file system", bw, "only the interpreter, venv, system libraries, MNIST, boot "
-            "folder read-only; size-limited tmpfs for /tmp and the working copy"),
-           ("limits", True, "rlimits: address space, CPU, processes, file size, open files")]
-    return out
+    why = "" if bw else (unavailable_reason() or "the sandbox was turned off for this run")
+    return [
+        ("bwrap", bw, "bubblewrap sandbox" if bw else why),
+        ("user namespace", bw, "no capabilities, no nested user namespaces"),
+        ("separate uid", m == "root",
+         f"host uid {uid}, this grading process's own" if m == "root" else
+         f"no: the kernel runs as the grader's own uid {os.geteuid()} (grading without root); "
+         "inside the sandbox that uid reaches only what is bound read-only, but a kernel that "
+         "escaped bwrap would act as the instructor" if m == "user" else
+         f"no: the kernel runs as the grader's uid {os.geteuid()}"
+         + (" (root!)" if _root() else "")),
+        ("pid namespace", bw, "no host process visible or killable; descendants die with it"),
+        ("network namespace", bw, "no network"),
+        ("file system", bw, "only the interpreter, venv, system libraries, MNIST, boot "
+         "folder read-only; size-limited tmpfs for /tmp, the working copy and the kernel's "
+         "connection; nothing written to the host disk"),
+        ("process count", bw,
+         "each kernel's own (a uid per grading process)" if m == "root" else
+         "each kernel's own (the limit is set inside its user namespace)" if m == "user" else
+         "shared with every process of the grader's uid: one student's fork bomb can stop "
+         "the others' grading" + (" (not enforced for root)" if _root() else "")),
+        ("limits", True, "rlimits: address space, CPU, file size, open files")]
 
 
 def warning():
-    """A loud line naming the missing protections, or "" when every layer is on."""
-    missing = [f"{layer} ({note})" for layer, on, note in protections() if not on]
-    if not missing:
-        return ""
-    if not any(on for layer, on, _ in protections() if layer == "bwrap"):
-        return SANDBOX_WARNING + " Missing: " + "; ".join(missing) + "."
-    return "WARNING: SANDBOX INCOMPLETE. Missing: " + "; ".join(missing) + "."
+    """A loud line naming the missing protections, or "" when every layer that this mode can
+    have is on (grading without root says once what it lacks: the separate uid)."""
+    rows = protections()
+    if mode() == "none":
+        missing = [f"{layer} ({note})" for layer, on, note in rows if not on and layer != "bwrap"]
+        return (f"{SANDBOX_WARNING} Why: {rows[0][2]}. Missing: " + "; ".join(missing) + ".")
+    missing = [f"{layer} ({note})" for layer, on, note in rows if not on]
+    if mode() == "user" and [layer for layer, on, _ in rows if not on] == ["separate uid"]:
+        return ("NOTE: grading without root: the sandbox is on (user namespace, pid and network "
+                "namespaces, read-only files, a process count per kernel), but " + missing[0])
+    return ("WARNING: SANDBOX INCOMPLETE. Missing: " + "; ".join(missing) + ".") if missing else ""
 
 
-def limits_prefix(course):
+def inner_limits(course, python=None):
+    """``python -I -S <boot>/limits.py --nproc N --``: run by the sandbox inside the kernel's
+    user namespace, so that its process count is that kernel's alone (see the module doc)."""
+    return [python or sys.executable, "-I", "-S", f"{BOOT_MOUNT}/limits.py",
+            "--nproc", str(course.setting("KERNEL_MAX_PROCESSES", 128)), "--"]
+
+
+def limits_prefix(course, nproc=True):
     """``python -I -S .../limits.py ... --``: the rlimits of ``course_config``.  (The
     drop to the sandbox uid happens inside the outer, root bwrap layer, by ``setpriv``; without
     bwrap a root grader's kernel stays root: the interpreter, the working copy and the kernel
@@ -201,14 +258,9 @@ def limits_prefix(course):
     return [sys.executable, "-I", "-S", str(Path(__file__).with_name("limits.py")),
             "--as-mib", str(s("KERNEL_MEMORY_MIB", 0)),
             "--cpu-s", str(s("KERNEL_CPU_S", 0)),
-            "--nproc", str(s("KERNEL_MAX_PROCESSES", 128)),
+            "--nproc", str(s("KERNEL_MAX_PROCESSES", 128) if nproc else 0),
             "--fsize-mib", str(s("KERNEL_MAX_FILE_MIB", 64)),
             "--nofile", str(s("KERNEL_MAX_OPEN_FILES", 1024)), "--"]
-
-
-def kernel_command_prefix(course):
-    """The argv prefix (rlimits) that wraps a grading kernel of ``course``."""
-    return limits_prefix(course)
 
 
 def _looks_like_course(path):
@@ -284,7 +336,7 @@ def _mask_args(masks):
     return args
 
 
-def bwrap_args(workdir, kerneldir, binds, masks, boot, env, tmpfs_bytes=256 << 20):
+def bwrap_args(workdir, connfile, binds, masks, boot, env, tmpfs_bytes=256 << 20):
     """The (inner, unprivileged) bwrap argv, without the kernel command, for one kernel.
 
     Its sources are host paths (grader not root) or the outer layer's view of them."""
@@ -299,8 +351,8 @@ def bwrap_args(workdir, kerneldir, binds, masks, boot, env, tmpfs_bytes=256 << 2
     for src in binds:                                    # interpreter, venv, sys.path, MNIST
         args += ["--ro-bind", str(src), str(src)]
     args += _mask_args(masks)
-    args += ["--ro-bind", str(boot), BOOT_MOUNT,
-             "--bind", str(kerneldir), str(kerneldir)]
+    args += ["--ro-bind", str(boot), BOOT_MOUNT, "--size", str(KDIR_BYTES), "--tmpfs", KDIR_MOUNT,
+             "--ro-bind", str(connfile), f"{KDIR_MOUNT}/conn.json"]
     if workdir:
         workdir = Path(workdir)
         args += ["--size", size, "--tmpfs", str(workdir)]
@@ -316,10 +368,10 @@ def bwrap_args(workdir, kerneldir, binds, masks, boot, env, tmpfs_bytes=256 << 2
     return args
 
 
-def outer_args(workdir, kerneldir, binds, boot, uid, gid):
+def outer_args(workdir, connfile, binds, boot, uid, gid):
     """The outer bwrap layer (grader is root): a mount namespace that shows the inner layer
     what it binds, at the same paths, reachable by the sandbox uid; then the drop to it."""
-    dests = [*binds, Path(boot), Path(kerneldir)] + ([Path(workdir)] if workdir else [])
+    dests = [*binds, Path(boot), Path(connfile)] + ([Path(workdir)] if workdir else [])
     # root's bwrap makes missing parents mode 0700: make them 0755 first, so the sandbox uid
     # can reach what is bound (e.g. a venv under a mode-0700 /root)
     parents = {a for d in dests for a in Path(d).parents if a != Path("/")} | {Path("/etc")}
@@ -338,19 +390,26 @@ def outer_args(workdir, kerneldir, binds, boot, uid, gid):
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for src in [*binds, boot]:
         args += ["--ro-bind", str(src), str(src)]
-    args += ["--bind", str(kerneldir), str(kerneldir)]
+    args += ["--ro-bind", str(connfile), str(connfile)]
     if workdir:
         args += ["--ro-bind", str(workdir), str(workdir)]
     return args + ["--", *_drop(uid, gid)]
 
 
-BOOT_FILES = ("kernel_boot.py", "wire.py")     # from nncourse/grading/, beside the test functions
+def scratch_base():
+    """Where this process's temporary folders go: ``NNCOURSE_SCRATCH`` (the local executor
+    gives each run one, and removes it after the run), else the system's."""
+    return os.environ.get("NNCOURSE_SCRATCH") or None
+
+
+BOOT_FILES = ("kernel_boot.py", "wire.py", "limits.py")   # from nncourse/grading/, beside the
+                                                         # test functions
 
 
 def make_boot(course):
     """The kernel's boot folder: its main script, the wire format and the course's public
     test functions.  Nothing secret: no check, no reference, no expected value."""
-    boot = Path(tempfile.mkdtemp(prefix="nncourse-boot-"))
+    boot = Path(tempfile.mkdtemp(prefix="nncourse-boot-", dir=scratch_base()))
     for name in BOOT_FILES:
         shutil.copy2(Path(__file__).with_name(name), boot / name)
     public = course.root / "autograders" / "testfuncs.py"
@@ -368,7 +427,6 @@ def configure_sandbox(course, sandbox=None):
     """Make kernels started by this process sandboxed and give them the grading env.
 
     ``sandbox``: None = use bwrap when ``available()``; False = never (rlimits only)."""
-    _STATE["prefix"] = kernel_command_prefix(course)
     threads = str(course.setting("KERNEL_THREADS", 1))
     for key, value in KERNEL_ENV.items():
         os.environ[key] = threads if key.endswith("_NUM_THREADS") else value
@@ -376,6 +434,9 @@ def configure_sandbox(course, sandbox=None):
     os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000)))
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
+    # the process limit: inside the kernel's user namespace when there is one (module doc)
+    _STATE["prefix"] = limits_prefix(course, nproc=not use or _root())
+    _STATE["inner"] = inner_limits(course) if use and not _root() else []
     _STATE["boot"] = make_boot(course)
     first, count = int(course.setting("SANDBOX_UID", 2_000_000)), int(course.setting("SANDBOX_UIDS", 256))
     _STATE["uid"] = sandbox_uid(first, count) if use and _root() else first
@@ -415,6 +476,32 @@ class LimitedKernelClient(AsyncKernelClient):
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
 
 
+def _children():
+    """{pid: [child pids]} of every process visible here."""
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def sandbox_pid(launched):
+    """The first descendant of ``launched`` that lives in the kernel's sandbox (it sees the
+    connection file at ``KDIR_MOUNT``), or None."""
+    kids, todo = _children(), [launched]
+    while todo:
+        pid = todo.pop(0)
+        if pid != launched and os.path.exists(f"/proc/{pid}/root{KDIR_MOUNT}/conn.json"):
+            return pid
+        todo += kids.get(pid, [])
+    return None
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """AsyncKernelManager whose kernel runs under rlimits, in bwrap, from the boot script."""
 
@@ -425,17 +512,21 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if _STATE["boot"] is not None:
-            self._kerneldir = Path(tempfile.mkdtemp(prefix="nncourse-k-"))
+            self._kerneldir = Path(tempfile.mkdtemp(prefix="nncourse-k-", dir=scratch_base()))
             if _STATE["bwrap"]:                 # TCP cannot cross --unshare-net
                 self.transport = "ipc"
-                self.ip = str(self._kerneldir / "k")
+                self.ip = f"{KDIR_MOUNT}/k"     # as the kernel sees it (the connection file)
             self.connection_file = str(self._kerneldir / "conn.json")
             # interrupt by message: a signal to bwrap does not reach the kernel's new session
             self.kernel_spec.interrupt_mode = "message"
         return await super()._async_pre_start_kernel(**kw)
 
-    def _drops(self):
-        return bool(_STATE["bwrap"]) and _root()
+    async def _async_start_kernel(self, **kw):
+        try:
+            await super()._async_start_kernel(**kw)
+        except BaseException:              # a kernel that never started leaves no folder
+            self._remove_kerneldir()
+            raise
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -447,29 +538,33 @@ class SandboxedKernelManager(AsyncKernelManager):
             cmd[i:i + 2] = [str(Path(BOOT_MOUNT if _STATE["bwrap"] else _STATE["boot"]) / BOOT)]
         if not _STATE["bwrap"]:
             return prefix + cmd
+        cmd = [f"{KDIR_MOUNT}/conn.json" if c == self.connection_file else c for c in cmd]
         cwd = self._launch_args.get("cwd")
         # env -i: bwrap's own process (the init of the kernel's pid namespace, whose
         # /proc/1/environ the kernel can read) must not carry the grader's environment
         # (a gradebook URL with its password, tokens); the kernel gets only _STATE["env"]
         inner = [shutil.which("env") or "/usr/bin/env", "-i"] + bwrap_args(
-            cwd, self._kerneldir, _STATE["binds"], _STATE["masks"], _STATE["boot"],
+            cwd, self.connection_file, _STATE["binds"], _STATE["masks"], _STATE["boot"],
             _STATE["env"], _STATE["tmpfs"])
+        kernel = ["--", *_STATE["inner"], *cmd]
         if self._drops():
-            outer = outer_args(cwd, self._kerneldir, _STATE["binds"], _STATE["boot"],
+            outer = outer_args(cwd, self.connection_file, _STATE["binds"], _STATE["boot"],
                                _STATE["uid"], _STATE["gid"])
-            return prefix + outer + inner + ["--"] + cmd
-        return prefix + inner + ["--"] + cmd
+            return prefix + outer + inner + kernel
+        return prefix + inner + kernel
+
+    def _drops(self):
+        return bool(_STATE["bwrap"]) and _root()
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["stdin"] = subprocess.DEVNULL
         if self._kerneldir is not None:
-            # the kernel's own stdout/stderr: a log in its (root-owned, after start) kernel dir,
-            # bounded by the file-size rlimit; never the worker's pipes
+            # the kernel's own stdout/stderr: a log in the (grader's) kernel dir, bounded by
+            # the file-size rlimit; never the worker's pipes
             self._log = open(self._kerneldir / "kernel.log", "wb")
             kw["stdout"] = kw["stderr"] = self._log
             if self._drops():                   # the sandbox uid reads the connection file
-                for p in (self._kerneldir, Path(self.connection_file)):
-                    os.chown(p, _STATE["uid"], _STATE["gid"])
+                os.chmod(self.connection_file, 0o644)    # (its folder stays 0700)
         else:
             kw.setdefault("stdout", subprocess.DEVNULL)
             kw.setdefault("stderr", subprocess.DEVNULL)
@@ -481,24 +576,28 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self._log = None
 
     async def _async_post_start_kernel(self, **kw):
+        if self._kerneldir is not None and _STATE["bwrap"]:
+            await self._find_sandbox()
         await super()._async_post_start_kernel(**kw)
-        if self._kerneldir is not None and self._drops():
-            await self._lock_kerneldir()
 
-    async def _lock_kerneldir(self, timeout=60.0):
-        """Once the kernel has bound its sockets, give the kernel dir back to root (0755): the
-        kernel can no longer create files on the host disk there."""
-        if self.transport == "ipc":
-            files = [Path(f"{self.ip}-{getattr(self, name)}") for name in SOCKETS]
-            loop = asyncio.get_running_loop()
-            end = loop.time() + timeout
-            while not all(f.exists() for f in files) and loop.time() < end:
-                if not await self._async_is_alive():
-                    break
-                await asyncio.sleep(0.02)
-        os.chown(self._kerneldir, 0, 0)
-        os.chmod(self._kerneldir, 0o755)
-        os.chown(self.connection_file, 0, 0)
+    async def _find_sandbox(self, timeout=60.0):
+        """Point the grader's sockets at the sandbox's: ``/proc/<sandbox pid>/root`` +
+        ``KDIR_MOUNT`` (polled until the sandbox exists or its launcher is gone)."""
+        launched = getattr(self.provisioner, "pid", None)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while launched is not None and loop.time() < end:
+            pid = sandbox_pid(launched)
+            if pid is not None:
+                self.ip = f"/proc/{pid}/root{KDIR_MOUNT}/k"
+                return
+            if not await self._async_is_alive():
+                return
+            await asyncio.sleep(0.02)
+
+    def _remove_kerneldir(self):
+        if self._kerneldir is not None:
+            shutil.rmtree(self._kerneldir, ignore_errors=True)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
@@ -511,4 +610,4 @@ class SandboxedKernelManager(AsyncKernelManager):
                     self.log.warning("kernel log (end):\n%s", tail)
             except OSError:
                 pass
-            shutil.rmtree(self._kerneldir, ignore_errors=True)
+            self._remove_kerneldir()

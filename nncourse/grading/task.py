@@ -32,7 +32,18 @@ from pathlib import Path
 
 import nbformat
 
+from .sandbox import booted, configure_sandbox, scratch_base, warning
+
 GRADED, FAILED = "graded", "failed"
+# why a submission was not graded: the submission (broken notebook, over time ...) or the
+# grading machinery (an exception in the grader, a worker that died, a kernel that could not
+# start): the latter is never the student's fault, and fails the run (``GradeRun.grader_failures``)
+SUBMISSION, GRADER = "submission", "grader"
+GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
+             "あなたの提出の問題ではありません。先生が直してから採点し直します。")
+# nbgrader's lines that say the kernel never ran the student's code (the grader's side)
+KERNEL_START = ("Kernel died before replying to kernel_info", "Failed to start the kernel",
+                "Kernel didn't respond", "bwrap:")
 INPUT_FILES = ("course_config.py", "nbgrader_config.py", "autograders", "reference")
 SKIP = ("__pycache__", ".ipynb_checkpoints", "catalogue")     # the catalogues do not grade
 TEMPLATE = "template.db"
@@ -66,6 +77,26 @@ class TaskResult:
     feedback: dict = field(default_factory=dict)    # {relative path: bytes}
     feedback_grades: str = ""                       # what the feedback shows (manual.grades_digest)
     worker: dict = field(default_factory=dict)      # host, pid, code version
+
+
+def not_graded(task, reason_ja, reason_en="", cause=SUBMISSION):
+    """A ``TaskResult`` for a task that could not be graded (crash, timeout, lost workers, an
+    error of the grader: ``cause``)."""
+    if cause == GRADER and not reason_ja.startswith(GRADER_JA):
+        reason_ja = GRADER_JA + (f"\n{reason_ja}" if reason_ja else "")
+    return TaskResult({"student": task.student, "assignment": task.assignment,
+                       "fingerprint": task.fingerprint, "status": FAILED, "cause": cause,
+                       "error": reason_ja, "error_en": reason_en, "problems": [],
+                       "cells": [], "feedback": [], "flags": [], "seconds": 0.0,
+                       "attempts": task.attempt})
+
+
+def exception_line(exc):
+    """One English line for an exception of the grader: its type, message and where."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    msg = " ".join(str(exc).split())
+    return f"grader error: {type(exc).__name__}: {msg[:300]}{where}"
 
 
 # --- the coordinator's side: inputs and tasks from the course directory ---------------------
@@ -191,16 +222,42 @@ _STATE = {"current": None, "scratch": None}
 
 def _scratch():
     if _STATE["scratch"] is None:
-        base = os.environ.get("NNCOURSE_SCRATCH") or None
-        _STATE["scratch"] = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=base))
+        _STATE["scratch"] = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=scratch_base()))
         import atexit
         atexit.register(shutil.rmtree, _STATE["scratch"], True)
     return _STATE["scratch"]
 
 
+class UnsafeArchive(ValueError):
+    """A grading-inputs archive with a member that is not a plain file or folder inside it."""
+
+
 def _safe_extract(archive, dest):
+    """Unpack a grading-inputs archive (``make_inputs``) into ``dest``: only regular files
+    and folders, each strictly inside ``dest`` (no absolute name, no ``..``, no link, device
+    or fifo), files mode 0644, never through an existing link.  Written out member by member
+    rather than with ``extractall(filter="data")``: extraction filters exist only from
+    Python 3.11.4/3.10.12 on, and distributions ship older patch releases (Debian 12: 3.11.2),
+    where ``extractall`` would follow whatever the archive says."""
+    dest = Path(dest)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        tar.extractall(dest, filter="data")
+        for member in tar:
+            parts = Path(member.name).parts
+            if member.name.startswith(("/", "\\")) or not parts or \
+                    any(p in ("", ".", "..") for p in parts) or not (member.isfile() or member.isdir()):
+                raise UnsafeArchive(f"grading inputs: refused archive member {member.name!r} "
+                                    f"(type {member.type!r})")
+            path = dest.joinpath(*parts)
+            if member.isdir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if any(a.is_symlink() for a in [path, *path.parents] if dest in a.parents):
+                raise UnsafeArchive(f"grading inputs: {member.name!r} would pass through a link")
+            src = tar.extractfile(member)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
 
 
 def _activate(root):
@@ -253,6 +310,14 @@ def _files(base):
 def run_task(task, inputs):
     """Grade one submission (``GradingTask``) with ``inputs`` (``GradingInputs``, the same
     digest); returns a ``TaskResult``.  Never raises for a bad submission."""
+    try:
+        return _run_task(task, inputs)
+    except Exception as exc:       # the grader's own failure: never the student's
+        traceback.print_exc()      # the worker's log keeps the whole traceback
+        return not_graded(task, GRADER_JA, exception_line(exc), cause=GRADER)
+
+
+def _run_task(task, inputs):
     if inputs.digest != task.inputs_digest:
         raise ValueError(f"grading inputs {inputs.digest[:12]} do not match the task's "
                          f"{task.inputs_digest[:12]}")
@@ -260,7 +325,6 @@ def run_task(task, inputs):
         root = prepare(inputs)
         _activate(root)
         course = _load_course(root)
-        from .sandbox import configure_sandbox, booted
         if _STATE.get("sandbox_root") != root or not booted():
             configure_sandbox(course)
             _STATE["sandbox_root"] = root
@@ -281,8 +345,8 @@ def _grade(course, task):
     aid, student = task.assignment, task.student
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
-              "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": []}
-    from .sandbox import warning
+              "status": GRADED, "cause": None, "error": None, "problems": [], "cells": [],
+              "feedback": []}
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
     config = course.nbgrader_config()
@@ -310,7 +374,13 @@ def _grade(course, task):
         record["status"] = FAILED
         record["error"] = reason_in_japanese(failure_reason(collect.lines, None))
     if record["status"] == FAILED:
-        record["error"] += wrong_files_hint(course, aid, student)
+        reason = failure_reason(collect.lines, None)
+        if any(k in "\n".join(collect.lines) for k in KERNEL_START):   # no student code ran
+            record.update(cause=GRADER, error_en=f"grader error: the kernel did not start: {reason}",
+                          error=f"{GRADER_JA}\n({reason})")
+        else:
+            record["cause"] = SUBMISSION
+            record["error"] += wrong_files_hint(course, aid, student)
     for path in graded_nbs:
         nb = nbformat.read(path, as_version=4)
         record["cells"] += graded_cells(nb)
