@@ -35,8 +35,8 @@ def _collect(course, args):
     except (RosterError, ArchiveError) as exc:
         print(f"collect failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    # names from a download may not be printable in this terminal's encoding
-    sys.stdout.reconfigure(errors="backslashreplace")
+    if hasattr(sys.stdout, "reconfigure"):   # names may not be printable in this encoding
+        sys.stdout.reconfigure(errors="backslashreplace")
     print(res.format())
     return EXIT_FAIL if res.unplaced else EXIT_OK
 

@@ -244,6 +244,11 @@ def test_a_file_that_is_not_a_zip_is_one_clear_error(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("collect failed: "), err
         assert f"{path.name} is not a zip file that can be read" in err and hint in err, err
         assert scene.submitted() == {}
+    # a roster or worksheet that cannot be read: one line too
+    _, err = scene.collect(tmp_path / "good.zip", "--roster", tmp_path / "nope.csv", expect=2)
+    assert err.strip() == f"collect failed: {tmp_path / 'nope.csv'}: cannot be read (No such file " \
+                          "or directory)"
+    assert scene.submitted() == {}
 
 
 # --- 3. archive bombs -----------------------------------------------------------------------
@@ -521,8 +526,9 @@ def test_hostile_names_are_listed_and_never_written(tmp_path):
 def test_damaged_and_encrypted_entries_cost_only_themselves(tmp_path):
     scene = Scene(tmp_path)
     damaged, locked = f"{moodle_name(1002, '佐藤 花子')}/{NB}", f"{moodle_name(1004, '高橋 美咲')}/{NB}"
+    deep = f"{moodle_name(1005, 'Deep Json')}/{NB}"
     z = make_zip(tmp_path / "damaged.zip", {**HONEST_MOODLE, damaged: notebook("s0002" * 500),
-                                            locked: notebook("s0004")})
+                                            locked: notebook("s0004"), deep: "[" * 200_000})
     data = bytearray(z.read_bytes())
     info = {i.filename: i for i in zipfile.ZipFile(z).infolist()}
     start = info[damaged].header_offset + 30 + len(damaged.encode("utf-8"))
@@ -534,9 +540,14 @@ def test_damaged_and_encrypted_entries_cost_only_themselves(tmp_path):
             data[pos + 8] |= 1                                      # "encrypted"
         pos = data.find(b"PK\x01\x02", pos + 4)
     z.write_bytes(bytes(data))
-    scene.collect(z, "--roster", roster(tmp_path), "--worksheet",
+    rows = [["s0001", "山田 太郎", "", "", "1001"], ["s0002", "佐藤 花子", "", "", "1002"],
+            ["s0003", "鈴木 一郎", "", "", "1003"], ["s0004", "高橋 美咲", "", "", "1004"],
+            ["s0005", "Deep Json", "", "", "1005"]]
+    scene.collect(z, "--roster", roster(tmp_path, rows), "--worksheet",
                   worksheet(tmp_path, HONEST_TIMES), expect=1)
-    assert sorted(scene.submitted()) == ["s0001", "s0003"]
+    assert sorted(scene.submitted()) == ["s0001", "s0003", "s0005"]
     assert_honest_moodle(scene)
+    # a first submission that is not readable is placed (grading says so) and listed
+    assert "but it is not a readable notebook (not JSON" in scene.listed("Deep Json")[0]
     assert "cannot be read from the download" in scene.listed("佐藤 花子")[0]
     assert "encrypted" in scene.listed("高橋 美咲")[0]

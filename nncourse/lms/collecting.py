@@ -157,7 +157,7 @@ def notebook_problem(data):
         nb = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         return "not UTF-8 text"
-    except ValueError:
+    except (ValueError, RecursionError):
         return "not JSON: cut short or damaged"
     if not (isinstance(nb, dict) and isinstance(nb.get("nbformat"), int)
             and isinstance(nb.get("cells", nb.get("worksheets")), list)):
