@@ -11,6 +11,8 @@ runs the venv's ``nncourse collect`` on a copy of the course, and checks every t
   (``autograded/.nncourse/lms/``), nothing changed outside the course (a sentinel folder
   next to it), nothing left in the temporary folder.
 """
+import csv
+import glob
 import hashlib
 import io
 import json
@@ -20,7 +22,6 @@ import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 from pathlib import Path
 
 import nbformat
@@ -74,7 +75,6 @@ def symlink_entry(name, target):
 
 
 def write_csv(path, header, rows):
-    import csv
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(header)
@@ -89,6 +89,12 @@ def roster(tmp_path, rows=None):
                               ["s0002", "佐藤 花子", "sato@example.ac.jp", "2222", "1002"],
                               ["s0003", "鈴木 一郎", "suzuki@example.ac.jp", "3333", "1003"],
                               ["s0004", "高橋 美咲", "takahashi@example.ac.jp", "4444", "1004"]])
+
+
+def moodle_roster(tmp_path, names):
+    """Students s0001, s0002, ... with Moodle participant ids 1001, 1002, ... and ``names``."""
+    return roster(tmp_path, [[f"s{i:04}", name, "", "", str(1000 + i)]
+                             for i, name in enumerate(names, start=1)])
 
 
 def worksheet(tmp_path, rows):
@@ -282,9 +288,8 @@ def test_archive_bombs_are_refused_file_by_file(tmp_path):
     })
     assert z.stat().st_size < 400_000
     before = count_files(scene.root)
-    ros = roster(tmp_path, [["s0001", "山田 太郎", "", "", "1001"], ["s0002", "佐藤 花子", "", "", "1002"],
-                            ["s0003", "鈴木 一郎", "", "", "1003"], ["s0004", "高橋 美咲", "", "", "1004"],
-                            ["s0005", "Bomb Nested", "", "", "1005"], ["s0006", "Lying Sizes", "", "", "1006"]])
+    ros = moodle_roster(tmp_path, ["山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 美咲", "Bomb Nested",
+                                   "Lying Sizes"])
     scene.collect(z, "--roster", ros, "--worksheet", worksheet(tmp_path, HONEST_TIMES), expect=1)
     assert sorted(scene.submitted()) == ["s0001", "s0003"]
     assert_honest_moodle(scene)
@@ -336,6 +341,20 @@ def test_a_students_timestamp_never_sets_the_time(tmp_path):
     scene = Scene(tmp_path, settings='DUE_DATES = {"a1_loss": "2026-05-01T23:59:00+09:00"}\n'
                                      'LATE_PENALTY = {"policy": "per_day", "percent_per_day": 10,'
                                      ' "floor_percent": 0}\n')
+    # a folder per student: a timestamp.txt in it (at the top or deeper) sets nothing
+    folder = tmp_path / "folders"
+    (folder / "u0007" / "sub").mkdir(parents=True)
+    (folder / "u0007" / NB).write_text(notebook("u0007"))
+    (folder / "u0007" / "timestamp.txt").write_text("2026-05-01 00:00:00")
+    (folder / "u0007" / "sub" / "timestamp.txt").write_text("2026-05-01 00:00:00")
+    (folder / "u0008").mkdir()
+    (folder / "u0008" / NB).write_text(notebook("u0008"))
+    scene.collect(folder, expect=0)
+    assert sorted(scene.submitted()) == ["u0007", "u0008"]
+    assert not (scene.root / "submitted" / "u0007" / AID / "timestamp.txt").exists()
+    assert len(scene.listed("timestamp.txt")) == 2
+
+    # Moodle: the worksheet's time, 43 days late, whatever the student's files say
     late = ("1002", "佐藤 花子", "Saturday, 13 June 2026, 10:00 AM")      # 43 days late
     z = make_zip(tmp_path / "m.zip", {
         **HONEST_MOODLE,
@@ -354,20 +373,21 @@ def test_a_students_timestamp_never_sets_the_time(tmp_path):
     rec = json.loads((scene.root / RECORDS / f"{AID}.json").read_text("utf-8"))
     assert rec["s0002"]["submitted_at"] == "2026-06-13T01:00:00+00:00"
 
-    # a folder per student: its timestamp.txt sets nothing either
-    folder = tmp_path / "folders"
-    (folder / "u0007" / "sub").mkdir(parents=True)
-    (folder / "u0007" / NB).write_text(notebook("u0007"))
-    (folder / "u0007" / "timestamp.txt").write_text("2026-05-01 00:00:00")
-    (folder / "u0007" / "sub" / "timestamp.txt").write_text("2026-05-01 00:00:00")
-    scene.collect(folder, expect=0)
-    assert not (scene.root / "submitted" / "u0007" / AID / "timestamp.txt").exists()
-    assert len(scene.listed("timestamp.txt")) == 2
-
 
 # --- 5. who a file is: the LMS's part of its name --------------------------------------------
 def test_a_students_file_name_never_makes_it_anothers(tmp_path):
     scene = Scene(tmp_path)
+    # a Canvas download unpacked, the student's zip unpacked into a folder by the unzip tool
+    folder = tmp_path / "canvas-folder"
+    folder.mkdir()
+    (folder / f"suzukiichiro_3333_5001_{NB}").write_text(notebook("s0003"))
+    (folder / "satohanako_2222_5003_work").mkdir()
+    (folder / "satohanako_2222_5003_work" / f"yamadataro_1111_4001_{NB}").write_text(
+        notebook("s0002 folder as yamada"))
+    scene.collect(folder, "--roster", roster(tmp_path), "--lms", "canvas", expect=0)
+    assert sorted(scene.submitted()) == ["s0002", "s0003"]
+    assert "s0002 folder as yamada" in scene.submitted()["s0002"][NB]
+
     # Canvas: 佐藤 (2222) uploads files named like 山田's (1111, who did not submit)
     canvas_zip = make_zip(tmp_path / "canvas.zip", {
         f"suzukiichiro_3333_5001_{NB}": notebook("s0003"),
@@ -375,22 +395,12 @@ def test_a_students_file_name_never_makes_it_anothers(tmp_path):
         "satohanako_2222_5003_work.zip": zip_bytes(
             {f"yamadataro_1111_4001_{NB}": notebook("s0002 zip as yamada")}),
     })
-    scene.collect(canvas_zip, "--roster", roster(tmp_path), expect=0)
-    got = scene.submitted()
-    assert sorted(got) == ["s0002", "s0003"], scene.out
-    assert "s0002" in got["s0002"][NB] and "answer of s0003" in got["s0003"][NB]
-    assert "s0001" in scene.out.split("no submission from")[1]
-
-    # the same Canvas download unpacked with the student's zip unpacked into a folder
-    folder = tmp_path / "canvas-folder"
-    folder.mkdir()
-    (folder / f"suzukiichiro_3333_5001_{NB}").write_text(notebook("s0003"))
-    (folder / "satohanako_2222_5003_work").mkdir()
-    (folder / "satohanako_2222_5003_work" / f"yamadataro_1111_4001_{NB}").write_text(
-        notebook("s0002 folder as yamada"))
     other = Scene(tmp_path / "other")
-    other.collect(folder, "--roster", roster(tmp_path), "--lms", "canvas", expect=0)
-    assert sorted(other.submitted()) == ["s0002", "s0003"]
+    other.collect(canvas_zip, "--roster", roster(tmp_path), expect=0)
+    got = other.submitted()
+    assert sorted(got) == ["s0002", "s0003"], other.out
+    assert "s0002" in got["s0002"][NB] and "answer of s0003" in got["s0003"][NB]
+    assert "s0001" in other.out.split("no submission from")[1]
 
     # Moodle: 佐藤 (1002) names files like 山田's (1001), folders and flat
     m = make_zip(tmp_path / "m.zip", {
@@ -450,8 +460,9 @@ def test_an_unreadable_notebook_never_replaces_a_readable_one(tmp_path):
     good_text = notebook("s0002 good")
 
     def canvas(att, text):
-        return make_zip(tmp_path / f"c{att}.zip", {f"suzukiichiro_3333_5001_{NB}": notebook("s0003"),
-                                                    f"satohanako_2222_{att}_{NB}": text})
+        return make_zip(tmp_path / f"c{att}.zip", {
+            f"suzukiichiro_3333_5001_{NB}": notebook("s0003"),
+            f"satohanako_2222_{att}_{NB}": text})
     good, bad = canvas(5002, good_text), canvas(5009, good_text[:len(good_text) // 2])
     scene.collect(good, "--roster", ros, expect=0)
     scene.collect(bad, "--roster", ros, expect=1)
@@ -471,9 +482,8 @@ def test_an_unreadable_notebook_never_replaces_a_readable_one(tmp_path):
     assert len(list(backups[0].parent.iterdir())) == 2
     # the backups are no student, for nncourse and for nbgrader's submitted/*/<assignment>
     assert scene.course.students([AID]) == ["s0002", "s0003"]
-    import glob
-    assert sorted(Path(p).parent.name for p in glob.glob(str(scene.root / "submitted" / "*" / AID))) \
-        == ["s0002", "s0003"]
+    found = glob.glob(str(scene.root / "submitted" / "*" / AID))
+    assert sorted(Path(p).parent.name for p in found) == ["s0002", "s0003"]
 
     # the files layout (no LMS times) keeps a readable notebook too, and backs up
     folder = tmp_path / "f"
@@ -540,10 +550,8 @@ def test_damaged_and_encrypted_entries_cost_only_themselves(tmp_path):
             data[pos + 8] |= 1                                      # "encrypted"
         pos = data.find(b"PK\x01\x02", pos + 4)
     z.write_bytes(bytes(data))
-    rows = [["s0001", "山田 太郎", "", "", "1001"], ["s0002", "佐藤 花子", "", "", "1002"],
-            ["s0003", "鈴木 一郎", "", "", "1003"], ["s0004", "高橋 美咲", "", "", "1004"],
-            ["s0005", "Deep Json", "", "", "1005"]]
-    scene.collect(z, "--roster", roster(tmp_path, rows), "--worksheet",
+    ros = moodle_roster(tmp_path, ["山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 美咲", "Deep Json"])
+    scene.collect(z, "--roster", ros, "--worksheet",
                   worksheet(tmp_path, HONEST_TIMES), expect=1)
     assert sorted(scene.submitted()) == ["s0001", "s0003", "s0005"]
     assert_honest_moodle(scene)

@@ -158,8 +158,6 @@ class Entry:
 
     def read(self):
         """The file's bytes, at most the limits allow; EntryError says why not."""
-        if self._download is None:           # an Entry made by hand: no limits
-            return _read_capped(self._open(), None, self.size)
         return self._download.read(self)
 
     def _open(self):
@@ -185,7 +183,8 @@ def _open_regular(path):
 
 
 def _read_capped(f, cap, declared):
-    """All of ``f`` (closed after), raising EntryError past ``cap`` bytes (None: no cap)."""
+    """All of ``f`` (closed after), raising EntryError past ``cap`` bytes: it streams, so a
+    file that is larger than declared is never read whole."""
     chunks, total = [], 0
     with f:
         while True:
@@ -193,7 +192,7 @@ def _read_capped(f, cap, declared):
             if not chunk:
                 break
             total += len(chunk)
-            if cap is not None and total > cap:
+            if total > cap:
                 raise EntryError(f"larger than {cap:,} bytes when unpacked (declared "
                                  f"{declared:,}): not read")
             chunks.append(chunk)

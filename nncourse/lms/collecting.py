@@ -7,10 +7,10 @@ wrote, never from what a student chose:
   or the prefix of the flat layout's file); the student's own file names and folders follow it;
 - Canvas: the first part's prefix ``<name>[_LATE]_<user id>_<attachment id>_``; the student
   chose only the rest of the name (and what is inside a zip they uploaded);
-- files (nbgrader's layout): a top-level ``<student id>_[attempt_<time>_]<notebook>.ipynb`` (matched
-  as nbgrader's ``FileNameCollectorPlugin`` matches ``COLLECT_REGEXP``, without importing nbgrader) whose
-  notebook part is the assignment's notebook (or a copy's name of it), or a top-level folder per
-  student.  Without a roster a student id must look like one (``COLLECT_STUDENT_ID``); with a
+- files (nbgrader's layout): a top-level ``<student id>_[attempt_<time>_]<notebook>.ipynb``
+  (``COLLECT_REGEXP``, matched as nbgrader's ``FileNameCollectorPlugin`` does, without importing
+  nbgrader) whose notebook part is the assignment's notebook (or a copy's name of it), or a
+  top-level folder per student.  Without a roster a student id must look like one (``COLLECT_STUDENT_ID``); with a
   roster it must be on it.  Anything else is listed, never turned into a student.
 
 The submission time comes only from the LMS: Moodle's worksheet, nbgrader's ``attempt_<time>``
