@@ -36,12 +36,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from ..course import CourseError
+
 IGNORED = {"__MACOSX", ".DS_Store", "Thumbs.db", ".ipynb_checkpoints", "desktop.ini"}
 UTF8_FLAG = 0x800
 ENCRYPTED_FLAG = 0x1
 CHUNK = 1 << 16
 RATIO_MIN_BYTES = 1 << 20       # the compression ratio is checked for files larger than this
 LABEL_CHARS = 160               # longest name printed (longer ones are cut in the middle)
+MAX_NAME_CHARS = 255            # longest file or folder name (as file systems allow)
+MAX_PATH_CHARS = 4096           # longest path in a download
 # read errors of one file (a damaged, encrypted or lying zip entry, a vanished file)
 READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError,
                NotImplementedError, ValueError)
@@ -71,14 +75,14 @@ class Limits:
 
     @classmethod
     def of(cls, setting):
-        """The limits from ``setting(name, default)`` (``Course.setting``); ArchiveError when
+        """The limits from ``setting(name, default)`` (``Course.setting``); CourseError when
         a setting is not a whole number >= 0."""
         values = {}
         for attr, name in cls.SETTINGS.items():
             value = setting(name, getattr(cls, attr))
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ArchiveError(f"{name} in course_config.py must be a whole number >= 0, "
-                                   f"not {value!r}")
+                raise CourseError(f"{name} in course_config.py must be a whole number >= 0, "
+                                  f"not {value!r}")
             values[attr] = value
         return cls(**values)
 
@@ -96,6 +100,10 @@ def display(name, limit=LABEL_CHARS):
 
 def name_problem(name):
     """Why ``name`` (one file or folder name, or a zip entry's path) cannot be used, or ""."""
+    if len(name) > MAX_PATH_CHARS or any(len(p) > MAX_NAME_CHARS
+                                         for p in name.replace("\\", "/").split("/")):
+        return (f"a name longer than {MAX_NAME_CHARS} characters (or a path longer than "
+                f"{MAX_PATH_CHARS}): no file system has it; rename the file and collect again")
     if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
         return "the name is not valid UTF-8 text: rename the file and collect again"
     if any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in name):

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
+from ..course import CourseError
 from . import archive, canvas, deadlines, moodle, records
-from .roster import STUDENT_ID, Roster, norm_name
+from .roster import STUDENT_ID, Roster, RosterError, norm_name
 
 # "<student id>_<notebook>.ipynb", e.g. "s0123_loss_functions.ipynb"; optionally with nbgrader's
 # timestamp: "s0123_attempt_2024-05-01-10-00-00_loss_functions.ipynb".  COLLECT_REGEXP overrides.
@@ -224,14 +225,22 @@ class _Files:
 
     def __init__(self, course, roster):
         self.roster = roster
-        self.pattern = course.setting("COLLECT_STUDENT_ID", DEFAULT_STUDENT_ID)
-        self.regexp = course.setting("COLLECT_REGEXP", DEFAULT_REGEXP)
+        self.pattern = self._compiled(course, "COLLECT_STUDENT_ID", DEFAULT_STUDENT_ID)
+        self.regexp = self._compiled(course, "COLLECT_REGEXP", DEFAULT_REGEXP)
+
+    @staticmethod
+    def _compiled(course, name, default):
+        try:
+            return re.compile(course.setting(name, default))
+        except (re.error, TypeError) as exc:
+            raise CourseError(f"{name} in course_config.py is not a regular expression: "
+                              f"{exc}") from None
 
     def student_problem(self, sid):
         """Why ``sid`` cannot be taken as a student id, or ""."""
         if self.roster is not None:
             return "" if self.roster.get(sid) else f"{archive.display(sid)!r} is not in the roster"
-        if STUDENT_ID.match(sid) and re.match(self.pattern, sid):
+        if STUDENT_ID.match(sid) and self.pattern.match(sid):
             return ""
         return (f"{archive.display(sid)!r} does not look like a student id (COLLECT_STUDENT_ID: "
                 "letters, digits, '.', '-', at least one digit); collect with --roster to take "
@@ -244,7 +253,7 @@ class _Files:
         """(student id, file name, attempt time, any notebook name will do) of a file of the
         files layout, or (None, reason)."""
         if len(rel) == 1:
-            m = re.match(self.regexp, "/" + rel[0]) if rel[0].endswith(".ipynb") else None
+            m = self.regexp.match("/" + rel[0]) if rel[0].endswith(".ipynb") else None
             info = m.groupdict() if m else None
             if not info or not info.get("student_id") or not info.get("file_id"):
                 return None, ("not a notebook" if not rel[0].endswith(".ipynb") else
@@ -291,9 +300,12 @@ def collect_download(course, aid, path, lms="auto", roster=None, worksheet=None,
 
     archive.ArchiveError when the download cannot be read at all (nothing is placed)."""
     notebooks = course.notebooks(aid)
-    if roster is not None and not isinstance(roster, Roster):
-        roster = Roster.load(roster)
-    sheet = moodle.read_worksheet(worksheet) if worksheet else {}
+    try:
+        if roster is not None and not isinstance(roster, Roster):
+            roster = Roster.load(roster)
+        sheet = moodle.read_worksheet(worksheet) if worksheet else {}
+    except OSError as exc:
+        raise RosterError(f"{exc.filename}: cannot read it ({exc.strerror or exc})") from None
     tz = deadlines.timezone_of(course)
     files = _Files(course, roster)
     with archive.open_download(path, archive.Limits.of(course.setting)) as download:

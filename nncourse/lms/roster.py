@@ -26,15 +26,11 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
 
 class RosterError(Exception):
-    """A roster (or worksheet) that cannot be used (unreadable, no student_id column,
-    duplicate or invalid ids)."""
+    """A roster that cannot be used (no student_id column, duplicate or invalid ids)."""
 
 
 def read_csv_text(path):
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise RosterError(f"{path}: cannot be read ({exc.strerror})") from None
+    data = Path(path).read_bytes()
     for enc in ("utf-8-sig", "cp932"):
         try:
             return data.decode(enc)
