@@ -28,6 +28,7 @@ as typed on other systems, so that 「コピー」 and the roster's names match.
 import errno
 import os
 import stat
+import struct
 import tempfile
 import unicodedata
 import zipfile
@@ -46,6 +47,7 @@ RATIO_MIN_BYTES = 1 << 20       # the compression ratio is checked for files lar
 LABEL_CHARS = 160               # longest name printed (longer ones are cut in the middle)
 MAX_NAME_CHARS = 255            # longest file or folder name (as file systems allow)
 MAX_PATH_CHARS = 4096           # longest path in a download
+CD_BYTES_PER_MEMBER = 1024      # central directory bytes allowed per file a zip may have
 # read errors of one file (a damaged, encrypted or lying zip entry, a vanished file)
 READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError,
                NotImplementedError, ValueError)
@@ -136,6 +138,26 @@ def _leaves(name):
     p = PurePosixPath(name.replace("\\", "/"))
     return (p.is_absolute() or ".." in p.parts
             or (bool(p.parts) and len(p.parts[0]) == 2 and p.parts[0][1] == ":"))
+
+
+def _too_many_members(fp, budget):
+    """Why the zip in ``fp`` has more files than ``budget`` by its end record, or "": checked
+    before ``zipfile`` reads the central directory into memory (its count, and its size at
+    CD_BYTES_PER_MEMBER a file, since the count can lie).  Uses zipfile's own end-record
+    reader (``_EndRecData``, in every Python this project admits; skipped if it ever goes)."""
+    end_record = getattr(zipfile, "_EndRecData", None)
+    if end_record is None:
+        return ""
+    try:
+        rec = end_record(fp)
+    except (OSError, ValueError, struct.error):
+        return ""
+    if not rec:
+        return ""                       # not a zip: zipfile says so itself
+    count, size = rec[zipfile._ECD_ENTRIES_TOTAL], rec[zipfile._ECD_SIZE]
+    if count > budget or size > budget * CD_BYTES_PER_MEMBER:
+        return f"a zip of {max(count, size // CD_BYTES_PER_MEMBER):,} files or more"
+    return ""
 
 
 def _is_zip_name(name):
@@ -280,6 +302,12 @@ class Download:
         if not path.is_file():
             raise ArchiveError(f"{display(path)}: not a zip file or a folder")
         try:
+            with open(path, "rb") as fp:
+                many = _too_many_members(fp, self.limits.members)
+            if many:
+                raise ArchiveError(f"{display(path)} is {many}, more than COLLECT_MAX_MEMBERS = "
+                                   f"{self.limits.members:,}: nothing collected (raise it in "
+                                   "course_config.py if the download is genuine)")
             z = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             hint = (" A single notebook: put it in a folder named after the student "
@@ -360,6 +388,11 @@ class Download:
         self._closing.append(tmp)
         tmp.write(data)
         del data
+        many = _too_many_members(tmp, lim.members - self.members)
+        if many:
+            self._refuse(entry.name, f"{many}: with the download's other files more than "
+                         f"COLLECT_MAX_MEMBERS = {lim.members:,}; not opened")
+            return
         try:
             z = zipfile.ZipFile(tmp)
             files = [i for i in z.infolist() if not i.is_dir()]
