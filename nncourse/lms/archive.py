@@ -337,7 +337,8 @@ class Download:
             name = f"{prefix}/{raw}" if prefix else raw
             if IGNORED & set(PurePosixPath(raw.replace("\\", "/")).parts):
                 continue
-            mode = info.external_attr >> 16
+            # a file's type is in the high bits on zips made on Unix (Info-ZIP's rule)
+            mode = info.external_attr >> 16 if info.create_system == 3 else 0
             why = name_problem(raw)
             if not why and not PurePosixPath(raw.replace("\\", "/")).parts:
                 why = "an empty name: not read"
