@@ -53,6 +53,18 @@ TRAINING_ASSIGNMENT = "a4_two_layer_net"  # its final accuracies are checked by 
 # file names in an LMS export: <student>_[attempt_<timestamp>_]<notebook>.ipynb (nbgrader zip_collect)
 COLLECT_REGEXP = (r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:attempt_(?P<timestamp>[0-9\-]+)_)?"
                   r"(?P<file_id>[^/]+\.ipynb)$")
+COLLECT_STUDENT_ID = r"^(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9.\-]*$"  # what a student id looks
+                                          # like in those names and folders without --roster
+                                          # (letters, digits, . -, at least one digit); with
+                                          # --roster only the roster's ids are taken
+# limits on what collect reads from one download (a zip bomb or a huge folder is refused,
+# file by file; a download over COLLECT_MAX_MEMBERS is refused whole)
+COLLECT_MAX_MEMBERS = 10_000              # files in the download, those in zips inside it included
+COLLECT_MAX_BYTES = 2 * 1024**3           # bytes read out of the download, all files together
+COLLECT_MAX_FILE_BYTES = 100 * 1024**2    # bytes of one file as unpacked (a notebook, a student's zip)
+COLLECT_MAX_RATIO = 200                   # unpacked/packed size of one zip entry over 1 MiB
+COLLECT_MAX_DEPTH = 1                     # zips inside the download that are opened: 1 = a
+                                          # student's own zip; 0 = none; its zips are not
 
 # --- deadlines and late penalties (nncourse/lms/deadlines.py) ----------------------------
 DUE_DATES = {}                            # assignment -> due date, ISO 8601 with offset, e.g.

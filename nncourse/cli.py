@@ -3,7 +3,7 @@
 Exit status: 0 success; 1 the job's own failure (a leak in build, a submission that could
 not be graded, a failing visible test in check, validate's conditions not met, files
 collect could not place); 2 a usage or course-configuration error (also a roster, deadline or
-LMS setting that cannot be used).
+LMS setting that cannot be used, a download collect cannot read at all).
 """
 import argparse
 import logging
@@ -27,14 +27,16 @@ def _build(course, args):
 
 
 def _collect(course, args):
-    from .collect import collect
+    from .collect import ArchiveError, collect
     from .lms.roster import RosterError
     try:
         res = collect(course, args.assignment, args.path, roster=args.roster,
-                      worksheet=args.worksheet, lms=args.lms)
-    except RosterError as exc:
+                      worksheet=args.worksheet, lms=args.lms, replace=args.replace)
+    except (RosterError, ArchiveError) as exc:
         print(f"collect failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if hasattr(sys.stdout, "reconfigure"):   # names may not be printable in this encoding
+        sys.stdout.reconfigure(errors="backslashreplace")
     print(res.format())
     return EXIT_FAIL if res.unplaced else EXIT_OK
 
@@ -188,6 +190,9 @@ def parser():
                    help="Moodle's grading worksheet CSV (submission times, e-mail addresses)")
     s.add_argument("--lms", choices=("auto", "moodle", "canvas", "files"), default="auto",
                    help="the download's layout (default: from the file names)")
+    s.add_argument("--replace", action="store_true",
+                   help="let a notebook that is not readable replace a readable one (the old "
+                   "one is kept in submitted/.nncourse-backup/)")
 
     s = sub.add_parser("export", help="grades (late penalties applied) and feedback for the LMS")
     s.add_argument("assignment", metavar="ASSIGNMENT")

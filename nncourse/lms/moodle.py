@@ -25,8 +25,10 @@ import re
 import zipfile
 from dataclasses import dataclass
 
-PREFIX = re.compile(r"^(?P<name>.*?)_(?P<pid>\d+)_(?P<subtype>assignsubmission|assignfeedback)_"
-                    r"(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
+# the first part of an entry's path (Moodle's own): the full name has no "_" (Moodle writes
+# them as spaces), so the first "_<digits>_assignsubmission_" is always Moodle's
+PREFIX = re.compile(r"^(?P<name>[^_/]*)_(?P<pid>\d+)_(?P<subtype>assignsubmission|assignfeedback)_"
+                    r"(?P<plugin>[a-z0-9]+)_(?P<rest>[^/]*)$")
 BLIND_NAMES = {"participant"}           # get_string('participant', 'assign') in English
 
 # the worksheet's columns as Moodle (English) writes them; MOODLE_WORKSHEET_HEADERS in
@@ -49,23 +51,25 @@ class MoodleFile:
 
 
 def parse(name):
-    """A MoodleFile for a download entry's path, or None when it is not Moodle's."""
-    parts = name.split("/")
-    for i, part in enumerate(parts):
-        m = PREFIX.match(part)
-        if not m or m["subtype"] != "assignsubmission":
-            continue
-        if m["rest"] == "" and i < len(parts) - 1:
-            filename, layout = "/".join(parts[i + 1:]), "folders"
-        elif i == len(parts) - 1 and m["rest"]:
-            filename, layout = m["rest"], "flat"
-        else:
-            continue
-        full = m["name"]
-        blind = full.strip().lower() in BLIND_NAMES
-        return MoodleFile("" if blind else full.strip(), m["pid"], m["plugin"], filename, blind,
-                          layout)
-    return None
+    """A MoodleFile for a download entry's path, or None when it is not Moodle's.
+
+    Only the path's first part is Moodle's (the folder, or the file of the flat layout); the
+    rest is the student's and never decides who it is.  A flat entry may go on into a zip
+    the student uploaded: ``<name>_<id>_assignsubmission_file_work.zip/loss.ipynb``."""
+    first, *inner = name.split("/")
+    m = PREFIX.match(first)
+    if not m or m["subtype"] != "assignsubmission":
+        return None
+    if m["rest"]:
+        filename, layout = "/".join([m["rest"], *inner]), "flat"
+    elif inner:
+        filename, layout = "/".join(inner), "folders"
+    else:
+        return None
+    full = m["name"]
+    blind = full.strip().lower() in BLIND_NAMES
+    return MoodleFile("" if blind else full.strip(), m["pid"], m["plugin"], filename, blind,
+                      layout)
 
 
 def participant_of(identifier):

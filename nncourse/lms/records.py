@@ -5,6 +5,10 @@
 ``canvas_user_id``, ``attachment_id``, ``canvas_name``), ``late`` (the LMS's late mark),
 ``submitted_at`` (ISO 8601, UTC, when the LMS told it), ``source`` (the entry it came from) and
 ``sha256`` of the notebook.  The submission time also goes to nbgrader's ``timestamp.txt``.
+
+Both are written only by ``collect`` from what the LMS says (Moodle's worksheet, Canvas's names,
+nbgrader's ``attempt_<time>`` file names): a ``timestamp.txt`` among a student's own files is
+never read (``collecting.py`` lists it as ignored), and ``collect`` places only notebooks.
 """
 import json
 import os
