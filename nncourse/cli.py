@@ -85,6 +85,8 @@ def summary(run):
     for r in run.results:
         for p in r.get("problems", []):
             lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
+        for p in r.get("repairs", []):
+            lines.append(f"REPAIRED {r['student']}/{r['assignment']}: {p}")
     for student, aid, ids in getattr(run, "manual_changed", []):
         lines.append(f"MANUAL GRADE FLAGGED AGAIN {student}/{aid}: the answer changed since it was "
                      f"graded by hand: {', '.join(ids)}")

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import nbformat
 
+from .repair import repair_notes
+
 GRADED, FAILED = "graded", "failed"
 INPUT_FILES = ("course_config.py", "nbgrader_config.py", "autograders", "reference")
 SKIP = ("__pycache__", ".ipynb_checkpoints", "catalogue")     # the catalogues do not grade
@@ -281,7 +283,8 @@ def _grade(course, task):
     aid, student = task.assignment, task.student
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
-              "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": []}
+              "status": GRADED, "error": None, "problems": [], "cells": [], "feedback": [],
+              "repairs": []}
     from .sandbox import warning
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
@@ -315,6 +318,9 @@ def _grade(course, task):
         nb = nbformat.read(path, as_version=4)
         record["cells"] += graded_cells(nb)
         record["problems"] += [m for _, m in cell_problems(nb)]
+        notes = repair_notes(nb)              # honest mistakes repaired before grading
+        record["problems"] += [n["ja"] for n in notes]
+        record["repairs"] += [n["en"] for n in notes]
     record["flags"] = summarize_flags(GRADING_FLAGS)
     record["visible_only"] = sorted(set(VISIBLE_ONLY))
     GRADING_FLAGS.clear()
