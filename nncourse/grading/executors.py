@@ -59,6 +59,8 @@ class _Slot:
             stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         self.known = set()
         self.frames = queue.Queue()
+        self._lock = threading.Lock()        # closed once, by its thread or by the executor
+        self.closed = False
 
         def reader():
             try:
@@ -76,18 +78,58 @@ class _Slot:
         write_frame(self.proc.stdin, obj)
 
     def close(self, kill=False):
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                if not kill:
+                    self.proc.stdin.close()
+                    self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            kill_tree(self.proc.pid)    # the process and anything it left (kernels)
+            self.proc.wait()
+            self.log.close()
+            self.closed = True
+
+
+def _children():
+    """{pid: [child pids]} of this machine's processes (from /proc; {} without /proc)."""
+    children = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return children
+    for name in names:
+        if not name.isdigit():
+            continue
         try:
-            if not kill:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        try:                        # the process and anything it left (kernels)
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    return children
+
+
+def kill_tree(pid):
+    """SIGKILL the process ``pid``, its process group and every process below it (kernels
+    started in sessions of their own included): nothing of a worker outlives it."""
+    children, todo, found = _children(), [pid], []
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in found:
+        try:
+            os.kill(p, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.proc.wait()
-        self.log.close()
 
 
 class LocalExecutor:
@@ -97,6 +139,9 @@ class LocalExecutor:
         self.course, self.jobs, self.tries = course, max(1, int(jobs)), tries
         self.timeout = timeout or task_timeout(course)
         self.logs = course.state_dir / "logs"
+        self._slots = set()                  # live worker processes (ended by ``close``)
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
 
     def describe(self):
         return f"local, {self.jobs} process(es)"
@@ -127,6 +172,8 @@ class LocalExecutor:
         log = self.logs / f"worker-{i}.log"
         try:
             while True:
+                if self._closing.is_set():
+                    return
                 try:
                     task = todo.get_nowait()
                 except queue.Empty:
@@ -134,7 +181,11 @@ class LocalExecutor:
                 task = load(task)              # the submission's bytes, read only now
                 while True:
                     if slot is None:
-                        slot = _Slot(log, env)
+                        with self._lock:           # never a new process once closing
+                            if self._closing.is_set():
+                                return
+                            slot = _Slot(log, env)
+                            self._slots.add(slot)
                     try:
                         if task.inputs_digest not in slot.known:
                             slot.send(("inputs", inputs[task.inputs_digest]))
@@ -155,6 +206,8 @@ class LocalExecutor:
                         break
                     slot.close(kill=True)      # died mid-task: a new process, try again
                     slot = None
+                    if self._closing.is_set():     # ... unless the run is being stopped
+                        return
                     if task.attempt >= self.tries:
                         done.put(not_graded(task, CRASH_JA.format(n=task.attempt)
                                             + f" ログ: {log.relative_to(self.course.root)}",
@@ -163,10 +216,17 @@ class LocalExecutor:
                     task.attempt += 1
         finally:
             if slot is not None:
-                slot.close()
+                slot.close(kill=self._closing.is_set())
+                self._slots.discard(slot)
 
     def close(self):
-        pass
+        """End every worker process now, with its kernels (an interrupted run: the task
+        each was grading is lost, never half merged)."""
+        with self._lock:
+            self._closing.set()
+            slots = list(self._slots)
+        for slot in slots:
+            slot.close(kill=True)
 
 
 # --- Dask -----------------------------------------------------------------------------------
