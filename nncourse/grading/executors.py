@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 from .merge import not_graded
@@ -84,13 +85,27 @@ class _Slot:
             try:
                 if not kill:
                     self.proc.stdin.close()
-                    self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
+                    _exited(self.proc, 30)
+            except OSError:
                 pass
             kill_tree(self.proc.pid)    # the process and anything it left (kernels)
             self.proc.wait()
             self.log.close()
             self.closed = True
+
+
+def _exited(proc, timeout):
+    """Wait up to ``timeout`` s for ``proc`` to end without reaping it: until ``proc.wait()``
+    its pid cannot be another process's (``kill_tree`` may still signal it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _children():
