@@ -33,18 +33,17 @@ from urllib.parse import quote, unquote
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
-from nbgrader import utils as nbutils
 from traitlets import Bool, Unicode
 
 NOTES_KEY = "nncourse"          # notebook metadata: {"repairs": [{"ja": ..., "en": ...}]}
 IGNORED_KEYS = ("checksum", "cell_type")     # nbgrader writes these itself (release, autograde)
 
 
-def _cell_name(cell, gid):
-    what = ("テストセル" if cell.cell_type == "code" and nbutils.is_grade(cell)
-            and not nbutils.is_solution(cell) else "解答セル" if nbutils.is_solution(cell)
-            else "セル")
-    return f"{what} {gid}"
+def _cell_name(cell, meta):
+    """How the student calls the cell: テストセル / 解答セル / セル, and its grade_id."""
+    what = ("テストセル" if cell.cell_type == "code" and meta.get("grade")
+            and not meta.get("solution") else "解答セル" if meta.get("solution") else "セル")
+    return f"{what} {meta['grade_id']}"
 
 
 def source_metadata(path):
@@ -59,15 +58,14 @@ def source_metadata(path):
 
 
 def _as_source(cell, meta):
-    """A cell with ``meta`` as its nbgrader metadata, shaped like the source cell."""
+    """Give ``cell`` the source cell's nbgrader metadata ``meta`` (a copy)."""
     cell.metadata["nbgrader"] = copy.deepcopy(meta)
-    return cell
 
 
 def repair_notebook(nb, source_meta):
     """Repair ``nb`` in place against ``source_meta`` (``source_metadata``); returns the notes
     [{"ja": sentence for the student, "en": line for the instructor}], also stored in it."""
-    seen, duplicates, unknown, other_version, restored, dropped = set(), [], [], [], [], 0
+    seen, duplicates, unknown, other_version, restored, dropped = set(), {}, [], [], [], 0
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
                if isinstance(c.metadata.get("nbgrader"), dict)}
     for cell in nb.cells:
@@ -87,8 +85,9 @@ def repair_notebook(nb, source_meta):
             else:
                 dropped += 1
             continue
-        if gid in seen:
-            duplicates.append((_cell_name(cell, gid), gid))
+        if gid in seen:            # grade_id -> [its name, how many cells had it, code?]
+            duplicates.setdefault(gid, [_cell_name(cell, source_meta[gid]), 1,
+                                        cell.cell_type == "code"])[1] += 1
             del cell.metadata["nbgrader"]
             continue
         seen.add(gid)
@@ -98,12 +97,10 @@ def repair_notebook(nb, source_meta):
             other_version.append((gid, mine.get("schema_version")))
         _as_source(cell, source_meta[gid])
     notes = []
-    counts = {}
-    for name, gid in duplicates:
-        counts[(name, gid)] = counts.get((name, gid), 1) + 1
-    for (name, gid), n in counts.items():
+    for gid, (name, n, code) in duplicates.items():
         notes.append({"ja": f"同じ{name} が {n} つあったため、2 つ目{'から' if n > 2 else ''}は"
-                            "採点に使っていません (ふつうのセルとして実行はしています)。",
+                            "採点に使っていません"
+                            + (" (ふつうのセルとして実行はしています)。" if code else "。"),
                       "en": f"cell {gid} appeared {n} times: graded the first, the copies ran "
                             "as plain cells"})
     if unknown:
@@ -149,7 +146,8 @@ class RepairSubmission(Preprocessor):
 
     def preprocess(self, nb, resources):
         meta = (resources or {}).get("nbgrader", {})
-        path = Path(self.source_dir) / meta.get("assignment", "") / f"{meta.get('notebook', '')}.ipynb"
+        name = f"{meta.get('notebook', '')}.ipynb"
+        path = Path(self.source_dir) / meta.get("assignment", "") / name
         nb.metadata.pop(NOTES_KEY, None)            # only the grader writes it
         if not (self.source_dir and path.is_file()):
             return nb, resources
