@@ -3,7 +3,9 @@
 Exit status: 0 success; 1 the job's own failure (a leak in build, a submission that could
 not be graded, a failing visible test in check, validate's conditions not met, files
 collect could not place); 2 a usage or course-configuration error (also a roster, deadline or
-LMS setting that cannot be used, a download collect cannot read at all).
+LMS setting that cannot be used, a download collect cannot read at all); 75 another
+``nncourse grade`` is running on the course (refused, nothing done: run it again later); 130
+interrupted (Ctrl-C: what was done is kept, run the command again for the rest).
 """
 import argparse
 import logging
@@ -11,7 +13,7 @@ import sys
 
 from .course import Course, CourseError
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
 
 def _build(course, args):
@@ -62,14 +64,21 @@ def _similarity(course, args):
 
 
 def _grade(course, args):
-    from .grade import grade
+    from .grade import GradingInterrupted, grade
     from .grading.executors import ExecutorError
+    from .lock import CourseBusy
     try:
         run = grade(course, args.assignments, jobs=args.jobs, force=args.force,
                     progress=not args.no_progress, dask=args.dask, scheduler=args.scheduler)
     except ExecutorError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except GradingInterrupted as exc:
+        print(f"nncourse: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CourseBusy as exc:
+        print(f"nncourse: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     print(summary(run))
     return run.exit_status
 
@@ -93,6 +102,8 @@ def summary(run):
     for r in run.results:
         for p in r.get("problems", []):
             lines.append(f"problem {r['student']}/{r['assignment']}: {p}")
+        for p in r.get("repairs", []):
+            lines.append(f"REPAIRED {r['student']}/{r['assignment']}: {p}")
     for student, aid, ids in getattr(run, "manual_changed", []):
         lines.append(f"MANUAL GRADE FLAGGED AGAIN {student}/{aid}: the answer changed since it was "
                      f"graded by hand: {', '.join(ids)}")
@@ -256,6 +267,10 @@ def main(argv=None):
     except CourseError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"nncourse: interrupted ({args.command}); what was finished is kept, run it "
+              "again for the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from nbgrader import utils as nbutils
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from .lock import GRADEBOOK_LOCK
+from .grading.repair import repair_notes
 from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests, strip_ansi
 
 HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
@@ -187,6 +188,7 @@ class FeedbackSummary(NbGraderPreprocessor):
                         f"<td class='msg'>{html.escape(msg or '')}</td> </tr>")
         problems = "".join(f"<li>{html.escape(m)} ({html.escape(_where(nb, i))})</li>"
                            for i, m in cell_problems(nb))
+        problems += "".join(f"<li>{html.escape(n['ja'])}</li>" for n in repair_notes(nb))
         info = resources.get("nbgrader", {})
         late = late_note_for(info.get("student"), info.get("assignment"))
         total = ""

@@ -7,7 +7,9 @@ one writer of the gradebook and of ``autograded/``, ``feedback/`` and the result
 A task that crashes or overruns its time only costs that submission, which is recorded as
 not graded with its reason.
 """
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -17,11 +19,59 @@ from .build import ensure_built
 from .course import tree_digest
 from .manual import answers_changed, pending_manual
 from .grading.merge import load_result, merge
+from .lock import one_run_at_a_time
 from .grading.task import GRADED, GRADER, GradingTask, make_inputs, read_submission, \
     submission_seed
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
+
+
+class GradingInterrupted(Exception):
+    """Ctrl-C (SIGINT) while grading: the workers and their kernels were ended; the results
+    merged so far are kept, and the next ``grade`` skips them."""
+
+    def __init__(self, merged, total):
+        super().__init__(f"Interrupted: {merged} of {total} submission(s) merged; run "
+                         "`nncourse grade` again to grade the rest")
+        self.merged, self.total = merged, total
+
+
+class _WholeMerges:
+    """SIGINT raises KeyboardInterrupt as usual, except while a result is being merged (then
+    right after it: a merge is never cut in half) and while the workers are being ended
+    (``hold``).  Installed in the main thread only."""
+
+    def __init__(self):
+        self.merging = self.pending = False
+        self.merged = 0               # results merged whole
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, self._handler)
+
+    def _handler(self, signum, frame):
+        if self.merging:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    def merge(self, *args):
+        self.merging = True
+        try:
+            record = merge(*args)
+            self.merged += 1
+            return record
+        finally:
+            self.merging = False
+            if self.pending:
+                raise KeyboardInterrupt
+
+    def hold(self):
+        self.merging = True
+
+    def remove(self):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
 
 
 @dataclass
@@ -116,6 +166,7 @@ def _order(course, todo):
     return sorted(todo, key=cost)
 
 
+@one_run_at_a_time
 def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True,
           report_sections=None, executor=None, dask=None, scheduler=None):
     """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``.
@@ -164,19 +215,26 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
         executor = make_executor(course, jobs, dask=dask, scheduler=scheduler)
     run.executor = executor.describe() if executor is not None else "none"
     config = course.nbgrader_config() if tasks else None
+    interrupted, guard = False, _WholeMerges()
     try:
         for result in (executor.run(tasks, inputs, load) if tasks else ()):
-            record = merge(course, result, config)
+            record = guard.merge(course, result, config)
             loud = result.worker.get("sandbox")       # a worker elsewhere may lack bwrap
             if loud and f"[{result.worker.get('host')}] {loud}" not in run.warnings \
                     and loud not in run.warnings:
                 run.warnings.append(f"[{result.worker.get('host')}] {loud}")
             bar.set_postfix_str(f"{record['student']}/{record['assignment']}", refresh=False)
             bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
+        guard.hold()                 # a second Ctrl-C does not stop the workers' ending
         bar.close()
         if own:
             executor.close()
+        guard.remove()
+    if interrupted or guard.pending:
+        raise GradingInterrupted(guard.merged, len(tasks))
     for aid in aids:
         for student in course.students([aid]):
             r = load_result(course, aid, student)

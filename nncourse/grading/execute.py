@@ -22,9 +22,11 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Integer, Unicode
 
 from nbgrader import utils as nbutils
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import (ClearOutput, DeduplicateIds, Execute, OverwriteCells,
+                                    OverwriteKernelspec)
 
 from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
+from .repair import RepairSubmission, RestoreAttachments, ShieldAttachments
 from .student import KernelProblem, Student
 
 # error names written into cell outputs (read back by results.py)
@@ -330,16 +332,23 @@ def grading_config(c, course):
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
     from .sanitize import SanitizeSubmission
+    # honest mistakes (a copied cell, metadata of another nbgrader version) are repaired
+    # before nbgrader's own checks see the notebook (repair.py)
+    c.Autograde.sanitize_preprocessors = [
+        RepairSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+        CheckCellMetadata]
     # SanitizeSubmission after SaveAutoGrades: grades (and nbgrader's "unchanged answer"
     # checksums) come from what the student wrote; what is written to autograded/ (formgrader
     # renders it, feedback is made from it) is the sanitized notebook
     c.Autograde.autograde_preprocessors = [
         BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, SanitizeSubmission, AssignLatePenalties, CheckCellMetadata]
+        SaveAutoGrades, ShieldAttachments, SanitizeSubmission, RestoreAttachments,
+        AssignLatePenalties, CheckCellMetadata]
     c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
     c.BudgetedExecute.interrupt_on_timeout = True
     c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
     c.BudgetedExecute.source_dir = str(course.root / "source")
     c.SanitizeSubmission.course_root = str(course.root)
+    c.RepairSubmission.source_dir = str(course.root / "source")
     return c

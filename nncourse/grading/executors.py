@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 
 from .task import GRADER, code_version, not_graded, run_task, versions
@@ -60,6 +61,8 @@ class _Slot:
             stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         self.known = set()
         self.frames = queue.Queue()
+        self._lock = threading.Lock()        # closed once, by its thread or by the executor
+        self.closed = False
 
         def reader():
             try:
@@ -77,18 +80,72 @@ class _Slot:
         write_frame(self.proc.stdin, obj)
 
     def close(self, kill=False):
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                if not kill:
+                    self.proc.stdin.close()
+                    _exited(self.proc, 30)
+            except OSError:
+                pass
+            kill_tree(self.proc.pid)    # the process and anything it left (kernels)
+            self.proc.wait()
+            self.log.close()
+            self.closed = True
+
+
+def _exited(proc, timeout):
+    """Wait up to ``timeout`` s for ``proc`` to end without reaping it: until ``proc.wait()``
+    its pid cannot be another process's (``kill_tree`` may still signal it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
-            if not kill:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        try:                        # the process and anything it left (kernels)
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _children():
+    """{pid: [child pids]} of this machine's processes (from /proc; {} without /proc)."""
+    children = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return children
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    return children
+
+
+def kill_tree(pid):
+    """SIGKILL the process ``pid``, its process group and every process below it (kernels
+    started in sessions of their own included): nothing of a worker outlives it."""
+    children, todo, found = _children(), [pid], []
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in found:
+        try:
+            os.kill(p, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.proc.wait()
-        self.log.close()
 
 
 class LocalExecutor:
@@ -98,6 +155,9 @@ class LocalExecutor:
         self.course, self.jobs, self.tries = course, max(1, int(jobs)), tries
         self.timeout = timeout or task_timeout(course)
         self.logs = course.state_dir / "logs"
+        self._slots = set()                  # live worker processes (ended by ``close``)
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
 
     def describe(self):
         return f"local, {self.jobs} process(es)"
@@ -136,6 +196,8 @@ class LocalExecutor:
         log = self.logs / f"worker-{i}.log"
         try:
             while True:
+                if self._closing.is_set():
+                    return
                 try:
                     task = todo.get_nowait()
                 except queue.Empty:
@@ -143,7 +205,11 @@ class LocalExecutor:
                 task = load(task)              # the submission's bytes, read only now
                 while True:
                     if slot is None:
-                        slot = _Slot(log, env)
+                        with self._lock:           # never a new process once closing
+                            if self._closing.is_set():
+                                return
+                            slot = _Slot(log, env)
+                            self._slots.add(slot)
                     try:
                         if task.inputs_digest not in slot.known:
                             slot.send(("inputs", inputs[task.inputs_digest]))
@@ -164,6 +230,8 @@ class LocalExecutor:
                         break
                     slot.close(kill=True)      # died mid-task: a new process, try again
                     slot = None
+                    if self._closing.is_set():     # ... unless the run is being stopped
+                        return
                     if task.attempt >= self.tries:
                         done.put(not_graded(task, CRASH_JA.format(n=task.attempt),
                                             CRASH_EN.format(n=task.attempt)
@@ -172,10 +240,17 @@ class LocalExecutor:
                     task.attempt += 1
         finally:
             if slot is not None:
-                slot.close()
+                slot.close(kill=self._closing.is_set())
+                self._slots.discard(slot)
 
     def close(self):
-        pass
+        """End every worker process now, with its kernels (an interrupted run: the task
+        each was grading is lost, never half merged)."""
+        with self._lock:
+            self._closing.set()
+            slots = list(self._slots)
+        for slot in slots:
+            slot.close(kill=True)
 
 
 def remove_tree(path):

@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from .sandbox import booted, configure_sandbox, scratch_base, warning
+from .repair import repair_notes
 
 GRADED, FAILED = "graded", "failed"
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
@@ -346,7 +347,7 @@ def _grade(course, task):
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
               "status": GRADED, "cause": None, "error": None, "problems": [], "cells": [],
-              "feedback": []}
+              "feedback": [], "repairs": []}
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
     config = course.nbgrader_config()
@@ -385,6 +386,9 @@ def _grade(course, task):
         nb = nbformat.read(path, as_version=4)
         record["cells"] += graded_cells(nb)
         record["problems"] += [m for _, m in cell_problems(nb)]
+        notes = repair_notes(nb)              # honest mistakes repaired before grading
+        record["problems"] += [n["ja"] for n in notes]
+        record["repairs"] += [n["en"] for n in notes]
     record["flags"] = summarize_flags(GRADING_FLAGS)
     record["visible_only"] = sorted(set(VISIBLE_ONLY))
     GRADING_FLAGS.clear()
