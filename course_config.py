@@ -36,6 +36,9 @@ DASK_SCHEDULER = os.environ.get(         # "" = processes on this machine (`-j N
 # --- execution limits while grading ----------------------------------------------------
 CELL_TIMEOUT_S = 120                      # one cell may run this long before it is stopped
 NOTEBOOK_TIMEOUT_S = 600                  # one notebook (all cells) may run this long
+SLOW_CHECK_S = 30                         # a hidden check whose calls into the kernel take longer
+                                          # flags the submission (report's 要確認): a function slow
+                                          # only when the grader calls it stretches grading
 KERNEL_MEMORY_MIB = 3072                  # address-space limit of a grading kernel (MiB)
 KERNEL_CPU_S = 900                        # CPU-time limit of a grading kernel (seconds)
 MAX_OUTPUT_CHARS = 10_000                 # longest output kept per cell (nbgrader LimitOutput)

@@ -32,16 +32,18 @@ STYLE = ("body{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',sans-s
          ".next h2{border:none}.note{color:#444;font-size:90%}.meta{color:#333}"
          "pre{white-space:pre-wrap;margin:0}details summary{cursor:pointer;color:#555;font-size:85%}"
          ".plots img{margin:4px;border:1px solid #eee;max-width:100%;vertical-align:top}")
-FLAGGED_TITLE = "要確認 (Flagged): the grader's calls into the kernel failed"
+FLAGGED_TITLE = "要確認 (Flagged): the grader's calls into the kernel failed or were slow"
 FLAG_KINDS = {     # flag kind -> what happened (nncourse/grading/checks.py, execute.py)
     "timeout": "a check's call did not finish in time (an infinite loop, or a kernel that ignores the grader)",
     "protocol": "the kernel answered a check's call with something that is not a reply "
                 "(IPython or the call server changed, or data over the size limits)",
     "died": "the kernel died during a check's call",
     "grader_error": "a hidden check crashed (a bug in autograders/, not the student's fault)",
+    "slow": "a check's calls took longer than SLOW_CHECK_S (a function that is slow, perhaps "
+            "only when the grader calls it: it stretched grading; its points stand)",
 }
 FLAGGED_NOTE = ("Often an honest bug (an endless loop); tampering with the kernel shows up here too. "
-                "No point was given for these cells.")
+                "No point was given for these cells, except the slow ones.")
 
 
 @dataclass

@@ -243,3 +243,33 @@ def test_a_visible_assert_the_hidden_check_misses_is_recorded(tmp_path):
     (r,) = run.results
     assert r["visible_only"] == ["test_square"]
     assert next(c for c in r["cells"] if c["grade_id"] == "test_square")["score"] == 3.0
+
+
+def test_a_check_slow_only_when_the_grader_calls_is_flagged(tmp_path):
+    """A function that is slow only when the grader calls it (the visible asserts ran before
+    the sleep was switched on) keeps its points but is flagged ``slow`` for the instructor
+    (SLOW_CHECK_S), and the report's 要確認 section names it."""
+    from nncourse.report import FLAGGED_TITLE
+    course = toy_copy(tmp_path / "course")
+    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
+        f.write("\nSLOW_CHECK_S = 1   # (test)\nCELL_TIMEOUT_S = 30\nNOTEBOOK_TIMEOUT_S = 120\n")
+    course = Course.load(course.root)
+    build(course, ["t1_square"])
+    nb = reference_submission(course, "t1_square")
+    for cell in nb.cells:
+        cell.source = cell.source.replace(
+            "return x * x", "import time, builtins\n    if hasattr(builtins, '_slow'): "
+            "time.sleep(0.6)\n    return x * x")
+    nb.cells.append(nbformat.v4.new_code_cell("import builtins; builtins._slow = True"))
+    test = next(i for i, c in enumerate(nb.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "test_square")
+    nb.cells.insert(test, nb.cells.pop())          # switched on just before the test cell
+    dest = course.submitted_dir("s_slow", "t1_square")
+    dest.mkdir(parents=True)
+    nbformat.write(nb, dest / "square.ipynb")
+    run = grade(course, ["t1_square"], progress=False)
+    (r,) = run.results
+    assert next(c for c in r["cells"] if c["grade_id"] == "test_square")["score"] == 3.0
+    assert [f["kind"] for f in r["flags"]] == ["slow"], r["flags"]
+    html = run.report.html.read_text(encoding="utf-8")
+    assert FLAGGED_TITLE in html and "s_slow" in html.split(FLAGGED_TITLE)[1]

@@ -86,6 +86,9 @@ class BudgetedExecute(Execute):
     why, so the test cells after them score 0 with a message instead of the notebook failing.
     """
 
+    slow_check = Integer(30, help="Seconds a test cell's hidden check may take before the "
+                         "submission is flagged (a function slow only when the grader calls "
+                         "it stretches grading: the instructor sees it).").tag(config=True)
     notebook_timeout = Integer(600, help="Seconds all cells of one notebook may take.").tag(
         config=True)
     max_output_chars = Integer(100_000, help="Output characters kept per cell while it runs "
@@ -214,7 +217,14 @@ class BudgetedExecute(Execute):
             return
         deadline = min(self._deadline, monotonic() + (self.timeout or self.notebook_timeout))
         visible_failed = any(o.get("output_type") == "error" for o in cell.outputs)
+        self._in_kernel = 0.0                # seconds the check waited for the kernel
         verdict = run_check(call, Student(self._transport, deadline))
+        took = self._in_kernel
+        if took > self.slow_check and not verdict.flag:
+            GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),
+                                  "cell": gid or f"cell {index}", "kind": "slow",
+                                  "detail": f"the grader's calls into the kernel took {took:.0f} s "
+                                            f"(SLOW_CHECK_S = {self.slow_check})"})
         if visible_failed and verdict.passed:
             VISIBLE_ONLY.append(gid)
         cell.outputs = [] if verdict.passed else [error_output(verdict.ename, verdict.message)]
@@ -248,7 +258,11 @@ class BudgetedExecute(Execute):
             return None
 
     def _transport(self, request, deadline):
-        return run_sync(self._async_rpc)(request, deadline)
+        started = monotonic()
+        try:
+            return run_sync(self._async_rpc)(request, deadline)
+        finally:
+            self._in_kernel = getattr(self, "_in_kernel", 0.0) + monotonic() - started
 
     async def _async_rpc(self, request, deadline):
         """Send one request to the kernel's call server; the reply text (or KernelProblem)."""
@@ -346,6 +360,7 @@ def grading_config(c, course):
         AssignLatePenalties, CheckCellMetadata]
     c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
+    c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S", 30))
     c.BudgetedExecute.interrupt_on_timeout = True
     c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
     c.BudgetedExecute.source_dir = str(course.root / "source")
