@@ -10,6 +10,7 @@ import logging
 import sys
 
 from .course import Course, CourseError
+from .safetext import encodable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -68,7 +69,7 @@ def _grade(course, args):
     except ExecutorError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(summary(run))
+    print(encodable(summary(run)))          # a name from a submission never stops the print
     return run.exit_status
 
 

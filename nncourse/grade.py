@@ -9,6 +9,7 @@ not graded with its reason.
 """
 import sys
 import time
+from itertools import chain
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -16,9 +17,11 @@ from tqdm import tqdm
 from .build import ensure_built
 from .course import tree_digest
 from .manual import answers_changed, pending_manual
-from .grading.merge import load_result, merge
+from .grading.merge import load_result, merge, not_graded
+from .grading.submission import SubmissionError, digest, scan
 from .grading.task import GRADED, GradingTask, make_inputs, read_submission, \
     submission_seed
+from .safetext import encodable
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
@@ -63,8 +66,19 @@ def grading_inputs_digest(course, aid):
                         course.root / "nbgrader_config.py"]) + VERSION
 
 
-def fingerprint(course, aid, student, inputs):
-    return tree_digest([course.submitted_dir(student, aid)]) + ":" + inputs
+def fingerprint(course, aid, student, inputs, found=None):
+    """The submission's digest (what is sent to grading, ``submission.digest``) + inputs."""
+    return digest(found or scan(course, aid, student)) + ":" + inputs
+
+
+def refusal(exc):
+    """(Japanese, English) reason for a submission that could not be read or sent."""
+    if isinstance(exc, SubmissionError):
+        return exc.ja, exc.en
+    what = encodable(f"{type(exc).__name__}: {exc}")
+    return (f"提出されたファイルを読み込めなかったため採点しませんでした ({what})。"
+            "提出したファイルを確かめて、もう一度提出してください。",
+            f"the submission could not be read: {what}")
 
 
 def _is_current(course, aid, student, fp):
@@ -130,13 +144,23 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     run = GradeRun(sandboxed=available())
     if warning():
         run.warnings.append(warning())
-    todo, prints, digests = [], {}, {}
+    todo, prints, digests, scans, refused = [], {}, {}, {}, []
     for aid in aids:
         digests[aid] = grading_inputs_digest(course, aid)
         for student in course.students([aid]):
+            if encodable(student) != student:      # no record, page or row can name it
+                run.warnings.append(f"submitted/{encodable(student)}/{aid} was not graded: the "
+                                    "student folder's name is not UTF-8; rename it")
+                continue
             if not course.submitted_dir(student, aid).is_dir():
                 continue
-            fp = fingerprint(course, aid, student, digests[aid])
+            try:              # whatever is in the folder costs only this student
+                scans[(student, aid)] = scan(course, aid, student)
+                fp = fingerprint(course, aid, student, digests[aid], scans[(student, aid)])
+            except Exception as exc:
+                refused.append(not_graded(GradingTask(aid, student, "", 0, digests[aid], None),
+                                          *refusal(exc)))
+                continue
             prints[(student, aid)] = fp
             if not force and _is_current(course, aid, student, fp):
                 run.skipped.append((student, aid))
@@ -149,9 +173,13 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
              for aid, student in _order(course, todo)]
 
     def load(task):             # an executor reads a submission just before sending it
-        task.files = read_submission(course, task.assignment, task.student)
+        try:
+            task.files = read_submission(course, task.assignment, task.student,
+                                         scans[(task.student, task.assignment)])
+        except Exception as exc:                 # a TaskResult: not graded, not sent
+            return not_graded(task, *refusal(exc))
         return task
-    bar = tqdm(total=len(tasks), desc="grading", unit="nb", file=sys.stderr,
+    bar = tqdm(total=len(tasks) + len(refused), desc="grading", unit="nb", file=sys.stderr,
                disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
     own = executor is None and bool(tasks)
@@ -160,7 +188,12 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     run.executor = executor.describe() if executor is not None else "none"
     config = course.nbgrader_config() if tasks else None
     try:
-        for result in (executor.run(tasks, inputs, load) if tasks else ()):
+        for result in chain(refused, executor.run(tasks, inputs, load) if tasks else ()):
+            found = scans.get((result.record["student"], result.record["assignment"]))
+            if found is not None and found.notes_ja:       # files left out, characters replaced
+                result.record["problems"] = list(result.record.get("problems") or []) \
+                    + found.notes_ja
+                result.record["submission_notes"] = list(found.notes_en)
             record = merge(course, result, config)
             loud = result.worker.get("sandbox")       # a worker elsewhere may lack bwrap
             if loud and f"[{result.worker.get('host')}] {loud}" not in run.warnings \

@@ -35,6 +35,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils as nbutils
 from traitlets import Bool, Unicode
 
+from ..safetext import has_surrogates, replace_surrogates, scrub
+
 HTML_TAGS = frozenset({
     "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "code", "col", "colgroup",
     "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
@@ -164,6 +166,11 @@ def trusted_markdown(*paths):
 def sanitize_notebook(nb, trusted=frozenset(), log=None):
     """Sanitize ``nb`` in place (see the module's docstring); returns it."""
     nb.metadata.pop("widgets", None)
+    if has_surrogates(nb):          # e.g. an error message with "\udcff": not writable as UTF-8
+        for key, value in scrub(dict(nb), replace_surrogates).items():
+            nb[key] = nbformat.from_dict(value)
+        if log:
+            log.info("sanitize: replaced lone surrogates")
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = sanitize_outputs(cell.get("outputs", []), log)

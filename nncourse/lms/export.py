@@ -5,13 +5,12 @@ Scores come from nbgrader's gradebook (``report.gradebook_scores``); the late pe
 (``LMS_ASSIGNMENTS[aid]["points"]``, default the notebook's maximum score).  The files go to
 ``reports/<assignment>/export/``.
 """
-import csv
-import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..safetext import CsvDictWriter
 from . import canvas, deadlines, moodle, records
 from .roster import Roster
 
@@ -140,7 +139,7 @@ def export(course, aid, fmt, roster=None, dest=None):
 def _csv(course, aid, rows, dest, tz, result):
     path = dest / f"grades_{aid}.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        w = CsvDictWriter(f, fieldnames=CSV_COLUMNS)
         w.writeheader()
         for r in rows:
             rec, st = r.record, r.roster

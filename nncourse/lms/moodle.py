@@ -25,6 +25,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from ..safetext import csv_writer
+
 PREFIX = re.compile(r"^(?P<name>.*?)_(?P<pid>\d+)_(?P<subtype>assignsubmission|assignfeedback)_"
                     r"(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$")
 BLIND_NAMES = {"participant"}           # get_string('participant', 'assign') in English
@@ -102,7 +104,7 @@ def worksheet_csv(rows, headers=None):
     """The worksheet as text (UTF-8, comma, a header row): ``rows`` are dicts by WORKSHEET_COLUMNS."""
     headers = headers or {}
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_writer(out, lineterminator="\n")
     w.writerow([headers.get(c, c) for c in WORKSHEET_COLUMNS])
     for r in rows:
         w.writerow([r.get(c, "") for c in WORKSHEET_COLUMNS])
