@@ -1,8 +1,8 @@
 """``nncourse``: the command line over nncourse's Python API.
 
 Exit status: 0 success; 1 the job's own failure (a leak in build, a submission that could
-not be graded, a failing visible test in check, validate's conditions not met, files
-collect could not place); 2 a usage or course-configuration error (also a roster, deadline or
+not be graded, an export that sent no grade for someone, a failing visible test in check,
+validate's conditions not met, files collect could not place); 2 a usage or course-configuration error (also a roster, deadline or
 LMS setting that cannot be used).
 """
 import argparse
@@ -49,8 +49,8 @@ def _export(course, args):
     except (ExportError, DeadlineError, RosterError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(res.format_text())
-    return EXIT_OK
+    print(encodable(res.format_text()))
+    return EXIT_FAIL if res.not_graded else EXIT_OK     # a grade not sent: look at the WARNING
 
 
 def _similarity(course, args):
