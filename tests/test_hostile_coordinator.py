@@ -6,13 +6,15 @@ what used to stop the whole run or blow up the coordinator's memory:
 
 - ``atk_badname``: a file whose name is not UTF-8 beside the notebook (was: UnicodeEncodeError,
   nobody graded);
-- ``atk_links``: a symlink loop, a symlink to ``/proc/self/mem`` (reading it: EIO, was: OSError,
-  nobody graded) and a symlink to a secret file outside the course;
+- ``atk_links``: a symlink loop, symlinks to ``/proc/self/mem`` (reading it: EIO, was: OSError,
+  nobody graded; as ``timestamp.txt``, which the report's deadlines read) and a symlink to a
+  secret file outside the course;
 - ``atk_surrogates``: a lone surrogate in a markdown answer and in an error message its code
   prints (was: the student not graded, "UnicodeEncodeError");
 - ``atk_big``: 1.5 GB of (sparse) data files and more files than SUBMISSION_MAX_FILES beside
   an honest notebook (was: 7.8 GB peak in the coordinator);
-- ``atk_big_notebook``: a 30 MB (sparse) notebook, over NOTEBOOK_MAX_BYTES (refused unread);
+- ``atk_big_notebook``: a 1 GB (sparse) notebook, over NOTEBOOK_MAX_BYTES (refused unread, and
+  not read by the report's similarity section either);
 - ``atk_dirlink``: the submission folder is a symlink to a folder outside the course.
 """
 import hashlib
@@ -100,6 +102,7 @@ def graded(tmp_path_factory):
     os.symlink("loop", d / "loop")
     os.symlink("/proc/self/mem", d / "mem.txt")
     os.symlink(outside / "secret.txt", d / "secret.txt")
+    os.symlink("/proc/self/mem", d / "timestamp.txt")   # read by deadlines (report, export)
     # lone surrogates: in a written answer (the notebook's JSON) and in an error message
     nb = reference_submission(course, AID)
     cell = next(c for c in nb.cells if c.cell_type == "code" and "def sum_squared_error" in c.source)
@@ -122,10 +125,11 @@ def graded(tmp_path_factory):
     for i in range(MAX_FILES + 5):
         (d / f"small_{i:02d}.txt").write_text(str(i), encoding="utf-8")
     # a notebook over NOTEBOOK_MAX_BYTES (20 MB by default), sparse: never to be read
+    # (not by grading, nor by the report's similarity section)
     d = course.submitted_dir("atk_big_notebook", AID)
     d.mkdir(parents=True)
     with open(d / release_notebook(course, AID).name, "wb") as f:
-        f.truncate(30 * 2**20)
+        f.truncate(2**30)
     # the submission folder itself a link to a folder outside the course
     elsewhere = base / "elsewhere"
     elsewhere.mkdir()
@@ -152,7 +156,7 @@ def test_run_finishes_and_victims_keep_their_grades(graded):
     for v in VICTIMS:
         r = graded["results"][v]
         assert (r["status"], r["score"]) == ("graded", FULL), r
-    assert "NOT GRADED atk_big_notebook/a1_loss: notebook loss_functions.ipynb is 30.0 MB, " \
+    assert "NOT GRADED atk_big_notebook/a1_loss: notebook loss_functions.ipynb is 1024.0 MB, " \
            "over NOTEBOOK_MAX_BYTES" in out
     assert "NOT GRADED atk_dirlink/a1_loss: the submission folder atk_dirlink/a1_loss is a symlink" in out
 
@@ -163,7 +167,7 @@ def test_odd_files_are_left_out_with_a_note(graded):
     assert any("answer\\xff\\xfe.txt が UTF-8 でない" in p for p in r["problems"]), r["problems"]
     r = graded["results"]["atk_links"]
     assert (r["status"], r["score"]) == ("graded", FULL)
-    for name in ("loop", "mem.txt", "secret.txt"):
+    for name in ("loop", "mem.txt", "secret.txt", "timestamp.txt"):
         assert f"{name} はリンク (symlink) なので使いませんでした。" in r["problems"], r["problems"]
     graded_dir = graded["course"].autograded_dir("atk_links", AID)
     assert not any("SECRET-CANARY-16" in p.read_text(encoding="utf-8", errors="replace")
@@ -200,7 +204,7 @@ def test_large_files_bounded_memory(graded):
 def test_refused_submissions_say_why_in_japanese(graded):
     course = graded["course"]
     r = graded["results"]["atk_big_notebook"]
-    assert r["status"] == "failed" and "大きすぎます" in r["error"] and "30.0 MB" in r["error"]
+    assert r["status"] == "failed" and "大きすぎます" in r["error"] and "1024.0 MB" in r["error"]
     page = (course.root / r["feedback"][0]).read_text(encoding="utf-8")
     assert "大きすぎます" in page
     r = graded["results"]["atk_dirlink"]

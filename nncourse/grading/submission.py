@@ -204,6 +204,21 @@ def _repair_notebook(scan, rel, data):
     return json.dumps(scrub(nb, replace_surrogates), ensure_ascii=False, indent=1).encode("utf-8")
 
 
+def small_text(path, max_bytes=4096):
+    """The text of a small regular file of a submission (``timestamp.txt``): "" when it is a
+    link, not a regular file, larger than ``max_bytes`` or unreadable; bytes that are not
+    UTF-8 replaced.  For readers outside grading (deadlines, report, export)."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return ""
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            return f.read(max_bytes).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def read(scan):
     """{relative path: bytes} of the files of ``scan``."""
     out = {}
