@@ -41,6 +41,8 @@ class GradeRun:
     answers_changed: list = field(default_factory=list)   # (student, aid, [grade_id]) pending because
                                                           # the answer changed since graded (any run)
     executor: str = ""                                    # where the tasks ran (describe())
+    unnamed: list = field(default_factory=list)           # student folders whose name is not
+                                                          # UTF-8: not graded (no record can name them)
 
     @property
     def manual_changed(self):
@@ -54,7 +56,7 @@ class GradeRun:
 
     @property
     def exit_status(self):
-        return EXIT_NOT_GRADED if self.not_graded else EXIT_OK
+        return EXIT_NOT_GRADED if self.not_graded or self.unnamed else EXIT_OK
 
 
 def grading_inputs_digest(course, aid):
@@ -147,11 +149,11 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     todo, prints, digests, scans, refused = [], {}, {}, {}, []
     for aid in aids:
         digests[aid] = grading_inputs_digest(course, aid)
+        for name in course.unnamed_students([aid]):   # no record, page or row can name it
+            run.unnamed.append((name, aid))
+            run.warnings.append(f"NOT GRADED submitted/{name}/{aid}: the student folder's "
+                                "name is not UTF-8; rename it")
         for student in course.students([aid]):
-            if encodable(student) != student:      # no record, page or row can name it
-                run.warnings.append(f"submitted/{encodable(student)}/{aid} was not graded: the "
-                                    "student folder's name is not UTF-8; rename it")
-                continue
             if not course.submitted_dir(student, aid).is_dir():
                 continue
             try:              # whatever is in the folder costs only this student

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .lock import GRADEBOOK_LOCK
-from .safetext import CsvDictWriter, csv_writer
+from .safetext import CsvDictWriter, csv_writer, encodable
 
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
               "needs_manual_grade", "timestamp", "feedback"]
@@ -462,8 +462,8 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
     sections += similar_submissions(course, aids)             # similarity section
     report = Report(directory, directory / "report.html", csv_path, plots, rows, aids,
                     directory / STUDENTS_CSV, directory / EXERCISES_CSV)
-    report.html.write_text(_html(course, report, results, subs, analysis, problems, jobs,
-                                 sections, warnings), encoding="utf-8")
+    report.html.write_text(encodable(_html(course, report, results, subs, analysis, problems,
+                                           jobs, sections, warnings)), encoding="utf-8")
     return report
 
 

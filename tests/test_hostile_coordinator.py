@@ -15,7 +15,8 @@ what used to stop the whole run or blow up the coordinator's memory:
   an honest notebook (was: 7.8 GB peak in the coordinator);
 - ``atk_big_notebook``: a 1 GB (sparse) notebook, over NOTEBOOK_MAX_BYTES (refused unread, and
   not read by the report's similarity section either);
-- ``atk_dirlink``: the submission folder is a symlink to a folder outside the course.
+- ``atk_dirlink``: the submission folder is a symlink to a folder outside the course;
+- ``student\xff``: a student folder whose name is not UTF-8 (not graded, named in a warning).
 """
 import hashlib
 import json
@@ -130,6 +131,12 @@ def graded(tmp_path_factory):
     d.mkdir(parents=True)
     with open(d / release_notebook(course, AID).name, "wb") as f:
         f.truncate(2**30)
+    # a student folder whose name is not UTF-8 (made by hand, not by collect)
+    bad = os.path.join(os.fsencode(course.root / "submitted"), b"student\xff", AID.encode())
+    os.makedirs(bad)
+    nbformat.write(reference_submission(course, AID),
+                   os.path.join(bad, release_notebook(course, AID).name.encode()).decode(
+                       "utf-8", "surrogateescape"))
     # the submission folder itself a link to a folder outside the course
     elsewhere = base / "elsewhere"
     elsewhere.mkdir()
@@ -159,6 +166,7 @@ def test_run_finishes_and_victims_keep_their_grades(graded):
     assert "NOT GRADED atk_big_notebook/a1_loss: notebook loss_functions.ipynb is 1024.0 MB, " \
            "over NOTEBOOK_MAX_BYTES" in out
     assert "NOT GRADED atk_dirlink/a1_loss: the submission folder atk_dirlink/a1_loss is a symlink" in out
+    assert "NOT GRADED submitted/student\\udcff/a1_loss: the student folder's name is not UTF-8" in out
 
 
 def test_odd_files_are_left_out_with_a_note(graded):
