@@ -52,6 +52,12 @@ SANDBOX_UIDS = 256                        #   a host uid of their own from SANDB
 SANDBOX_GID = 65534                       #   and gid SANDBOX_GID (65534 = nogroup); unused when not root
 TRAINING_ASSIGNMENT = "a4_two_layer_net"  # its final accuracies are checked by `nncourse validate`
 
+# --- what the grader reads of a submission (nncourse/grading/submission.py) ---------------
+# checked with lstat before any byte is read; links and special files are never followed
+NOTEBOOK_MAX_BYTES = 20 * 2**20           # a notebook larger than this is not graded (refused unread)
+SUBMISSION_MAX_BYTES = 50 * 2**20         # all files of one submission: files beside the notebook
+SUBMISSION_MAX_FILES = 200                #   beyond these two caps are left out, with a note
+
 # --- collecting submissions ---------------------------------------------------------------
 # file names in an LMS export: <student>_[attempt_<timestamp>_]<notebook>.ipynb (nbgrader zip_collect)
 COLLECT_REGEXP = (r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:attempt_(?P<timestamp>[0-9\-]+)_)?"

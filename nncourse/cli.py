@@ -1,17 +1,19 @@
 """``nncourse``: the command line over nncourse's Python API.
 
 Exit status: 0 success; 1 the job's own failure (a leak in build, a submission that could
-not be graded, a failing visible test in check, validate's conditions not met, files
-collect could not place); 2 a usage or course-configuration error (also a roster, deadline or
-LMS setting that cannot be used, a download collect cannot read at all); 75 another
-``nncourse grade`` is running on the course (refused, nothing done: run it again later); 130
-interrupted (Ctrl-C: what was done is kept, run the command again for the rest).
+not be graded, an export that sent no grade for someone, a failing visible test in check,
+validate's conditions not met, files collect could not place); 2 a usage or
+course-configuration error (also a roster, deadline or LMS setting that cannot be used, a
+download collect cannot read at all); 75 another ``nncourse grade`` is running on the course
+(refused, nothing done: run it again later); 130 interrupted (Ctrl-C: what was done is kept,
+run the command again for the rest).
 """
 import argparse
 import logging
 import sys
 
 from .course import Course, CourseError
+from .safetext import encodable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
@@ -52,8 +54,8 @@ def _export(course, args):
     except (ExportError, DeadlineError, RosterError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(res.format_text())
-    return EXIT_OK
+    print(encodable(res.format_text()))
+    return EXIT_FAIL if res.not_graded else EXIT_OK     # a grade not sent: look at the WARNING
 
 
 def _similarity(course, args):
@@ -79,7 +81,7 @@ def _grade(course, args):
     except CourseBusy as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    print(summary(run))
+    print(encodable(summary(run)))          # a name from a submission never stops the print
     return run.exit_status
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
+from .safetext import encodable
+
 # files and folders that make a course (copied by ``copy_course``); the rest is output
 COURSE_FILES = ("course_config.py", "nbgrader_config.py", "source", "reference", "autograders")
 STATE_DIR = ".nncourse"        # inside autograded/: per-submission results, logs, the lock
@@ -144,7 +146,16 @@ class Course:
         return sorted(p.stem for p in self.source_dir(aid).glob("*.ipynb"))
 
     def students(self, assignments=None):
-        """Student ids with a submission of any of the assignments, sorted."""
+        """Student ids with a submission of any of the assignments, sorted (a folder whose
+        name is not UTF-8 is no student id: ``unnamed_students``)."""
+        return [s for s in self._student_folders(assignments) if encodable(s) == s]
+
+    def unnamed_students(self, assignments=None):
+        """Folders of submitted/ with a submission whose name is not UTF-8 (escaped, for
+        messages): nothing can record or show them, ``nncourse grade`` names them."""
+        return [encodable(s) for s in self._student_folders(assignments) if encodable(s) != s]
+
+    def _student_folders(self, assignments=None):
         sub = self.root / "submitted"
         if not sub.is_dir():
             return []

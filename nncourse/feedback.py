@@ -27,6 +27,7 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from .lock import GRADEBOOK_LOCK
 from .grading.repair import repair_notes
+from .safetext import encodable
 from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests, strip_ansi
 
 HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
@@ -299,7 +300,7 @@ def write_failure_feedback(course, aid, student, reason):
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>採点できませんでした</title>"
         "</head><body><h2>採点できませんでした</h2>"
         f"<p>課題 <code>{html.escape(aid)}</code> の提出を採点できませんでした。</p>"
-        f"<pre>{html.escape(reason)}</pre>"
+        f"<pre>{html.escape(encodable(reason))}</pre>"
         "<p>ノートブックが壊れていないか (Jupyter で開けるか)、ファイル名を変えていないかを"
         "確かめて、もう一度提出してください。</p></body></html>", encoding="utf-8")
     return [Path(path)]

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from itertools import chain
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -19,9 +20,11 @@ from .build import ensure_built
 from .course import tree_digest
 from .manual import answers_changed, pending_manual
 from .grading.merge import load_result, merge
+from .grading.submission import SubmissionError, digest, scan
 from .lock import one_run_at_a_time
-from .grading.task import GRADED, GRADER, GradingTask, make_inputs, read_submission, \
+from .grading.task import GRADED, GRADER, GradingTask, make_inputs, not_graded, read_submission, \
     submission_seed
+from .safetext import encodable
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
@@ -88,6 +91,8 @@ class GradeRun:
     answers_changed: list = field(default_factory=list)   # (student, aid, [grade_id]) pending because
                                                           # the answer changed since graded (any run)
     executor: str = ""                                    # where the tasks ran (describe())
+    unnamed: list = field(default_factory=list)           # student folders whose name is not
+                                                          # UTF-8: not graded (no record can name them)
 
     @property
     def manual_changed(self):
@@ -106,7 +111,7 @@ class GradeRun:
 
     @property
     def exit_status(self):
-        return EXIT_NOT_GRADED if self.not_graded else EXIT_OK
+        return EXIT_NOT_GRADED if self.not_graded or self.unnamed else EXIT_OK
 
 
 def grading_inputs_digest(course, aid):
@@ -118,8 +123,19 @@ def grading_inputs_digest(course, aid):
                         course.root / "nbgrader_config.py"]) + VERSION
 
 
-def fingerprint(course, aid, student, inputs):
-    return tree_digest([course.submitted_dir(student, aid)]) + ":" + inputs
+def fingerprint(course, aid, student, inputs, found=None):
+    """The submission's digest (what is sent to grading, ``submission.digest``) + inputs."""
+    return digest(found or scan(course, aid, student)) + ":" + inputs
+
+
+def refusal(exc):
+    """(Japanese, English) reason for a submission that could not be read or sent."""
+    if isinstance(exc, SubmissionError):
+        return exc.ja, exc.en
+    what = encodable(f"{type(exc).__name__}: {exc}")
+    return (f"提出されたファイルを読み込めなかったため採点しませんでした ({what})。"
+            "提出したファイルを確かめて、もう一度提出してください。",
+            f"the submission could not be read: {what}")
 
 
 def _is_current(course, aid, student, fp):
@@ -186,13 +202,23 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     run = GradeRun(sandboxed=available())
     if warning():
         run.warnings.append(warning())
-    todo, prints, digests = [], {}, {}
+    todo, prints, digests, scans, refused = [], {}, {}, {}, []
     for aid in aids:
         digests[aid] = grading_inputs_digest(course, aid)
+        for name in course.unnamed_students([aid]):   # no record, page or row can name it
+            run.unnamed.append((name, aid))
+            run.warnings.append(f"NOT GRADED submitted/{name}/{aid}: the student folder's "
+                                "name is not UTF-8; rename it")
         for student in course.students([aid]):
             if not course.submitted_dir(student, aid).is_dir():
                 continue
-            fp = fingerprint(course, aid, student, digests[aid])
+            try:              # whatever is in the folder costs only this student
+                scans[(student, aid)] = scan(course, aid, student)
+                fp = fingerprint(course, aid, student, digests[aid], scans[(student, aid)])
+            except Exception as exc:
+                refused.append(not_graded(GradingTask(aid, student, "", 0, digests[aid], None),
+                                          *refusal(exc)))
+                continue
             prints[(student, aid)] = fp
             if not force and _is_current(course, aid, student, fp):
                 run.skipped.append((student, aid))
@@ -205,9 +231,13 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
              for aid, student in _order(course, todo)]
 
     def load(task):             # an executor reads a submission just before sending it
-        task.files = read_submission(course, task.assignment, task.student)
+        try:
+            task.files = read_submission(course, task.assignment, task.student,
+                                         scans[(task.student, task.assignment)])
+        except Exception as exc:                 # a TaskResult: not graded, not sent
+            return not_graded(task, *refusal(exc))
         return task
-    bar = tqdm(total=len(tasks), desc="grading", unit="nb", file=sys.stderr,
+    bar = tqdm(total=len(tasks) + len(refused), desc="grading", unit="nb", file=sys.stderr,
                disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
     own = executor is None and bool(tasks)
@@ -217,7 +247,12 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     config = course.nbgrader_config() if tasks else None
     interrupted, guard = False, _WholeMerges()
     try:
-        for result in (executor.run(tasks, inputs, load) if tasks else ()):
+        for result in chain(refused, executor.run(tasks, inputs, load) if tasks else ()):
+            found = scans.get((result.record["student"], result.record["assignment"]))
+            if found is not None and found.notes_ja:       # files left out, characters replaced
+                result.record["problems"] = list(result.record.get("problems") or []) \
+                    + found.notes_ja
+                result.record["submission_notes"] = list(found.notes_en)
             record = guard.merge(course, result, config)
             loud = result.worker.get("sandbox")       # a worker elsewhere may lack bwrap
             if loud and f"[{result.worker.get('host')}] {loud}" not in run.warnings \

@@ -3,7 +3,6 @@
 Scores come from the gradebook (the record nbgrader and formgrader use); statuses, test
 messages and problems from the per-submission results that the workers wrote.
 """
-import csv
 import html
 import json
 from collections import Counter, defaultdict
@@ -12,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .lock import GRADEBOOK_LOCK
+from .safetext import CsvDictWriter, csv_writer, encodable
 
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
               "needs_manual_grade", "timestamp", "feedback"]
@@ -272,7 +272,7 @@ def write_student_csv(path, aids, subs):
     fields += ["total_auto", "total_manual", "total", "total_max", "pending_manual"]
     students = sorted({s for s, _ in subs})
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
+        w = CsvDictWriter(f, fieldnames=fields)
         w.writeheader()
         for student in students:
             row, t = {"student_id": student}, Counter()
@@ -311,7 +311,7 @@ def write_exercise_csv(path, aids, subs):
         for c in sub.cells:
             maxima[(sub.aid, c["grade_id"])] = float(c.get("max_score", c.get("points", 0)))
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["student_id"] + [f"{a}/{g}" for a, g in columns])
         w.writerow(["(max)"] + [_num(maxima[k]) for k in columns])
         for student in sorted({s for s, _ in subs}):
@@ -448,7 +448,7 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
                      "pending_manual": ";".join(g for g, _ in sub.pending)})
     csv_path = directory / "grades.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS + ["auto_score", "manual_score",
+        w = CsvDictWriter(f, fieldnames=CSV_FIELDS + ["auto_score", "manual_score",
                                                        "pending_manual"])
         w.writeheader()
         w.writerows(rows)
@@ -464,8 +464,8 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
     sections += similar_submissions(course, aids)             # similarity section
     report = Report(directory, directory / "report.html", csv_path, plots, rows, aids,
                     directory / STUDENTS_CSV, directory / EXERCISES_CSV)
-    report.html.write_text(_html(course, report, results, subs, analysis, problems, jobs,
-                                 sections, warnings), encoding="utf-8")
+    report.html.write_text(encodable(_html(course, report, results, subs, analysis, problems,
+                                           jobs, sections, warnings)), encoding="utf-8")
     return report
 
 

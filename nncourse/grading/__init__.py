@@ -1,5 +1,7 @@
 """The grading path: one submission in, a graded notebook and a verdict per test cell out.
 
+- ``submission.py`` what the coordinator reads of a submission folder (lstat first, size and count
+                  limits, links and odd names left out, notes), and its fingerprint;
 - ``worker.py``   the task: autograde one student's assignments (nbgrader's Autograde), feedback, result JSON;
 - ``execute.py``  the kernel driver: runs the student's cells and the visible tests, then asks ``checks.py``
                   for each test cell's verdict (the grader decides every automatic point);

@@ -26,7 +26,7 @@ from nbgrader.preprocessors import (ClearOutput, DeduplicateIds, Execute, Overwr
                                     OverwriteKernelspec)
 
 from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
-from .repair import RepairSubmission, RestoreAttachments, ShieldAttachments
+from .repair import RepairSubmission
 from .student import KernelProblem, Student
 
 # error names written into cell outputs (read back by results.py)
@@ -356,7 +356,7 @@ def grading_config(c, course):
     # renders it, feedback is made from it) is the sanitized notebook
     c.Autograde.autograde_preprocessors = [
         BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, ShieldAttachments, SanitizeSubmission, RestoreAttachments,
+        SaveAutoGrades, SanitizeSubmission,
         AssignLatePenalties, CheckCellMetadata]
     c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))

@@ -3,7 +3,9 @@
 Every executor takes ``GradingTask``s and the ``GradingInputs`` they name and yields one
 ``TaskResult`` per task as tasks complete (for the progress bar and the one writer,
 ``merge.py``); a task no worker could finish comes back as a not-graded result with its
-reason, so one bad submission never stops the others.
+reason, so one bad submission never stops the others.  The ``load`` a caller passes reads a
+task's submission just before it is sent; when it returns a ``TaskResult`` instead (the
+submission could not be read), that result is yielded and nothing is sent.
 
 - ``LocalExecutor`` (default, ``-j N``): N long-lived ``python -m nncourse.grading.worker``
   processes; a process's start-up is paid once per slot.  A process that dies mid-task is
@@ -30,7 +32,7 @@ import threading
 import time
 import uuid
 
-from .task import GRADER, code_version, not_graded, run_task, versions
+from .task import GRADER, TaskResult, code_version, not_graded, run_task, versions
 
 CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
 CRASH_EN = "the grading process died {n} time(s) while grading this submission"
@@ -203,6 +205,9 @@ class LocalExecutor:
                 except queue.Empty:
                     return
                 task = load(task)              # the submission's bytes, read only now
+                if isinstance(task, TaskResult):    # it could not be read: not graded
+                    done.put(task)
+                    continue
                 while True:
                     if slot is None:
                         with self._lock:           # never a new process once closing
@@ -341,11 +346,16 @@ class DaskExecutor:
                                         key=f"nncourse-inputs-{d[:12]}-{run_id}")
                   for d, inp in inputs.items()}
         futures = {}
+        unread = []
         for t in tasks:
             t = load(t)
+            if isinstance(t, TaskResult):       # it could not be read: not graded
+                unread.append(t)
+                continue
             key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
             futures[self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
                                        pure=False, retries=0)] = t
+        yield from unread
         mine = code_version()
         for fut in as_completed(futures):
             t = futures[fut]

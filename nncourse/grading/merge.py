@@ -20,6 +20,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ..safetext import scrub
 from .task import FAILED, GRADED
 
 
@@ -31,7 +32,7 @@ def write_result(course, result):
     path = result_path(course, result["assignment"], result["student"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.write_text(json.dumps(scrub(result), ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, path)
 
 

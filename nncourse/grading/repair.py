@@ -20,16 +20,11 @@ What was repaired is stored in the notebook (``metadata.nncourse.repairs``, repl
 every run: a student cannot write it) as a Japanese sentence for the student's feedback and
 an English line for the instructor (``repair_notes``).
 
-A pasted image in a written answer (``![image.png](attachment:image.png)``, kept in the
-cell's ``attachments``) is graded like any answer: ``ShieldAttachments`` /
-``RestoreAttachments`` keep the attachment links of a markdown cell while
-``sanitize.SanitizeSubmission`` renders it (its markdown renderer does not see the cell's
-attachments and would stop at the first one).
+(A pasted image in a written answer, ``![image.png](attachment:image.png)``, needs no
+repair: ``sanitize.py`` renders markdown with the cell's attachments.)
 """
 import copy
-import re
 from pathlib import Path
-from urllib.parse import quote, unquote
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -154,38 +149,3 @@ class RepairSubmission(Preprocessor):
         for note in repair_notebook(nb, source_metadata(path)):
             self.log.warning("repaired: %s", note["en"])
         return nb, resources
-
-
-# --- attachments through the sanitizer ---------------------------------------------------
-_SHIELD = "https://nncourse-attachment.invalid/"
-_LINK = re.compile(r"""(\]\(\s*<?|src=["']?)attachment:([^\s)"'<>]+)""")
-_SHIELDED = re.compile(r"""(\]\(\s*<?|src=["']?)""" + re.escape(_SHIELD) + r"""([^\s)"'<>]+)""")
-
-
-class ShieldAttachments(Preprocessor):
-    """Before ``SanitizeSubmission``: the ``attachment:NAME`` links of markdown cells become
-    placeholder https URLs, which the sanitizer renders like any image (a link to an
-    attachment the cell does not have stays a placeholder: a missing image)."""
-
-    enabled = Bool(True).tag(config=True)
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and "attachment:" in cell.source:
-            cell.source = _LINK.sub(lambda m: m.group(1) + _SHIELD + quote(m.group(2)),
-                                    cell.source)
-        return cell, resources
-
-
-class RestoreAttachments(Preprocessor):
-    """After ``SanitizeSubmission``: the placeholders of ``ShieldAttachments`` become the
-    cell's ``attachment:NAME`` links again, for the attachments the cell has."""
-
-    enabled = Bool(True).tag(config=True)
-
-    def preprocess_cell(self, cell, resources, index):
-        names = cell.get("attachments") or {}
-        if cell.cell_type == "markdown" and _SHIELD in cell.source:
-            cell.source = _SHIELDED.sub(
-                lambda m: m.group(1) + f"attachment:{unquote(m.group(2))}"
-                if unquote(m.group(2)) in names else m.group(0), cell.source)
-        return cell, resources

@@ -26,14 +26,18 @@ bleach (``bleach.Cleaner``, the library nbconvert's ``SanitizeHTML`` uses), with
   (nbconvert and JupyterLab escape those).
 """
 import html
+import re
 from pathlib import Path
 
 import nbformat
 from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, ALLOWED_SVG_PROPERTIES, CSSSanitizer
 from bleach.sanitizer import Cleaner
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils as nbutils
 from traitlets import Bool, Unicode
+
+from ..safetext import has_surrogates, replace_surrogates, scrub
 
 HTML_TAGS = frozenset({
     "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "code", "col", "colgroup",
@@ -52,6 +56,9 @@ HTML_ATTRIBUTES = {
 }
 PROTOCOLS = frozenset({"http", "https", "mailto"})
 MARKDOWN_PROTOCOLS = PROTOCOLS | {"attachment"}      # ![](attachment:plot.png) in a markdown cell
+_ATTACHMENT_SRC = re.compile(r'src="attachment:([^"]*)"')
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
+ATTACHMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/svg+xml"})   # what nbconvert embeds
 
 SVG_TAGS = frozenset({
     "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "path", "rect", "circle",
@@ -102,23 +109,62 @@ def clean_svg(text):
     return _SVG.clean(text)
 
 
-def clean_markdown(text):
+class _CheckRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, but an image ``attachment:NAME`` stays that URL (the
+    page's renderer embeds the cell's attachment, an image, as a ``data:image/…`` URL) when
+    the cell has that attachment as an image; else it is dropped (and noted in ``missing``):
+    nbconvert would stop on it ("missing attachment") and fail the whole notebook."""
+
+    def __init__(self, attachments=None):
+        super().__init__(escape=False)
+        self.images = {name for name, bundle in (attachments or {}).items()
+                       if isinstance(bundle, dict) and ATTACHMENT_TYPES & set(bundle)}
+        self.missing = []
+
+    def _embed_image_or_attachment(self, src):
+        if src.startswith("attachment:"):
+            if src[len("attachment:"):] in self.images:
+                return src
+            self.missing.append(src)
+            return ""
+        return super()._embed_image_or_attachment(src)
+
+
+def markdown2html(text, attachments=None):
+    """(HTML, missing attachments) as nbconvert renders a markdown cell (``_CheckRenderer``)."""
+    renderer = _CheckRenderer(attachments)
+    return MarkdownWithMath(renderer=renderer).render(text), renderer.missing
+
+
+def clean_markdown(text, attachments=None):
     """(markdown, changed): ``text`` itself when its rendering is already clean, else the
     cleaned rendering (HTML, which is valid markdown and renders the same minus the unsafe
-    parts)."""
-    from nbconvert.filters import markdown2html
+    parts).  ``attachments``: the cell's (a pasted image, ``![](attachment:x.png)``, stays)."""
     text = _text(text)
-    rendered = markdown2html(text)
+    rendered, missing = markdown2html(text, attachments)
     cleaned = _MARKDOWN.clean(rendered)
     # raw HTML that nbconvert's renderer happens to escape may be HTML to another renderer
     # (JupyterLab's): the source itself must also be plain text or allowed tags only
     raw_html = "<" in text and _MARKDOWN.clean(text) != html.escape(text, quote=False)
-    if cleaned == rendered and not raw_html:
+    if cleaned == rendered and not raw_html and not missing:
         return text, False
-    again = markdown2html(cleaned)        # what a renderer makes of the cleaned cell
+    again = markdown2html(cleaned, attachments)[0]    # what a renderer makes of the cleaned cell
     if _MARKDOWN.clean(again) != again:   # (not stable: show the answer as escaped text)
         cleaned = f"<pre>{html.escape(text)}</pre>"
-    return cleaned, True
+    return _embed_attachments(cleaned, attachments), True
+
+
+def _embed_attachments(cleaned, attachments):
+    """Cleaned HTML with each ``<img src="attachment:NAME">`` of an image the cell holds made
+    a ``data:image/…;base64`` URL, as nbconvert embeds it from markdown (raw HTML is not)."""
+    def embed(m):
+        bundle = (attachments or {}).get(html.unescape(m.group(1)))
+        for mime in ("image/svg+xml", "image/png", "image/jpeg"):       # nbconvert's order
+            data = _text(bundle.get(mime, "")) if isinstance(bundle, dict) else ""
+            if data and _BASE64.fullmatch(data):
+                return f'src="data:{mime};base64,{"".join(data.split())}"'
+        return 'src=""'
+    return _ATTACHMENT_SRC.sub(embed, cleaned)
 
 
 def sanitize_outputs(outputs, log=None):
@@ -137,7 +183,7 @@ def sanitize_outputs(outputs, log=None):
             elif key == "image/svg+xml":
                 data[key] = clean_svg(data[key])
             elif key == "text/markdown":
-                data[key] = clean_markdown(data[key])[0]
+                data[key] = clean_markdown(data[key])[0]     # no attachments in an output
             else:
                 if log:
                     log.info("sanitize: dropped a %s output", key)
@@ -164,12 +210,17 @@ def trusted_markdown(*paths):
 def sanitize_notebook(nb, trusted=frozenset(), log=None):
     """Sanitize ``nb`` in place (see the module's docstring); returns it."""
     nb.metadata.pop("widgets", None)
+    if has_surrogates(nb):          # e.g. an error message with "\udcff": not writable as UTF-8
+        for key, value in scrub(dict(nb), replace_surrogates).items():
+            nb[key] = nbformat.from_dict(value)
+        if log:
+            log.info("sanitize: replaced lone surrogates")
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = sanitize_outputs(cell.get("outputs", []), log)
         elif cell.cell_type == "markdown":
             if cell.source not in trusted:
-                cell.source, changed = clean_markdown(cell.source)
+                cell.source, changed = clean_markdown(cell.source, cell.get("attachments"))
                 if changed and log:
                     log.info("sanitize: cleaned the HTML of a markdown cell")
         elif cell.cell_type == "raw":

@@ -34,6 +34,7 @@ import nbformat
 
 from .sandbox import booted, configure_sandbox, scratch_base, warning
 from .repair import repair_notes
+from .submission import read, scan
 
 GRADED, FAILED = "graded", "failed"
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
@@ -162,11 +163,11 @@ def template_gradebook(course, aid, digest):
     return data
 
 
-def read_submission(course, aid, student):
-    """{relative path: bytes} of a submission (symlinks not followed: a link is skipped)."""
-    base = course.submitted_dir(student, aid)
-    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
-            if p.is_file() and not p.is_symlink()}
+def read_submission(course, aid, student, found=None):
+    """{relative path: bytes} of a submission within the course's limits (``submission.py``:
+    links, special files and names that are not UTF-8 left out, sizes checked before reading;
+    ``found``: its ``submission.Scan`` when already made)."""
+    return read(found or scan(course, aid, student))
 
 
 def submission_seed(course, fingerprint):

@@ -16,10 +16,11 @@ Where the layouts come from:
 - re-upload zip ("Re-upload Submissions" in the assignment's gradebook menu): files named like
   the download (``_<user id>_<attachment id>_``) go back to that submission as feedback.
 """
-import csv
 import io
 import re
 from dataclasses import dataclass
+
+from ..safetext import csv_writer
 
 NAME = re.compile(r"^(?:(?P<name>[^_]+)_)??(?:(?P<late>LATE|late)_)?(?P<uid>anon_[A-Za-z0-9]+|\d+)_"
                   r"(?P<att>\d+)_(?P<file>.+)$")
@@ -56,7 +57,7 @@ def sortable_key(name):
 def gradebook_csv(assignment_column, rows, points_possible=None):
     """The import CSV: ``rows`` are dicts with the fixed columns and "grade"."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_writer(out, lineterminator="\n")
     w.writerow(GRADEBOOK_FIXED + [assignment_column])
     if points_possible is not None:
         w.writerow(["    Points Possible", "", "", "", "", f"{points_possible:g}"])

@@ -32,6 +32,8 @@ from pathlib import Path
 import dateutil.parser
 import dateutil.tz
 
+from ..grading.submission import small_text
+
 POLICIES = ("none", "zero", "per_day")
 JA_TIME = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日.*?(\d{1,2}):(\d{2})")
 
@@ -156,7 +158,7 @@ def submission_time(course, aid, student):
     rec = records.load(course, aid).get(student, {})
     when = None
     stamp = course.submitted_dir(student, aid) / "timestamp.txt"
-    text = rec.get("submitted_at") or (stamp.read_text().strip() if stamp.is_file() else "")
+    text = rec.get("submitted_at") or small_text(stamp).strip()   # a link or odd file: no time
     if text:
         try:
             when = parse_utc(text).replace(tzinfo=timezone.utc)

@@ -4,14 +4,21 @@ Scores come from nbgrader's gradebook (``report.gradebook_scores``); the late pe
 (``deadlines``) is applied; the grade is scaled to the LMS's points
 (``LMS_ASSIGNMENTS[aid]["points"]``, default the notebook's maximum score).  The files go to
 ``reports/<assignment>/export/``.
+
+A student whose latest submission the last ``nncourse grade`` could not grade (or who has no
+graded submission) gets no grade from the export: the gradebook still holds an earlier
+score, which that grading did not confirm.  The CSV says ``not graded: <reason>`` in
+``status``, leaves the score columns blank and shows the earlier score in
+``previous_score``; the Moodle worksheet and the Canvas CSV leave the student out (the LMS
+keeps what it has; their feedback page, which says why, still goes in the zip); and the
+export prints a WARNING naming them (``nncourse export`` then exits 1).
 """
-import csv
-import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..safetext import CsvDictWriter, encodable
 from . import canvas, deadlines, moodle, records
 from .roster import Roster
 
@@ -19,7 +26,8 @@ FORMATS = ("moodle", "canvas", "csv")
 CSV_COLUMNS = ["student_id", "name", "email", "lms", "lms_id", "status", "auto_score",
                "manual_score", "manual_pending_points", "score", "max_score", "submitted_at",
                "due", "days_late", "penalty_percent", "score_after_penalty", "lms_grade",
-               "lms_max_grade"]
+               "lms_max_grade", "previous_score"]
+GRADED = "graded"
 
 
 class ExportError(Exception):
@@ -41,10 +49,21 @@ class GradeRow:
     auto: float = 0.0           # autograded points
     manual: float = 0.0         # points the teacher gave to written answers so far
     pending: float = 0.0        # points of written answers still waiting for the teacher
+    reason: str = ""            # why it is not graded (English), when status is not "graded"
+    had_score: bool = False     # the gradebook holds a score (maybe from an earlier grading)
 
     @property
     def final(self):
         return self.penalty.apply(self.score)
+
+    @property
+    def confirmed(self):
+        """Whether the last grading graded this submission (else its score is not exported)."""
+        return self.status == GRADED
+
+    @property
+    def status_text(self):
+        return GRADED if self.confirmed else f"not graded: {self.reason}"
 
 
 @dataclass
@@ -58,12 +77,23 @@ class ExportResult:
     @property
     def pending(self):
         """(student, points) of the exported rows whose written answers are not graded yet."""
-        return [(r.student, r.pending) for r in self.rows if r.pending]
+        return [(r.student, r.pending) for r in self.rows if r.pending and r.confirmed]
+
+    @property
+    def not_graded(self):
+        """(student, reason) of the students whose grade the export did not send."""
+        return [(r.student, r.reason) for r in self.rows if not r.confirmed]
 
     def format_text(self):
         lines = [f"{self.assignment}: {self.format} export of {len(self.rows)} student(s)"]
         lines += [f"  {p}" for p in self.files]
         lines += [f"  not exported {s}: {why}" for s, why in self.problems]
+        if self.not_graded:
+            who = "; ".join(f"{s} ({why})" for s, why in self.not_graded)
+            lines.append(f"WARNING: {len(self.not_graded)} student(s) have no grade confirmed by "
+                         f"the last grading, and the export sends none for them: {who}. "
+                         "Look at their feedback, have them resubmit or fix the cause, run "
+                         "nncourse grade, then export again.")
         if self.pending:
             who = ", ".join(f"{s} ({p:g})" for s, p in self.pending)
             lines.append(f"WARNING: {len(self.pending)} student(s) have written answers not "
@@ -93,7 +123,10 @@ def grade_rows(course, aid, roster=None):
         res = load_result(course, aid, student) or {}
         score = gb["score"] if gb else 0.0
         max_score = gb["max_score"] if gb else float(res.get("max_score") or 0)
-        status = res.get("status") or ("graded" if gb else "not graded")
+        status = res.get("status") or (GRADED if gb else "not graded")
+        reason = "" if status == GRADED else encodable(
+            res.get("error_en") or (res.get("error") or "").strip().split("\n")[0]
+            or "no graded submission")
         pen = deadlines.penalty(course, aid, student, ext)
         lms_max = float(points) if points else max_score
         lms_grade = round(pen.apply(score) * lms_max / max_score, 2) if max_score else 0.0
@@ -102,11 +135,15 @@ def grade_rows(course, aid, roster=None):
         rows.append(GradeRow(student, status, score, max_score, pen, lms_grade, lms_max,
                              recs.get(student, {}), roster.get(student) if roster else None, fb,
                              auto=sub.auto if sub else score, manual=sub.manual if sub else 0.0,
-                             pending=sub.pending_points if sub else 0.0))
+                             pending=sub.pending_points if sub else 0.0, reason=reason,
+                             had_score=gb is not None))
     return rows
 
 
 def comment_ja(row, tz):
+    if not row.confirmed:
+        return ("最新の提出は採点できませんでした。理由はフィードバックファイルを見てください。"
+                "直して、もう一度提出してください。")
     text = (f"得点: {row.score:g} / {row.max_score:g} 点 (自動採点 {row.auto:g} 点、"
             f"手動採点 {row.manual:g} 点)。")
     if row.pending:
@@ -114,8 +151,6 @@ def comment_ja(row, tz):
     note = row.penalty.note_ja(row.score, row.max_score, tz)
     if note:
         text += note
-    if row.status != "graded":
-        text += "採点できませんでした (フィードバックを見てください)。"
     return text + "詳しくはフィードバックファイルを見てください。"
 
 
@@ -140,22 +175,25 @@ def export(course, aid, fmt, roster=None, dest=None):
 def _csv(course, aid, rows, dest, tz, result):
     path = dest / f"grades_{aid}.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        w = CsvDictWriter(f, fieldnames=CSV_COLUMNS)
         w.writeheader()
         for r in rows:
             rec, st = r.record, r.roster
+            ok = r.confirmed                 # else: no score the last grading did not confirm
             w.writerow({
                 "student_id": r.student, "name": (st.name if st else "") or rec.get("full_name")
                 or rec.get("canvas_name", ""), "email": (st.email if st else "") or rec.get("email", ""),
                 "lms": rec.get("lms", "files"),
                 "lms_id": rec.get("participant_id") or rec.get("canvas_user_id", ""),
-                "status": r.status, "auto_score": f"{r.auto:g}", "manual_score": f"{r.manual:g}",
-                "manual_pending_points": f"{r.pending:g}",
-                "score": f"{r.score:g}", "max_score": f"{r.max_score:g}",
+                "status": r.status_text, "auto_score": f"{r.auto:g}" if ok else "",
+                "manual_score": f"{r.manual:g}" if ok else "",
+                "manual_pending_points": f"{r.pending:g}" if ok else "",
+                "score": f"{r.score:g}" if ok else "", "max_score": f"{r.max_score:g}",
                 "submitted_at": _fmt(r.penalty.submitted_at, tz), "due": _fmt(r.penalty.due, tz),
                 "days_late": r.penalty.days_late, "penalty_percent": f"{r.penalty.percent:g}",
-                "score_after_penalty": f"{r.final:g}", "lms_grade": f"{r.lms_grade:g}",
-                "lms_max_grade": f"{r.lms_max:g}"})
+                "score_after_penalty": f"{r.final:g}" if ok else "",
+                "lms_grade": f"{r.lms_grade:g}" if ok else "", "lms_max_grade": f"{r.lms_max:g}",
+                "previous_score": "" if ok or not r.had_score else f"{r.score:g}"})
             result.rows.append(r)
     result.files.append(path)
 
@@ -172,6 +210,10 @@ def _moodle(course, aid, rows, dest, tz, result):
             continue
         blind = bool(rec.get("blind"))
         full = "" if blind else ((st.name if st else "") or rec.get("full_name", ""))
+        files += [(moodle.feedback_entry_name(full, pid, p.name, blind), p) for p in r.feedback]
+        result.rows.append(r)
+        if not r.confirmed:             # no grade the last grading did not confirm (WARNING)
+            continue
         sheet.append({
             "Identifier": f"Participant {pid}", "Full name": full,
             "Email address": "" if blind else ((st.email if st else "") or rec.get("email", "")),
@@ -179,8 +221,6 @@ def _moodle(course, aid, rows, dest, tz, result):
             "Maximum Grade": f"{r.lms_max:.2f}", "Grade can be changed": "Yes",
             "Last modified (submission)": _fmt(r.penalty.submitted_at, tz),
             "Last modified (grade)": now, "Feedback comments": comment_ja(r, tz)})
-        files += [(moodle.feedback_entry_name(full, pid, p.name, blind), p) for p in r.feedback]
-        result.rows.append(r)
     path = dest / f"moodle_grading_worksheet_{aid}.csv"
     path.write_text(moodle.worksheet_csv(sheet, course.setting("MOODLE_WORKSHEET_HEADERS")),
                     encoding="utf-8")
@@ -204,17 +244,19 @@ def _canvas(course, aid, rows, dest, tz, result):
             result.problems.append((r.student, "no Canvas user id (anonymous grading, or not "
                                     "collected from a Canvas download and none in the roster)"))
             continue
-        table.append({"Student": (st.name if st else "") or rec.get("canvas_name", ""),
-                      "ID": uid, "SIS User ID": st.sis_user_id if st else "",
-                      "SIS Login ID": st.sis_login_id if st else "",
-                      "Section": st.section if st else "", "grade": f"{r.lms_grade:g}"})
         if rec.get("attachment_id"):
             files += [(canvas.reupload_entry_name(rec.get("canvas_name", ""), uid,
                                                   rec["attachment_id"], p.name), p)
                       for p in r.feedback]
         result.rows.append(r)
+        if not r.confirmed:             # no grade the last grading did not confirm (WARNING)
+            continue
+        table.append({"Student": (st.name if st else "") or rec.get("canvas_name", ""),
+                      "ID": uid, "SIS User ID": st.sis_user_id if st else "",
+                      "SIS Login ID": st.sis_login_id if st else "",
+                      "Section": st.section if st else "", "grade": f"{r.lms_grade:g}"})
     path = dest / f"canvas_gradebook_{aid}.csv"
-    pts = max((r.lms_max for r in result.rows), default=None)
+    pts = max((r.lms_max for r in result.rows if r.confirmed), default=None)
     path.write_text(canvas.gradebook_csv(column, table, pts), encoding="utf-8")
     result.files.append(path)
     if files:

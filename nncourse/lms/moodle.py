@@ -25,6 +25,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from ..safetext import csv_writer
+
 # the first part of an entry's path (Moodle's own): the full name has no "_" (Moodle writes
 # them as spaces), so the first "_<digits>_assignsubmission_" is always Moodle's
 PREFIX = re.compile(r"^(?P<name>[^_/]*)_(?P<pid>\d+)_(?P<subtype>assignsubmission|assignfeedback)_"
@@ -106,7 +108,7 @@ def worksheet_csv(rows, headers=None):
     """The worksheet as text (UTF-8, comma, a header row): ``rows`` are dicts by WORKSHEET_COLUMNS."""
     headers = headers or {}
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_writer(out, lineterminator="\n")
     w.writerow([headers.get(c, c) for c in WORKSHEET_COLUMNS])
     for r in rows:
         w.writerow([r.get(c, "") for c in WORKSHEET_COLUMNS])

@@ -21,12 +21,16 @@ added as a submission.
 import html
 import io
 import itertools
+import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 
 import nbformat
 import numpy as np
 from nbgrader import utils as nbutils
+
+from ..grading.submission import limits
 
 # noise threshold k (characters of the filtered code) and winnowing window; copydetect's
 # defaults are 25 and 1; these were calibrated on autograders/catalogue/variants.toml
@@ -162,7 +166,10 @@ def find_similar(course, aid, threshold=None):
     for student in course.students([aid]):
         code = []
         for path in sorted(course.submitted_dir(student, aid).glob("*.ipynb")):
-            try:
+            try:           # a link or a notebook over NOTEBOOK_MAX_BYTES is not read (nor graded)
+                st = os.lstat(path)
+                if not stat.S_ISREG(st.st_mode) or st.st_size > limits(course)[0]:
+                    continue
                 code.append(solution_code(nbformat.read(path, as_version=4)))
             except Exception:          # an unreadable notebook has no code to compare
                 continue

@@ -1,0 +1,228 @@
+"""What the coordinator reads of a submission, ``submitted/<student>/<assignment>/``.
+
+Whatever one student put there costs only that student: the folder is listed with
+``os.lstat`` (never following a link) and checked against the course's limits BEFORE any
+byte is read, then read within those limits.
+
+- a link (to a file, a folder, a loop), a FIFO or a device is left out, never opened;
+- a file whose name is not UTF-8 is left out (its name cannot be written anywhere);
+- a notebook (``*.ipynb`` at the top) larger than ``NOTEBOOK_MAX_BYTES`` is refused unread:
+  the submission is not graded, with the reason;
+- the other files (data files, images, ``timestamp.txt``) are kept in name order while they
+  fit ``SUBMISSION_MAX_FILES`` and ``SUBMISSION_MAX_BYTES`` (the notebooks count first); the
+  rest are left out, each with a note in the result (the notebook is graded without them);
+- a submission folder (or student folder) that is itself a link is refused;
+- a notebook whose JSON holds a lone surrogate (``"\\ud800"``, which no UTF-8 writer accepts)
+  is graded with that character replaced by U+FFFD, with a note.
+
+``scan`` does the listing; ``digest`` is the submission's fingerprint over exactly what
+``read`` sends (streamed, so a large file never sits in memory; for a submission without
+notes it equals ``course.tree_digest`` of the folder, so results stay current across this
+change); ``read`` returns ``{relative path: bytes}``.  Any error is a ``SubmissionError``
+with a Japanese reason for the student and an English one for the instructor.
+"""
+import hashlib
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..safetext import file_name, has_surrogates, replace_surrogates, scrub
+
+NOTEBOOK_MAX_BYTES = 20 * 2**20       # defaults of the course_config.py settings
+SUBMISSION_MAX_BYTES = 50 * 2**20
+SUBMISSION_MAX_FILES = 200
+WALK_LIMIT = 10                       # entries looked at: at most this many times the file cap
+CHUNK = 2**20
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class SubmissionError(Exception):
+    """A submission the coordinator will not send to grading: ``ja`` for the student's
+    feedback, ``en`` for the instructor's summary."""
+
+    def __init__(self, ja, en):
+        super().__init__(en)
+        self.ja, self.en = ja, en
+
+
+@dataclass
+class Scan:
+    base: Path
+    aid: str
+    files: list = field(default_factory=list)    # (relative PurePosixPath, size), sorted
+    notes_ja: list = field(default_factory=list)  # what was left out or changed, per item
+    notes_en: list = field(default_factory=list)
+
+    def note(self, ja, en):
+        self.notes_ja.append(ja)
+        self.notes_en.append(en)
+
+
+def limits(course):
+    """(notebook max bytes, submission max bytes, submission max files) of the course."""
+    return (int(course.setting("NOTEBOOK_MAX_BYTES", NOTEBOOK_MAX_BYTES)),
+            int(course.setting("SUBMISSION_MAX_BYTES", SUBMISSION_MAX_BYTES)),
+            int(course.setting("SUBMISSION_MAX_FILES", SUBMISSION_MAX_FILES)))
+
+
+def _mib(n):
+    return f"{n / 2**20:.1f} MB"
+
+
+def _is_notebook(rel):
+    return len(rel.parts) == 1 and rel.suffix == ".ipynb"
+
+
+def _walk(base, budget):
+    """(relative PurePosixPath, lstat result or None, raw name) of every entry under
+    ``base``, links not followed; at most ``budget`` entries (then one None)."""
+    seen = 0
+    stack = [PurePosixPath()]
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(os.fsencode(base / rel_dir)) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            seen += 1
+            if seen > budget:
+                yield None
+                return
+            try:
+                name = entry.name.decode("utf-8")
+            except UnicodeDecodeError:
+                yield rel_dir / file_name(entry.name), None, entry.name
+                continue
+            rel = rel_dir / name
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                if name not in ("__pycache__", ".ipynb_checkpoints"):
+                    stack.append(rel)
+                continue
+            yield rel, st, entry.name
+
+
+def scan(course, aid, student):
+    """The ``Scan`` of a submission: which files ``read`` sends, and the notes; raises
+    ``SubmissionError`` when the submission cannot be graded at all."""
+    nb_max, total_max, files_max = limits(course)
+    top = course.root / "submitted"
+    base = course.submitted_dir(student, aid)
+    for p in (top / student, base):
+        if p.is_symlink():
+            raise SubmissionError(
+                f"提出フォルダ {p.relative_to(top)} がリンク (symlink) になっているため採点しませんでした。",
+                f"the submission folder {p.relative_to(top)} is a symlink: refused")
+    found = Scan(base, aid)
+    candidates = []
+    for item in _walk(base, max(files_max * WALK_LIMIT, 1000)):
+        if item is None:
+            found.note(f"ファイルが多すぎるため、{files_max * WALK_LIMIT} 個目以降は見ていません。",
+                       f"more than {files_max * WALK_LIMIT} entries: the rest were not looked at")
+            break
+        rel, st, raw = item
+        if st is None:
+            found.note(f"ファイル名 {rel} が UTF-8 でないため、このファイルは使いませんでした。",
+                       f"file name {rel} is not UTF-8: left out")
+        elif stat.S_ISLNK(st.st_mode):
+            found.note(f"{rel} はリンク (symlink) なので使いませんでした。",
+                       f"{rel} is a symlink: left out")
+        elif not stat.S_ISREG(st.st_mode):
+            found.note(f"{rel} は普通のファイルではないので使いませんでした。",
+                       f"{rel} is not a regular file: left out")
+        elif _is_notebook(rel) and st.st_size > nb_max:
+            raise SubmissionError(
+                f"ノートブック {rel} が大きすぎます ({_mib(st.st_size)}、上限 {_mib(nb_max)})。"
+                "出力を消して (Kernel → Restart & Clear Output) 保存し、もう一度提出してください。",
+                f"notebook {rel} is {_mib(st.st_size)}, over NOTEBOOK_MAX_BYTES ({_mib(nb_max)}): "
+                "refused unread")
+        else:
+            candidates.append((rel, st.st_size))
+    # the notebooks and timestamp.txt first, then the other files in name order
+    first = [c for c in candidates if _is_notebook(c[0]) or str(c[0]) == "timestamp.txt"]
+    rest = [c for c in candidates if not (_is_notebook(c[0]) or str(c[0]) == "timestamp.txt")]
+    total = 0
+    for rel, size in first + rest:
+        if len(found.files) >= files_max:
+            found.note(f"{rel} はファイル数の上限 ({files_max} 個) を超えたので使いませんでした。",
+                       f"{rel}: over SUBMISSION_MAX_FILES ({files_max}): left out")
+        elif total + size > total_max:
+            found.note(f"{rel} ({_mib(size)}) は提出全体の大きさの上限 ({_mib(total_max)}) を超える"
+                       "ので使いませんでした。",
+                       f"{rel} ({_mib(size)}): over SUBMISSION_MAX_BYTES ({_mib(total_max)}): left out")
+        else:
+            found.files.append((rel, size))
+            total += size
+    found.files.sort(key=lambda f: Path(f[0]))        # tree_digest's order
+    return found
+
+
+def _open(scan, rel, size):
+    """The file's bytes, at most ``size`` of them (a file that grew since the scan is an
+    error: it is not read past what was checked)."""
+    fd = os.open(scan.base / rel, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{rel} is no longer a regular file")
+        while True:
+            chunk = f.read(min(CHUNK, size + 1))
+            if not chunk:
+                return
+            size -= len(chunk)
+            if size < 0:
+                raise OSError(f"{rel} grew while it was read")
+            yield chunk
+
+
+def digest(scan):
+    """The fingerprint of what ``read`` sends (``course.tree_digest``'s format), streamed."""
+    h = hashlib.sha256()
+    for rel, size in scan.files:
+        h.update(f"{scan.aid}/{rel}".encode() + b"\0")
+        for chunk in _open(scan, rel, size):
+            h.update(chunk)
+        h.update(b"\0")
+    if scan.notes_en:
+        h.update(("\0notes\0" + "\n".join(scan.notes_en)).encode("utf-8", "backslashreplace"))
+    return h.hexdigest()
+
+
+def _repair_notebook(scan, rel, data):
+    """A notebook's bytes with lone surrogates (in its JSON) replaced by U+FFFD, and a note."""
+    if not _ESCAPED_SURROGATE.search(data):
+        return data
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except ValueError:                 # broken JSON: nbgrader says so for this student
+        return data
+    if not has_surrogates(nb):         # only proper pairs (an emoji written as \\ud83d\\ude00)
+        return data
+    scan.note(f"{rel} に UTF-8 で書けない文字 (サロゲート) があったため、その文字を置き換えて採点しました。",
+              f"{rel} held lone surrogates: replaced before grading")
+    return json.dumps(scrub(nb, replace_surrogates), ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def small_text(path, max_bytes=4096):
+    """The text of a small regular file of a submission (``timestamp.txt``): "" when it is a
+    link, not a regular file, larger than ``max_bytes`` or unreadable; bytes that are not
+    UTF-8 replaced.  For readers outside grading (deadlines, report, export)."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return ""
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            return f.read(max_bytes).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def read(scan):
+    """{relative path: bytes} of the files of ``scan``."""
+    out = {}
+    for rel, size in scan.files:
+        data = b"".join(_open(scan, rel, size))
+        out[str(rel)] = _repair_notebook(scan, rel, data) if _is_notebook(rel) else data
+    return out
