@@ -118,18 +118,18 @@ def plant(path, line):
         f.write(f"\n# {line}\n")
 
 
-def written(course_root, marker):
+def written(course_root, marker, home=None):
     """Bytes on disk that this run's kernels could have written: the course folder's files
     and any file named after the run's marker where the disk-fill attacks aim (the /tmp
     seen from the host, /var/tmp, /dev/shm, $HOME).  Not the whole disk's usage, which
-    every other process on the machine changes too."""
+    every other process on the machine changes too.  ``home``: the grader's (default ours)."""
     total = 0
     for p in Path(course_root).rglob("*"):
         try:
             total += p.lstat().st_blocks * 512 if p.is_file() else 0
         except OSError:
             pass
-    for d in ("/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~")):
+    for d in ("/tmp", "/var/tmp", "/dev/shm", str(home or os.path.expanduser("~"))):
         for p in Path(d).glob(f"{marker}*"):
             try:
                 total += p.lstat().st_blocks * 512

@@ -24,7 +24,8 @@ from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.course import Course, copy_course
 from nncourse.grading.merge import load_result
-from nonroot import (account, is_root, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
+from test_attacks import outputs_text as outputs, processes_with, written
+from nonroot import (is_root, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
                      output, popen_as_user, run_as_user)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,37 +53,6 @@ pytestmark = pytest.mark.slow
 
 def student_of(attack):
     return f"atk_{attack['id']}"
-
-
-def processes_with(text):
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit() and int(pid) != os.getpid():
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if text.encode() in cmd:
-                found.append(int(pid))
-    return found
-
-
-def written(course_root, marker, home):
-    """Bytes on disk the run's kernels could have written (see tests/test_attacks.py)."""
-    total = sum(p.lstat().st_blocks * 512 for p in Path(course_root).rglob("*") if p.is_file())
-    for d in ("/tmp", "/var/tmp", "/dev/shm", str(home)):
-        total += sum(p.lstat().st_blocks * 512 for p in Path(d).glob(f"{marker}*"))
-    return total
-
-
-def outputs(course, student):
-    parts = []
-    for path in course.autograded_dir(student, ASSIGNMENT).glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            for o in cell.get("outputs", []):
-                parts.append(o.get("text", "") if isinstance(o.get("text"), str) else "")
-                parts += [str(v) for v in (o.get("data") or {}).values()]
-    return "\n".join(parts)
 
 
 def cohort(base, attacks, token, acct, settings=""):
@@ -134,7 +104,8 @@ def grade_as_user(prepared, course, token, env=(), seen_uids=None):
 
     def sample():
         while not done.wait(0.2):
-            seen_uids.update(u for u in map(host_uid, processes_with(token)) if u is not None)
+            seen_uids.update(u for u in (host_uid(pid) for pid, _ in processes_with(token))
+                             if u is not None)
     sampler = threading.Thread(target=sample, daemon=True)
     if seen_uids is not None:
         sampler.start()
@@ -150,7 +121,7 @@ def grade_as_user(prepared, course, token, env=(), seen_uids=None):
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
         time.sleep(1.0)
-        for pid in processes_with(token):          # what a weak sandbox let live on
+        for pid, _ in processes_with(token):       # what a weak sandbox let live on
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
