@@ -35,6 +35,7 @@ BIN = Path(sys.executable).parent
 AID = "a1_loss"
 NB = "loss_functions.ipynb"
 RECORDS = Path("autograded") / ".nncourse" / "lms"
+pytestmark = pytest.mark.slow       # ~2 min of collect runs through the CLI
 
 
 # --- building downloads -----------------------------------------------------------------------

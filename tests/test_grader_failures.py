@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from nncourse.cohort import create_cohort
 from nncourse.course import Course, copy_course
 from nncourse.build import build
@@ -16,6 +18,7 @@ from nncourse.grading.task import GRADER_JA
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
 NNCOURSE = [sys.executable, "-m", "nncourse.cli"]
+pytestmark = pytest.mark.slow       # three grading runs through the CLI
 SITECUSTOMIZE = """
 import tarfile
 _open = tarfile.open

@@ -245,6 +245,7 @@ def test_a_visible_assert_the_hidden_check_misses_is_recorded(tmp_path):
     assert next(c for c in r["cells"] if c["grade_id"] == "test_square")["score"] == 3.0
 
 
+@pytest.mark.slow
 def test_a_check_slow_only_when_the_grader_calls_is_flagged(tmp_path):
     """A function that is slow only when the grader calls it (the visible asserts ran before
     the sleep was switched on) keeps its points but is flagged ``slow`` for the instructor
