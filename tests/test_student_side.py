@@ -57,10 +57,17 @@ nb = nbformat.read(src, 4)
 client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, allow_errors=allow,
                         on_cell_execute=start, on_cell_executed=done,
                         resources={"metadata": {"path": str(__import__("pathlib").Path(src).parent)}})
-try:
-    client.execute()
-except CellExecutionError:
-    pass                       # stop on error: the executed part is written below
+# cell by cell, as nbconvert's ExecutePreprocessor (the grading path) and
+# tests/test_notebooks.py drive a kernel: NotebookClient.execute() can wait out the whole
+# timeout after a3's ipywidgets.interact cell on a busy machine (jupyter/nbclient#312)
+with client.setup_kernel():
+    client.wait_for_reply(client.kc.kernel_info())
+    try:
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+    except CellExecutionError:
+        pass                   # stop on error: the executed part is written below
+    client.set_widgets_metadata()
 nbformat.write(nb, dest)
 if stalled:
     sys.exit(f"stalled: waited (almost) the whole per-cell timeout of {timeout} s: "
