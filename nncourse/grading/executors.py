@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 
+from .sandbox import children as process_children
 from .task import GRADER, TaskResult, code_version, not_graded, run_task, versions
 
 CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
@@ -111,30 +112,10 @@ def _exited(proc, timeout):
     return False
 
 
-def _children():
-    """{pid: [child pids]} of this machine's processes (from /proc; {} without /proc)."""
-    children = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return children
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(name))
-    return children
-
-
 def kill_tree(pid):
     """SIGKILL the process ``pid``, its process group and every process below it (kernels
     started in sessions of their own included): nothing of a worker outlives it."""
-    children, todo, found = _children(), [pid], []
+    children, todo, found = process_children(), [pid], []
     while todo:
         p = todo.pop()
         found.append(p)

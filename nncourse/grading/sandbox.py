@@ -478,8 +478,8 @@ class LimitedKernelClient(AsyncKernelClient):
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
 
 
-def _children():
-    """{pid: [child pids]} of every process visible here."""
+def children():
+    """{pid: [child pids]} of every process visible here (from /proc)."""
     kids = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -495,7 +495,7 @@ def _children():
 def sandbox_pid(launched):
     """The first descendant of ``launched`` that lives in the kernel's sandbox (it sees the
     connection file at ``KDIR_MOUNT``), or None."""
-    kids, todo = _children(), [launched]
+    kids, todo = children(), [launched]
     while todo:
         pid = todo.pop(0)
         if pid != launched and os.path.exists(f"/proc/{pid}/root{KDIR_MOUNT}/conn.json"):
