@@ -12,16 +12,18 @@ import argparse
 import logging
 import sys
 
-from .course import Course, CourseError
+from . import api
+from .api import (ArchiveError, BuildError, CohortError, Course, CourseBusy, CourseError,
+                  DeadlineError, ExecutorError, ExportError, GradingInterrupted, RosterError)
+from .manual import format_pending
 from .safetext import encodable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
 
 def _build(course, args):
-    from .build import BuildError, build
     try:
-        built = build(course, args.assignments)
+        built = api.build(course, args.assignments)
     except BuildError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -31,10 +33,8 @@ def _build(course, args):
 
 
 def _collect(course, args):
-    from .collect import ArchiveError, collect
-    from .lms.roster import RosterError
     try:
-        res = collect(course, args.assignment, args.path, roster=args.roster,
+        res = api.collect(course, args.assignment, args.path, roster=args.roster,
                       worksheet=args.worksheet, lms=args.lms, replace=args.replace)
     except (RosterError, ArchiveError) as exc:
         print(f"collect failed: {exc}", file=sys.stderr)
@@ -46,11 +46,8 @@ def _collect(course, args):
 
 
 def _export(course, args):
-    from .lms.deadlines import DeadlineError
-    from .lms.export import ExportError, export
-    from .lms.roster import RosterError
     try:
-        res = export(course, args.assignment, args.format, roster=args.roster, dest=args.dest)
+        res = api.export(course, args.assignment, args.format, roster=args.roster, dest=args.dest)
     except (ExportError, DeadlineError, RosterError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -59,18 +56,14 @@ def _export(course, args):
 
 
 def _similarity(course, args):
-    from .lms.similarity import find_similar
-    res = find_similar(course, args.assignment, threshold=args.threshold)
+    res = api.similarity(course, args.assignment, threshold=args.threshold)
     print(res.format())
     return EXIT_OK
 
 
 def _grade(course, args):
-    from .grade import GradingInterrupted, grade
-    from .grading.executors import ExecutorError
-    from .lock import CourseBusy
     try:
-        run = grade(course, args.assignments, jobs=args.jobs, force=args.force,
+        run = api.grade(course, args.assignments, jobs=args.jobs, force=args.force,
                     progress=not args.no_progress, dask=args.dask, scheduler=args.scheduler)
     except ExecutorError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
@@ -113,7 +106,6 @@ def summary(run):
         lines.append(f"feedback rebuilt for {len(run.feedback_rebuilt)} unchanged submission(s) "
                      "whose manual grades or comments changed")
     if hasattr(run, "pending_manual"):
-        from .manual import format_pending
         lines += format_pending(run.pending_manual, getattr(run, "answers_changed", []))
     for r in run.results:
         flags = r.get("flags") or []
@@ -127,51 +119,29 @@ def summary(run):
 
 
 def _formgrader(course, args):
-    from .formgrader import serve
-    return EXIT_OK if serve(course, port=args.port) == 0 else EXIT_FAIL
+    return EXIT_OK if api.formgrader(course, port=args.port) == 0 else EXIT_FAIL
 
 
 def _feedback(course, args):
-    from .feedback import rebuild_feedback
-    from .manual import answers_changed, format_pending, pending_manual
-    aids = course.select(args.assignments)
-    done, skipped = [], []
-    for aid in aids:
-        for student in course.students([aid]):
-            if not course.submitted_dir(student, aid).is_dir():
-                continue
-            r = rebuild_feedback(course, aid, student)
-            (done if r is not None else skipped).append((student, aid))
-    for student, aid in done:
-        for path in sorted(course.feedback_dir(student, aid).glob("*.html")):
-            print(f"{student}/{aid}: {path.relative_to(course.root)}")
-    print(f"feedback rebuilt for {len(done)} graded submission(s)"
-          + (f"; {len(skipped)} not graded yet (run nncourse grade): "
-             + ", ".join(f"{s}/{a}" for s, a in skipped) if skipped else ""))
-    pending = pending_manual(course, aids)
-    print("\n".join(format_pending(pending, answers_changed(course, pending))))
+    print(api.feedback(course, args.assignments).format())
     return EXIT_OK
 
 
 def _validate(course, args):
-    from .validate import validate
-    res = validate(course, args.assignments, jobs=args.jobs, progress=not args.no_progress)
+    res = api.validate(course, args.assignments, jobs=args.jobs, progress=not args.no_progress)
     print(res.format())
     return EXIT_OK if res.ok else EXIT_FAIL
 
 
 def _check(args):
-    from .check import check_notebook
-    res = check_notebook(args.notebook, course_dir=args.course_dir)
+    res = api.check(args.notebook, course_dir=args.course_dir)
     print(res.format())
     return res.exit_status
 
 
 def _demo(course, args):
-    from .demo import demo
-    from .cohort import CohortError
     try:
-        run = demo(course, args.dir, jobs=args.jobs, progress=not args.no_progress,
+        run = api.demo(course, args.dir, jobs=args.jobs, progress=not args.no_progress,
                    slow=args.slow)
     except CohortError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)

@@ -29,7 +29,7 @@ import pytest
 from nncourse import manual
 from nncourse.build import build
 from nncourse.cohort import reference_submission
-from nncourse.collect import collect
+from nncourse.api import collect
 from nncourse.course import Course, copy_course
 from nncourse.feedback import FeedbackSummary, mathjax_js, summary_row
 from nncourse.grade import grade, load_result

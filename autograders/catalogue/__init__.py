@@ -13,6 +13,8 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils as nbutils
 
+from nncourse.cohort import CohortError, apply_mistake
+
 try:
     import tomllib
 except ModuleNotFoundError:             # Python 3.10
@@ -119,7 +121,6 @@ def autograded_tests(nb):
 
 def apply(nb, entry):
     """Apply ``entry``'s edit to the solution cells of ``nb`` in place; returns ``nb``."""
-    from nncourse.cohort import CohortError, apply_mistake
     edit = entry.edit
     cells = solution_cells(nb)
     if "cell" in edit and edit["cell"] not in cells:

@@ -7,6 +7,10 @@ attack's code put into its solution cells, placeholders ``@NAME@`` replaced from
 from pathlib import Path
 
 import nbformat
+from nbgrader import utils as nbutils
+
+from nncourse.build import release_notebook
+from nncourse.cohort import reference_submission
 
 try:
     import tomllib
@@ -32,10 +36,6 @@ def fill(text, values):
 
 def attack_notebook(course, attack, values, prelude):
     """The submission notebook of ``attack`` (nbformat node)."""
-    from nbgrader import utils as nbutils
-
-    from nncourse.build import release_notebook
-    from nncourse.cohort import reference_submission
     if attack["base"] == "reference":
         nb = reference_submission(course, ASSIGNMENT)
     elif attack["base"] == "blank":

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import nbformat
 
+from nncourse.build import build, ensure_built, release_notebook
+from nncourse.cohort import reference_submission
+from nncourse.course import Course, copy_course
+from nncourse.grade import grade
+
 from . import apply, load
+from .report import catalogue_report, write_catalogue_report
 
 PREFIX = "k"            # student ids k00, k01, …
 
@@ -34,8 +40,6 @@ def plan(catalogue, aids):
 
 def write_submissions(course, catalogue, aids=None):
     """submitted/<student>/<aid>/<notebook>.ipynb for every entry; returns the plan."""
-    from nncourse.build import ensure_built, release_notebook
-    from nncourse.cohort import reference_submission
     aids = course.select(aids)
     ensure_built(course, aids)
     todo = plan(catalogue, aids)
@@ -55,19 +59,14 @@ def write_submissions(course, catalogue, aids=None):
 def grade_catalogue(course, catalogue=None, aids=None, jobs=2, progress=False):
     """Write the cohort, grade it with nncourse and write ``catalogue.md`` next to the
     grading report; returns (run, [Outcome])."""
-    import inspect
-    from nncourse.grade import grade
-    from .report import catalogue_report, write_catalogue_report
     catalogue = catalogue or load()
     aids = course.select(aids)
     write_submissions(course, catalogue, aids)
-    extra = {}
-    if "report_sections" in inspect.signature(grade).parameters:   # the HTML report's hook
-        extra["report_sections"] = lambda run: [
-            ("Mutants and variants", catalogue_report(run, catalogue, course, fmt="html"))]
-    run = grade(course, aids, jobs=jobs, force=True, progress=progress, **extra)
+    run = grade(course, aids, jobs=jobs, force=True, progress=progress,
+                report_sections=lambda run: [("Mutants and variants", catalogue_report(
+                    evaluate(run, catalogue, course), fmt="html"))])
     outcomes = evaluate(run, catalogue, course)
-    write_catalogue_report(run, catalogue, course, outcomes)
+    write_catalogue_report(run, course, outcomes)
     return run, outcomes
 
 
@@ -164,9 +163,6 @@ def evaluate(run, catalogue, course):
 
 
 def main(argv=None):
-    from nncourse.build import build
-    from nncourse.course import Course, copy_course
-    from .report import catalogue_report
     p = argparse.ArgumentParser(prog="python -m autograders.catalogue.grading")
     p.add_argument("dest", nargs="?", default="catalogue-run",
                    help="folder for a copy of the course (replaced if it exists)")
@@ -182,7 +178,7 @@ def main(argv=None):
     catalogue = load()
     run, outcomes = grade_catalogue(course, catalogue, args.assignment, jobs=args.jobs,
                                     progress=True)
-    print(catalogue_report(run, catalogue, course, outcomes))
+    print(catalogue_report(outcomes))
     return 1 if any(o.problems for o in outcomes) else 0
 
 

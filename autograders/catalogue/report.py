@@ -3,8 +3,6 @@ per variant, its score.  Markdown or an HTML fragment, written as ``catalogue.md
 ``catalogue.html`` next to the grading report."""
 import html
 
-from .grading import evaluate
-
 MAX_MESSAGE = 160       # characters of a message's first line shown in the table
 
 
@@ -74,29 +72,24 @@ def _html(parts):
     return "\n".join(out)
 
 
-def catalogue_report(run, catalogue, course=None, outcomes=None, fmt="markdown"):
-    """The mutants and variants graded in ``run`` as Markdown (or an HTML fragment).
-
-    ``outcomes`` (from ``grading.evaluate``) may be given; otherwise they are computed,
-    which needs ``course`` (to read the autograded notebooks' full failure output).
-    """
-    outcomes = outcomes if outcomes is not None else evaluate(run, catalogue, course)
+def catalogue_report(outcomes, fmt="markdown"):
+    """The mutants and variants graded (``outcomes``, from ``grading.evaluate``) as Markdown
+    (or an HTML fragment)."""
     parts = sections(outcomes)
     return _html(parts) if fmt == "html" else _markdown(parts)
 
 
-def write_catalogue_report(run, catalogue, course, outcomes=None):
+def write_catalogue_report(run, course, outcomes):
     """Write ``catalogue.md`` and ``catalogue.html`` into the run's report directory."""
-    outcomes = outcomes if outcomes is not None else evaluate(run, catalogue, course)
     directory = run.report.directory if run.report else course.root / "reports" / "all"
     directory.mkdir(parents=True, exist_ok=True)
     md = directory / "catalogue.md"
-    md.write_text(catalogue_report(run, catalogue, outcomes=outcomes), encoding="utf-8")
+    md.write_text(catalogue_report(outcomes), encoding="utf-8")
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Mutants and variants"
             "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
             "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
             ".fail{background:#f8c9c4}</style></head><body><h1>Mutants and variants</h1>"
-            + catalogue_report(run, catalogue, outcomes=outcomes, fmt="html")
+            + catalogue_report(outcomes, fmt="html")
             + "</body></html>")
     (directory / "catalogue.html").write_text(page, encoding="utf-8")
     return md

@@ -31,8 +31,11 @@ from pathlib import Path
 
 import dateutil.parser
 import dateutil.tz
+from nbgrader.utils import parse_utc
 
 from ..grading.submission import small_text
+from . import records
+from .roster import RosterError, read_csv_text
 
 POLICIES = ("none", "zero", "per_day")
 JA_TIME = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日.*?(\d{1,2}):(\d{2})")
@@ -104,7 +107,6 @@ CSV_COLUMNS = ("student_id", "assignment", "due")
 def read_extensions_csv(course, name, tz=None):
     """{(assignment, student): aware due date} of an EXTENSIONS_CSV file (see the module's
     docstring); DeadlineError naming the file and line of anything it cannot use."""
-    from .roster import RosterError, read_csv_text
     tz = tz or _tz(course)
     p = Path(name) if Path(name).is_absolute() else course.root / name
     try:
@@ -153,8 +155,6 @@ def due_date(course, aid, student=None, _ext=None):
 
 def submission_time(course, aid, student):
     """(submitted_at aware UTC or None, the LMS's late mark) of a collected submission."""
-    from nbgrader.utils import parse_utc
-    from . import records
     rec = records.load(course, aid).get(student, {})
     when = None
     stamp = course.submitted_dir(student, aid) / "timestamp.txt"

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..grading.merge import load_result
+from ..report import gradebook_scores, submissions
 from ..safetext import CsvDictWriter, encodable
 from . import canvas, deadlines, moodle, records
 from .roster import Roster
@@ -109,8 +111,6 @@ def lms_settings(course, aid):
 
 def grade_rows(course, aid, roster=None):
     """One GradeRow per student with a submission (or an LMS record) of ``aid``."""
-    from ..grade import load_result
-    from ..report import gradebook_scores, submissions
     if roster is not None and not isinstance(roster, Roster):
         roster = Roster.load(roster)
     scores = gradebook_scores(course, [aid])

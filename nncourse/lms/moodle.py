@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass
 
 from ..safetext import csv_writer
+from .deadlines import parse_lms_time
+from .roster import read_csv_text
 
 # the first part of an entry's path (Moodle's own): the full name has no "_" (Moodle writes
 # them as spaces), so the first "_<digits>_assignsubmission_" is always Moodle's
@@ -85,7 +87,6 @@ def participant_of(identifier):
 
 def read_worksheet(path):
     """{participant id: row dict} of a grading worksheet downloaded from Moodle."""
-    from .roster import read_csv_text
     rows = {}
     for row in csv.DictReader(io.StringIO(read_csv_text(path))):
         first = next(iter(row.values()), "")
@@ -97,7 +98,6 @@ def read_worksheet(path):
 
 def worksheet_submitted_at(row, tz):
     """The "Last modified (submission)" time of a worksheet row as an aware datetime, or None."""
-    from .deadlines import parse_lms_time
     for h in SUBMITTED_TIME_HEADERS:
         if row.get(h):
             return parse_lms_time(row[h], tz)

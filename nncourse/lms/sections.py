@@ -1,6 +1,9 @@
 """The report's LMS sections: late penalties, similar submissions (``report.write_report``)."""
 import html
 
+from . import deadlines
+from .similarity import find_similar
+
 
 def _esc(x):
     return html.escape(str(x))
@@ -10,7 +13,6 @@ def late_penalties(course, aids, scores):
     """(title, html) of the late submissions of ``aids``, or None when there is none.
 
     ``scores``: {(student, aid): {"score", "max_score", …}} from the gradebook."""
-    from . import deadlines
     try:
         ext = deadlines.extensions(course)
         tz = deadlines.timezone_of(course)
@@ -46,7 +48,6 @@ def late_penalties(course, aids, scores):
 
 def similar_submissions(course, aids):
     """[(title, html)] of the similarity comparison, one per assignment with submissions."""
-    from .similarity import find_similar
     out = []
     for aid in aids:
         try:

@@ -1,0 +1,95 @@
+"""nncourse's Python API: one function per command of ``nncourse`` (the CLI only parses and
+prints; tests call these).
+
+- ``build``: generate the releases, refusing any that would leak (``build.py``);
+- ``collect``: take an LMS download into submitted/ (``lms/collecting.py``);
+- ``grade``: autograde, feedback, CSV and report (``grade.py``);
+- ``feedback``: rebuild the feedback pages from the gradebook, without grading;
+- ``export``: grades and feedback for the LMS (``lms/export.py``);
+- ``similarity``: pairs of students with similar solution cells (``lms/similarity.py``);
+- ``formgrader``: nbgrader's formgrader for manual grading (``formgrader.py``);
+- ``validate``: grade the reference solutions (``validate.py``);
+- ``check``: a student's own check of a notebook (``check.py``);
+- ``demo``: build and grade a sample cohort (``demo.py``).
+
+The errors a command raises for bad input (a usage or configuration error the instructor can
+fix) are exported here too.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .build import BuildError, build
+from .check import check_notebook as check
+from .cohort import CohortError
+from .course import Course, CourseError
+from .demo import demo
+from .feedback import rebuild_feedback
+from .formgrader import serve as formgrader
+from .grade import GradeRun, GradingInterrupted, grade
+from .grading.executors import ExecutorError
+from .lms.archive import ArchiveError
+from .lms.collecting import CollectResult, collect_download
+from .lms.deadlines import DeadlineError
+from .lms.export import ExportError, export
+from .lms.roster import RosterError
+from .lms.similarity import find_similar as similarity
+from .lock import CourseBusy
+from .manual import answers_changed, format_pending, pending_manual
+from .validate import validate
+
+__all__ = ["ArchiveError", "BuildError", "CohortError", "CollectResult", "Course", "CourseBusy",
+           "CourseError", "DeadlineError", "ExecutorError", "ExportError", "FeedbackRun",
+           "GradeRun", "GradingInterrupted", "RosterError", "build", "check", "collect", "demo",
+           "export", "feedback", "formgrader", "grade", "similarity", "validate"]
+
+
+def collect(course: Course, aid: str, path, roster=None, worksheet=None, lms: str = "auto",
+            replace: bool = False) -> CollectResult:
+    """Place the submissions found at ``path`` (a zip as downloaded from the LMS, or a folder)
+    into submitted/; returns a CollectResult listing what was placed and what was not, and why.
+
+    ``roster``: a roster CSV (path) or ``lms.roster.Roster``; ``worksheet``: Moodle's grading
+    worksheet CSV downloaded with the submissions (submission times, e-mail addresses);
+    ``lms``: "auto" (from the file names), "moodle", "canvas" or "files"; ``replace``: an
+    unreadable notebook replaces a readable one all the same (the old one is backed up in
+    ``submitted/.nncourse-backup/``).  ArchiveError when the download cannot be read at all
+    (nothing is placed).  The layouts and the rules: ``lms/collecting.py``."""
+    aid = course.select([aid])[0]
+    return collect_download(course, aid, Path(path), lms=lms, roster=roster,
+                            worksheet=worksheet, replace=replace)
+
+
+@dataclass
+class FeedbackRun:
+    """What ``feedback`` rebuilt, what it could not (not graded yet) and the manual grading
+    still pending."""
+    course: Course
+    rebuilt: list = field(default_factory=list)        # (student, assignment)
+    not_graded: list = field(default_factory=list)     # (student, assignment)
+    pending_manual: list = field(default_factory=list)
+    answers_changed: list = field(default_factory=list)
+
+    def format(self) -> str:
+        lines = [f"{student}/{aid}: {path.relative_to(self.course.root)}"
+                 for student, aid in self.rebuilt
+                 for path in sorted(self.course.feedback_dir(student, aid).glob("*.html"))]
+        lines.append(f"feedback rebuilt for {len(self.rebuilt)} graded submission(s)"
+                     + (f"; {len(self.not_graded)} not graded yet (run nncourse grade): "
+                        + ", ".join(f"{s}/{a}" for s, a in self.not_graded)
+                        if self.not_graded else ""))
+        return "\n".join(lines + format_pending(self.pending_manual, self.answers_changed))
+
+
+def feedback(course: Course, assignments=None) -> FeedbackRun:
+    """Rebuild every submitted student's feedback pages from the gradebook (manual scores and
+    comments included), without grading."""
+    aids = course.select(assignments)
+    run = FeedbackRun(course)
+    for aid in aids:
+        for student in course.students([aid]):
+            if course.submitted_dir(student, aid).is_dir():
+                done = rebuild_feedback(course, aid, student) is not None
+                (run.rebuilt if done else run.not_graded).append((student, aid))
+    run.pending_manual = pending_manual(course, aids)
+    run.answers_changed = answers_changed(course, run.pending_manual)
+    return run
