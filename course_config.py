@@ -145,7 +145,7 @@ def configure_nbgrader(c):
     # stock `nbgrader autograde` grades as `nncourse grade` does: hidden checks in the grader,
     # kernels in the sandbox (nncourse/grading/)
     try:
-        from nncourse.grading.execute import configure_stock_autograde
+        from nncourse.nbconfig import configure_stock_autograde
     except ImportError:
         pass
     else:

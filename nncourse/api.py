@@ -23,10 +23,10 @@ from .check import check_notebook as check
 from .cohort import CohortError
 from .course import Course, CourseError
 from .demo import demo
-from .feedback import rebuild_feedback
 from .formgrader import serve as formgrader
 from .grade import GradeRun, GradingInterrupted, grade
 from .grading.executors import ExecutorError
+from .grading.merge import rebuild_feedback
 from .lms.archive import ArchiveError
 from .lms.collecting import CollectResult, collect_download
 from .lms.deadlines import DeadlineError

@@ -15,6 +15,7 @@ from nbgrader import utils as nbutils
 
 from .course import tree_digest
 from .lock import GRADEBOOK_LOCK
+from .nbconfig import nbgrader_config
 from .grading.checks import source_problems
 from .results import HIDDEN_BEGIN, HIDDEN_END
 
@@ -118,7 +119,7 @@ def build(course, assignments=None):
     from nbgrader.converters import GenerateAssignment
     aids = course.select(assignments)
     GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
-    config = course.nbgrader_config()
+    config = nbgrader_config(course)
     problems, built = [], {}
     for aid in aids:
         if not any(course.source_dir(aid).glob("*.ipynb")):
@@ -129,7 +130,7 @@ def build(course, assignments=None):
         if found:
             problems += found
             continue
-        conv = GenerateAssignment(coursedir=course.coursedir(aid, ".", config), config=config)
+        conv = GenerateAssignment(coursedir=course.coursedir(config, aid, "."), config=config)
         conv.force = True
         errors = ErrorLog()
         conv.log.addHandler(errors)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from traitlets.config import Config
+from nbgrader.coursedir import CourseDirectory
 
 from .safetext import encodable
 
@@ -168,18 +168,7 @@ class Course:
         notebook = notebook or self.notebooks(aid)[0]
         return nbformat.read(self.source_dir(aid) / f"{notebook}.ipynb", as_version=4)
 
-    # --- nbgrader ---------------------------------------------------------------------
-    def nbgrader_config(self):
-        """The traitlets config of stock nbgrader (course_config) plus nncourse's grading."""
-        from .grading.execute import grading_config
-        c = Config()
-        self.settings.configure_nbgrader(c)
-        self.prepare_environment()
-        c.CourseDirectory.root = str(self.root)
-        c.CourseDirectory.db_url = self.db_url
-        grading_config(c, self)
-        return c
-
+    # --- nbgrader (the config itself: nbconfig.py) -------------------------------------
     def prepare_environment(self):
         """PYTHONPATH with this course first; this Python's bin on PATH (nbgrader runs
         ``alembic`` when it creates a gradebook)."""
@@ -194,10 +183,10 @@ class Course:
                  if p and p != str(self.root)]
         os.environ["PYTHONPATH"] = os.pathsep.join([str(self.root)] + parts)
 
-    def coursedir(self, assignment_id="", student_id="*", config=None):
-        """An nbgrader CourseDirectory for one assignment (and student glob)."""
-        from nbgrader.coursedir import CourseDirectory
-        cd = CourseDirectory(config=config or self.nbgrader_config())
+    def coursedir(self, config, assignment_id="", student_id="*"):
+        """An nbgrader CourseDirectory for one assignment (and student glob); ``config``:
+        ``nbconfig.nbgrader_config(course)``."""
+        cd = CourseDirectory(config=config)
         cd.assignment_id = assignment_id
         cd.student_id = student_id
         return cd

@@ -25,7 +25,11 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
+from .course import Course
+from .gradebook import gradebook_scores
+from .lms import deadlines
 from .lock import GRADEBOOK_LOCK
+from .nbconfig import nbgrader_config
 from .grading.repair import repair_notes
 from .safetext import encodable
 from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests, strip_ansi
@@ -221,7 +225,6 @@ def late_note_for(student, aid):
     if not (student and aid):
         return ""
     try:
-        from .course import Course
         return late_note(Course.load(os.getcwd()), aid, student)
     except Exception:        # no course here, no deadline settings: no note
         return ""
@@ -229,8 +232,6 @@ def late_note_for(student, aid):
 
 def late_note(course, aid, student):
     """The late-penalty sentence for a submission ("" when on time or without a deadline)."""
-    from .lms import deadlines
-    from .report import gradebook_scores
     try:
         p = deadlines.penalty(course, aid, student)
     except deadlines.DeadlineError:
@@ -248,44 +249,13 @@ def feedback_preprocessors():
 def generate_feedback(course, aid, student, config=None):
     """Write feedback/<student>/<aid>/<notebook>.html for an autograded submission."""
     from nbgrader.converters import GenerateFeedback
-    config = config or course.nbgrader_config()
+    config = config or nbgrader_config(course)
     LATE_NOTES[(student, aid)] = late_note(course, aid, student)
     configure_feedback(config)        # also for a course_config.py that does not
-    conv = GenerateFeedback(coursedir=course.coursedir(aid, student, config), config=config)
+    conv = GenerateFeedback(coursedir=course.coursedir(config, aid, student), config=config)
     conv.force = True
     conv.start()
     return sorted(course.feedback_dir(student, aid).glob("*.html"))
-
-
-def rebuild_feedback(course, aid, student, config=None):
-    """Feedback again from the autograded notebooks and the gradebook, without grading, and
-    the submission's result record brought up to date (scores, pending manual grades).
-    Returns the updated record, or None when the submission has no graded result."""
-    from . import manual
-    from .grading.merge import load_result
-    from .grading.merge import read_scores, write_result
-    from .grading.task import GRADED
-    GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
-    result = load_result(course, aid, student)
-    if (result is None or result.get("status") != GRADED
-            or not any(course.autograded_dir(student, aid).glob("*.ipynb"))):
-        return None
-    scores = read_scores(course, aid, student)
-    for cell in result.get("cells", []):
-        if cell["grade_id"] in scores:
-            score, max_score, flag = scores[cell["grade_id"]]
-            cell.update(score=score, max_score=max_score, needs_manual_grade=flag)
-    result["score"] = sum(s for s, _, _ in scores.values())
-    result["max_score"] = sum(m for _, m, _ in scores.values())
-    result["pending_manual"] = [gid for gid, (_, _, flag) in scores.items() if flag]
-    still = set(result["pending_manual"])
-    result["manual_changed"] = [g for g in result.get("manual_changed", []) if g in still]
-    result["feedback_grades"] = manual.grades_digest(course, aid, student)
-    files = generate_feedback(course, aid, student, config)
-    result["feedback"] = [str(p.relative_to(course.root)) for p in files]
-    result.pop("feedback_error", None)
-    write_result(course, result)
-    return result
 
 
 def write_failure_feedback(course, aid, student, reason):

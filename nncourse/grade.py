@@ -9,6 +9,7 @@ not graded with its reason.
 """
 import signal
 import sys
+from html import escape
 import threading
 import time
 from itertools import chain
@@ -18,12 +19,16 @@ from tqdm import tqdm
 
 from .build import ensure_built
 from .course import tree_digest
-from .manual import answers_changed, pending_manual
-from .grading.merge import load_result, merge
+from .grading.executors import make_executor
+from .grading.merge import merge, rebuild_feedback
+from .grading.sandbox import available, protections, warning
 from .grading.submission import SubmissionError, digest, scan
-from .lock import one_run_at_a_time
-from .grading.task import GRADED, GRADER, GradingTask, make_inputs, not_graded, read_submission, \
-    submission_seed
+from .grading.task import GradingTask, make_inputs, not_graded, read_submission, submission_seed
+from .lock import GRADEBOOK_LOCK, one_run_at_a_time
+from .manual import answers_changed, pending_manual, stale_feedback
+from .nbconfig import nbgrader_config
+from .records import GRADED, GRADER, load_result
+from .report import write_report
 from .safetext import encodable
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
@@ -147,8 +152,6 @@ def _is_current(course, aid, student, fp):
 
 def protections_section():
     """(title, html) for the report: which layers of the grading sandbox were on."""
-    from html import escape
-    from .grading.sandbox import protections
     rows = "".join(f"<tr><td class='l'>{escape(layer)}</td><td>{'on' if on else '<b>OFF</b>'}"
                    f"</td><td class='l'>{escape(note)}</td></tr>" for layer, on, note in protections())
     return ("採点の隔離 (Sandbox): what protected this run",
@@ -159,9 +162,6 @@ def protections_section():
 def refresh_feedback(course, submissions):
     """Rebuild the feedback of unchanged submissions whose grades changed in the gradebook
     since (a manual score or comment from formgrader); returns those (student, aid)."""
-    from .feedback import rebuild_feedback
-    from .lock import GRADEBOOK_LOCK
-    from .manual import stale_feedback
     GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
     records = [r for r in (load_result(course, aid, student) for student, aid in submissions)
                if r is not None]
@@ -191,10 +191,6 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     (``"local"``) and ``scheduler`` (an address), see ``make_executor``).
     ``report_sections``: optional function GradeRun -> [(title, html fragment)] whose
     sections the HTML report shows (``autograders.catalogue.grading`` uses it)."""
-    from .report import write_report
-    from .grading.executors import make_executor
-    from .grading.sandbox import available, warning
-    from .lock import GRADEBOOK_LOCK
     start = time.monotonic()
     aids = course.select(assignments)
     ensure_built(course, aids)
@@ -244,7 +240,7 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
     if own:
         executor = make_executor(course, jobs, dask=dask, scheduler=scheduler)
     run.executor = executor.describe() if executor is not None else "none"
-    config = course.nbgrader_config() if tasks else None
+    config = nbgrader_config(course) if tasks else None
     interrupted, guard = False, _WholeMerges()
     try:
         for result in chain(refused, executor.run(tasks, inputs, load) if tasks else ()):

@@ -26,7 +26,10 @@ import os
 import nbformat
 from nbgrader import utils as nbutils
 
+from .gradebook import find_submission, session
+from .lms.deadlines import DeadlineError, extensions, late_key
 from .lock import GRADEBOOK_LOCK
+from .records import load_result
 
 
 def _normalize(text):
@@ -85,10 +88,8 @@ def save_state(course, aid, student, state):
 
 def _grades(gb, aid, student):
     """{"<notebook>/<grade_id>": Grade} of a submission ({} when the gradebook has none)."""
-    from nbgrader.api import MissingEntry
-    try:
-        sub = gb.find_submission(aid, student)
-    except MissingEntry:
+    sub = find_submission(gb, aid, student)
+    if sub is None:
         return {}
     return {f"{nb.name}/{g.name}": g for nb in sub.notebooks for g in nb.grades}
 
@@ -96,13 +97,12 @@ def _grades(gb, aid, student):
 def before_autograde(course, aid, student):
     """Record which manual scores the teacher has confirmed, and for which text; call it just
     before nbgrader's Autograde replaces the autograded notebooks.  Returns the state."""
-    from nbgrader.api import Gradebook
     state = load_state(course, aid, student)
     shown = autograded_digests(course, aid, student) or state["answers"]
     with GRADEBOOK_LOCK:
         if not course.has_gradebook():
             return state
-        with Gradebook(course.db_url, course.course_id) as gb:
+        with session(course, locked=False) as gb:     # the lock is held above
             for key, grade in _grades(gb, aid, student).items():
                 if grade.manual_score is None:
                     state["graded"].pop(key, None)          # no (more) manual score
@@ -116,10 +116,9 @@ def before_autograde(course, aid, student):
 def after_autograde(course, aid, student, state):
     """Put the teacher's flags back after nbgrader's Autograde; returns
     ``(pending_manual, manual_changed)``, lists of grade_ids."""
-    from nbgrader.api import Gradebook
     answers = autograded_digests(course, aid, student)
     changed = []
-    with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+    with session(course) as gb:
         grades = _grades(gb, aid, student)
         for key, grade in grades.items():
             if grade.manual_score is None:
@@ -136,11 +135,10 @@ def after_autograde(course, aid, student, state):
 
 def pending_manual(course, aids):
     """{(student, aid): [grade_id, ...]} of the cells that still need manual grading."""
-    from nbgrader.api import Gradebook
     out = {}
     if not course.has_gradebook():
         return out
-    with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+    with session(course) as gb:
         for aid in aids:
             for student in course.students([aid]):
                 ids = [g.name for g in _grades(gb, aid, student).values() if g.needs_manual_grade]
@@ -152,7 +150,6 @@ def pending_manual(course, aids):
 def answers_changed(course, pending):
     """(student, aid, [grade_id]) of the pending answers whose result record says they were
     flagged again because the answer changed after the teacher graded it."""
-    from .grading.merge import load_result
     out = []
     for (student, aid), ids in sorted(pending.items()):
         again = [g for g in (load_result(course, aid, student) or {}).get("manual_changed", [])
@@ -169,15 +166,12 @@ def grades_digest(course, aid, student, gb=None, _ext=None):
     behind 「遅延提出 …」); when it changes, the feedback is out of date.  ``gb``: an open
     Gradebook (the caller holds the lock), else one is opened here; ``_ext``: the course's
     ``deadlines.extensions``, read once by a caller that digests many submissions."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from .lms.deadlines import late_key
     if gb is None:
-        with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+        with session(course) as gb:
             return grades_digest(course, aid, student, gb, _ext)
     h = hashlib.sha256()
-    try:
-        sub = gb.find_submission(aid, student)
-    except MissingEntry:
+    sub = find_submission(gb, aid, student)
+    if sub is None:
         return ""
     late = late_key(course, aid, student, _ext)
     if late:                  # nothing added when on time: the digests made before stay valid
@@ -196,16 +190,14 @@ def stale_feedback(course, records):
     """The result records (graded ones) whose feedback no longer shows what the gradebook
     says, or whose late note changed (the deadline settings, an extension, the submission
     time); one gradebook session for all of them."""
-    from nbgrader.api import Gradebook
     records = [r for r in records if r.get("status") == "graded"]
     if not records or not course.has_gradebook():
         return []
-    from .lms.deadlines import DeadlineError, extensions
     try:
         ext = extensions(course)
     except DeadlineError:
         ext = None            # each digest meets the error again: no late note, as the feedback
-    with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+    with session(course) as gb:
         return [r for r in records if r.get("feedback_grades") !=
                 grades_digest(course, r["assignment"], r["student"], gb, ext)]
 

@@ -4,13 +4,15 @@ Scores come from the gradebook (the record nbgrader and formgrader use); statuse
 messages and problems from the per-submission results that the workers wrote.
 """
 import html
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .lock import GRADEBOOK_LOCK
+from .gradebook import gradebook_scores
+from .lms.sections import late_penalties, similar_submissions
+from .records import load_results
+from .results import MISTAKE, NOT_ATTEMPTED, NOT_RUN_OUTCOME, PASSED, mistake_key, outcome
 from .safetext import CsvDictWriter, csv_writer, encodable
 
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
@@ -87,54 +89,6 @@ class Report:
         return "\n".join(lines)
 
 
-def gradebook_scores(course, aids):
-    """{(student, aid): {score, max_score, needs_manual_grade, timestamp, grades, comments}}
-    from the gradebook; ``grades``: {grade_id: {score, max_score, auto_score, manual_score,
-    needs_manual_grade, cell_type}}, ``comments``: {cell name: the teacher's comment} (what
-    formgrader shows now)."""
-    from nbgrader.api import Gradebook
-    out = {}
-    if not course.has_gradebook():      # nothing built or graded yet: do not create one here
-        return out
-    with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
-        for aid in aids:
-            try:
-                assignment = gb.find_assignment(aid)
-            except Exception:
-                continue
-            for sub in assignment.submissions:
-                grades, comments = {}, {}
-                for nb in sub.notebooks:
-                    comments.update({c.name: c.manual_comment for c in nb.comments
-                                     if c.manual_comment})
-                    for g in nb.grades:
-                        grades[g.name] = {
-                            "score": float(g.score or 0), "max_score": float(g.max_score or 0),
-                            "auto_score": g.auto_score, "manual_score": g.manual_score,
-                            "needs_manual_grade": bool(g.needs_manual_grade),
-                            "cell_type": g.cell.cell_type}
-                out[(sub.student.id, aid)] = {
-                    "score": float(sub.score or 0), "max_score": float(sub.max_score or 0),
-                    "needs_manual_grade": bool(sub.needs_manual_grade),
-                    "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
-                    "grades": grades, "comments": comments}
-    return out
-
-
-def _load_results(course, aids):
-    from .grading.merge import result_path
-    results = {}
-    for aid in aids:
-        for student in course.students([aid]):
-            try:
-                results[(student, aid)] = json.loads(
-                    result_path(course, aid, student).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                pass
-    return results
-
-
-
 # --- what the results say, per submission and per exercise ---------------------------------
 @dataclass
 class Submission:
@@ -161,7 +115,6 @@ class Submission:
 
 def submissions(results, scores):
     """{(student, aid): Submission} from the result records and the gradebook's live grades."""
-    from .results import NOT_ATTEMPTED, outcome
     out = {}
     for (student, aid), res in sorted(results.items()):
         gb = scores.get((student, aid), {})
@@ -217,7 +170,6 @@ class Analysis:
 
 
 def analyse(subs):
-    from .results import MISTAKE, NOT_ATTEMPTED, NOT_RUN_OUTCOME, PASSED, mistake_key
     exercises, mistakes = {}, {}
     not_attempted, not_run = defaultdict(list), defaultdict(list)
     for (student, aid), sub in sorted(subs.items()):
@@ -432,7 +384,7 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
     directory = course.root / "reports" / (aids[0] if len(aids) == 1 else "all")
     directory.mkdir(parents=True, exist_ok=True)
     scores = gradebook_scores(course, aids)
-    results = _load_results(course, aids)
+    results = load_results(course, aids)
     subs = submissions(results, scores)
     rows = []
     for (student, aid), res in sorted(results.items()):
@@ -458,7 +410,6 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
     problems = [(student, aid, p) for (student, aid), res in sorted(results.items())
                 for p in res.get("problems", [])]
     plots = _plots(directory, aids, subs, analysis)
-    from .lms.sections import late_penalties, similar_submissions
     late = late_penalties(course, aids, scores)               # late-penalty section
     sections = list(sections) + ([late] if late else [])
     sections += similar_submissions(course, aids)             # similarity section

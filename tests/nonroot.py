@@ -45,7 +45,7 @@ import pytest
 from nncourse.build import ensure_built
 from nncourse.cohort import create_cohort
 from nncourse.course import Course, copy_course
-from nncourse.grading.merge import load_result
+from nncourse.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "nncourse-ci"                  # the unprivileged account made when the tests run as root

@@ -123,7 +123,7 @@ def graded(tmp_path_factory):
                            "grade", "--force", "--no-progress", "--jobs", "2", *AIDS],
                           capture_output=True, text=True)
     second = {(r["student"], r["assignment"]): r for r in first.results}   # keys only
-    from nncourse.grade import load_result
+    from nncourse.records import load_result
     second = {k: load_result(course, k[1], k[0]) for k in second}
     return dict(course=course, entries=entries, first=first, cli=proc, second=second,
                 submitted=submitted, course_files=course_files)

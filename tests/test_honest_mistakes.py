@@ -22,7 +22,7 @@ from nbgrader import utils as nbutils
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.course import Course, copy_course
-from nncourse.grading.merge import load_result
+from nncourse.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a1_loss"

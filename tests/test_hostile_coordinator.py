@@ -32,7 +32,7 @@ import pytest
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.course import Course, copy_course, tree_digest
-from nncourse.grade import load_result
+from nncourse.records import load_result
 from nncourse.grading.submission import digest, scan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ import pytest
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.course import Course, copy_course
-from nncourse.grade import load_result
+from nncourse.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a1_loss"

@@ -15,7 +15,7 @@ import pytest
 
 import nncourse.report as R
 from nncourse.course import Course, copy_course
-from nncourse.grading.merge import result_path
+from nncourse.records import result_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "tests" / "fixtures" / "toy_course"

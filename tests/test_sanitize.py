@@ -25,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from nncourse.course import Course, copy_course
 from nncourse.grading import sanitize as S
+from nncourse.nbconfig import nbgrader_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
@@ -113,12 +114,12 @@ def test_sanitizer_keeps_a_matplotlib_svg_drawable():
 
 def test_sanitizer_runs_after_execution_and_grading_in_the_autograde_pipeline():
     course = Course.load(ROOT)
-    pre = list(course.nbgrader_config().Autograde.autograde_preprocessors)
+    pre = list(nbgrader_config(course).Autograde.autograde_preprocessors)
     names = [p.__name__ for p in pre]
     assert names.index("SanitizeSubmission") > names.index("BudgetedExecute")
     assert names.index("SanitizeSubmission") > names.index("SaveAutoGrades")
     # as nbconvert calls it (a preprocessor that is not enabled silently does nothing)
-    pp = S.SanitizeSubmission(config=course.nbgrader_config())
+    pp = S.SanitizeSubmission(config=nbgrader_config(course))
     nb, _ = pp(hostile_notebook(), {"nbgrader": {"assignment": "a1_loss",
                                                   "notebook": "loss_functions"}})
     assert not unsafe(nb.cells[0].outputs[0].data["text/html"])

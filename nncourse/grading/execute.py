@@ -22,11 +22,11 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Integer, Unicode
 
 from nbgrader import utils as nbutils
-from nbgrader.preprocessors import (ClearOutput, DeduplicateIds, Execute, OverwriteCells,
-                                    OverwriteKernelspec)
+from nbgrader.preprocessors import Execute
 
+from ..course import Course
 from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
-from .repair import RepairSubmission
+from .sandbox import SandboxedKernelManager, booted, configure_sandbox
 from .student import KernelProblem, Student
 
 # error names written into cell outputs (read back by results.py)
@@ -101,15 +101,11 @@ class BudgetedExecute(Execute):
         config=True)
 
     def __init__(self, *args, **kwargs):
-        from .sandbox import SandboxedKernelManager
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        from .sandbox import booted
         if self.judge and self.source_dir and not booted():   # stock `nbgrader autograde`
-            from ..course import Course
-            from .sandbox import configure_sandbox
             configure_sandbox(Course.load(Path(self.source_dir).parent))
         self._deadline = monotonic() + self.notebook_timeout
         self._stopped = None          # (ename, message) once cells can no longer run
@@ -328,42 +324,3 @@ def _output_size(msg):
     data = content.get("data") or {}
     return sum(len(v) if isinstance(v, str) else 100 for v in data.values()) + len(
         "".join(content.get("traceback", []) or []))
-
-
-def configure_stock_autograde(c, course_root):
-    """For ``nbgrader_config.py``: stock ``nbgrader autograde`` in the course directory grades
-    exactly as ``nncourse grade`` does (the hidden checks in the grader, the sandbox)."""
-    import sys
-    from ..course import Course
-    if str(course_root) not in sys.path:        # this course's autograders/, reference/ first
-        sys.path.insert(0, str(course_root))
-    return grading_config(c, Course.load(course_root))
-
-
-def grading_config(c, course):
-    """nncourse's additions to the nbgrader config (used by ``Course.nbgrader_config``)."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                        LimitOutput, SaveAutoGrades)
-    from .sanitize import SanitizeSubmission
-    # honest mistakes (a copied cell, metadata of another nbgrader version) are repaired
-    # before nbgrader's own checks see the notebook (repair.py)
-    c.Autograde.sanitize_preprocessors = [
-        RepairSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-        CheckCellMetadata]
-    # SanitizeSubmission after SaveAutoGrades: grades (and nbgrader's "unchanged answer"
-    # checksums) come from what the student wrote; what is written to autograded/ (formgrader
-    # renders it, feedback is made from it) is the sanitized notebook
-    c.Autograde.autograde_preprocessors = [
-        BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, SanitizeSubmission,
-        AssignLatePenalties, CheckCellMetadata]
-    c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
-    c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
-    c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S", 30))
-    c.BudgetedExecute.interrupt_on_timeout = True
-    c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
-    c.BudgetedExecute.source_dir = str(course.root / "source")
-    c.SanitizeSubmission.course_root = str(course.root)
-    c.RepairSubmission.source_dir = str(course.root / "source")
-    return c

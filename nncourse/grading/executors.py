@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 
+from .frames import read_frame, write_frame
 from .sandbox import children as process_children
 from .task import GRADER, TaskResult, code_version, not_graded, run_task, versions
 
@@ -57,7 +58,6 @@ class _Slot:
     """One long-lived worker process and the thread that reads its frames."""
 
     def __init__(self, log_path, env):
-        from .worker import read_frame
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nncourse.grading.worker"], stdin=subprocess.PIPE,
@@ -79,7 +79,6 @@ class _Slot:
         threading.Thread(target=reader, daemon=True).start()
 
     def send(self, obj):
-        from .worker import write_frame
         write_frame(self.proc.stdin, obj)
 
     def close(self, kill=False):

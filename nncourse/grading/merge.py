@@ -15,47 +15,19 @@ Each ``TaskResult`` a worker returns (``task.py``) is merged here, in the proces
 A run killed before step 6 leaves no record with the new fingerprint, so the next
 ``nncourse grade`` grades that submission again; merging it twice writes the same rows.
 """
-import json
 import os
 import shutil
+import warnings
+from datetime import datetime
 from pathlib import Path
 
-from ..safetext import scrub
-from .task import FAILED, GRADED
+from sqlalchemy.exc import SAWarning
 
-
-def result_path(course, aid, student):
-    return course.state_dir / "results" / aid / f"{student}.json"
-
-
-def write_result(course, result):
-    path = result_path(course, result["assignment"], result["student"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(scrub(result), ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def load_result(course, aid, student):
-    try:
-        return json.loads(result_path(course, aid, student).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def read_scores(course, aid, student, gb=None):
-    """{grade_id: (score, max_score, needs_manual_grade)} of a submission in the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from ..lock import GRADEBOOK_LOCK
-    if gb is None:
-        with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
-            return read_scores(course, aid, student, gb)
-    try:
-        sub = gb.find_submission(aid, student)
-    except MissingEntry:
-        return {}
-    return {g.name: (float(g.score or 0), float(g.max_score), bool(g.needs_manual_grade))
-            for nb in sub.notebooks for g in nb.grades}
+from .. import manual
+from ..feedback import generate_feedback, late_note, write_failure_feedback
+from ..gradebook import read_scores, session
+from ..lock import GRADEBOOK_LOCK
+from ..records import GRADED, load_result, scores_into, write_result
 
 
 def replace_dir(dest, files):
@@ -82,7 +54,6 @@ def replace_dir(dest, files):
 
 def _write_grades(gb, aid, student, result):
     """nbgrader's SaveAutoGrades, from the worker's scores: auto scores and auto comments."""
-    from datetime import datetime
     gb.update_or_create_student(student)
     stamp = result.record.get("timestamp")
     if stamp:
@@ -106,19 +77,12 @@ def _write_grades(gb, aid, student, result):
 def merge(course, result, config=None):
     """Write one ``TaskResult`` into the course (see the module's docstring); returns the
     result record as written."""
-    import warnings
-    from nbgrader.api import Gradebook
-    from sqlalchemy.exc import SAWarning
-    from .. import manual
-    from ..feedback import generate_feedback, late_note, write_failure_feedback
-    from ..lock import GRADEBOOK_LOCK
     record = dict(result.record)
     aid, student = record["assignment"], record["student"]
     if record["status"] == GRADED:
         state = manual.before_autograde(course, aid, student)
         replace_dir(course.autograded_dir(student, aid), result.autograded)
-        with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb, \
-                warnings.catch_warnings():
+        with session(course) as gb, warnings.catch_warnings():
             # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
             warnings.simplefilter("ignore", SAWarning)
             _write_grades(gb, aid, student, result)
@@ -127,9 +91,9 @@ def merge(course, result, config=None):
     else:
         record["pending_manual"], record["manual_changed"] = [], []
     scores = read_scores(course, aid, student)
-    for cell in record["cells"]:
-        score, max_score, flag = scores.get(cell["grade_id"], (0.0, cell["points"], False))
-        cell.update(score=score, max_score=max_score, needs_manual_grade=flag)
+    for cell in record["cells"]:          # a cell the gradebook lacks scores nothing
+        if cell["grade_id"] not in scores:
+            cell.update(score=0.0, max_score=cell["points"], needs_manual_grade=False)
     present = {c["grade_id"] for c in record["cells"]}
     for gid, (score, max_score, flag) in scores.items():
         if gid not in present and record["status"] == GRADED:   # deleted by the student
@@ -138,8 +102,7 @@ def merge(course, result, config=None):
                                     "hidden": False, "message": msg, "score": score,
                                     "max_score": max_score, "needs_manual_grade": flag})
             record["problems"].append(msg)
-    record["score"] = sum(s for s, _, _ in scores.values())
-    record["max_score"] = sum(m for _, m, _ in scores.values())
+    scores_into(record, scores)
     try:
         if record["status"] != GRADED:
             files = write_failure_feedback(course, aid, student, record["error"])
@@ -156,3 +119,25 @@ def merge(course, result, config=None):
     record["feedback_grades"] = manual.grades_digest(course, aid, student)
     write_result(course, record)
     return record
+
+
+def rebuild_feedback(course, aid, student, config=None):
+    """Feedback again from the autograded notebooks and the gradebook, without grading, and
+    the submission's result record brought up to date (scores, pending manual grades).
+    Returns the updated record, or None when the submission has no graded result."""
+    GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
+    result = load_result(course, aid, student)
+    if (result is None or result.get("status") != GRADED
+            or not any(course.autograded_dir(student, aid).glob("*.ipynb"))):
+        return None
+    scores = read_scores(course, aid, student)
+    scores_into(result, scores)
+    result["pending_manual"] = [gid for gid, (_, _, flag) in scores.items() if flag]
+    still = set(result["pending_manual"])
+    result["manual_changed"] = [g for g in result.get("manual_changed", []) if g in still]
+    result["feedback_grades"] = manual.grades_digest(course, aid, student)
+    files = generate_feedback(course, aid, student, config)
+    result["feedback"] = [str(p.relative_to(course.root)) for p in files]
+    result.pop("feedback_error", None)
+    write_result(course, result)
+    return result

@@ -5,7 +5,7 @@ cell copied and pasted (the same ``grade_id`` twice), a cell pasted from another
 (a ``grade_id`` this assignment does not have), nbgrader metadata of another nbgrader
 version (``schema_version`` 1/2/4, missing or extra keys) or lost by an editor.
 ``RepairSubmission`` runs first among nbgrader's sanitize preprocessors
-(``execute.grading_config``) and makes the notebook one nbgrader grades, as far as it allows:
+(``nbconfig.grading_config``) and makes the notebook one nbgrader grades, as far as it allows:
 
 - the nbgrader metadata of every graded or locked cell is taken from the trusted source
   notebook (``source/<assignment>/``), by ``grade_id``; nbgrader's OverwriteCells then puts

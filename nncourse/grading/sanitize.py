@@ -6,7 +6,7 @@ written answer with raw HTML, would otherwise run in the teacher's (or student's
 in formgrader's case in the Jupyter server's origin, with the teacher's session.
 
 ``SanitizeSubmission`` runs among nbgrader's autograde preprocessors after the notebook was
-executed and its grades saved (``execute.grading_config``).  The sanitizing is done by
+executed and its grades saved (``nbconfig.grading_config``).  The sanitizing is done by
 bleach (``bleach.Cleaner``, the library nbconvert's ``SanitizeHTML`` uses), with allowlists:
 
 - ``text/html`` outputs, ``text/markdown`` outputs and raw cells: only formatting, tables and

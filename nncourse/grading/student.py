@@ -38,7 +38,9 @@ class Public:
     """A public test function by name: callable here, and passed to the kernel by name."""
 
     def __init__(self, name):
-        import autograders.testfuncs as testfuncs   # the same file the kernel has
+        # imported when used: the graded course's autograders/ (the same file the kernel
+        # has), which the worker puts first on sys.path for each course (``task._activate``)
+        import autograders.testfuncs as testfuncs
         self.name, self.func = name, getattr(testfuncs, name)
 
     def __call__(self, *args, **kwargs):

@@ -32,15 +32,25 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import booted, configure_sandbox, scratch_base, warning
-from .repair import repair_notes
-from .submission import read, scan
+from nbgrader.converters import Autograde
 
-GRADED, FAILED = "graded", "failed"
+from .. import manual
+from ..build import ErrorLog, build
+from ..course import Course
+from ..feedback import generate_feedback
+from ..gradebook import session
+from ..lock import GRADEBOOK_LOCK
+from ..nbconfig import nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
 # grading machinery (an exception in the grader, a worker that died, a kernel that could not
 # start): the latter is never the student's fault, and fails the run (``GradeRun.grader_failures``)
-SUBMISSION, GRADER = "submission", "grader"
+from ..records import FAILED, GRADED, GRADER, SUBMISSION
+from ..results import cell_problems, graded_cells
+from .checks import hidden_calls
+from .execute import GRADING_FLAGS, VISIBLE_ONLY
+from .sandbox import booted, configure_sandbox, scratch_base, warning
+from .repair import repair_notes
+from .submission import read, scan
 GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
              "あなたの提出の問題ではありません。先生が直してから採点し直します。")
 # nbgrader's lines that say the kernel never ran the student's code (the grader's side)
@@ -128,8 +138,6 @@ def make_inputs(course, aid, digest):
 def template_gradebook(course, aid, digest):
     """An SQLite gradebook that holds the assignment alone (nbgrader's generate_assignment
     in a scratch copy of the inputs), kept in the state dir by digest."""
-    from ..build import build
-    from ..lock import GRADEBOOK_LOCK
     path = course.state_dir / "templates" / f"{aid}-{digest[:24]}.db"
     if path.is_file():
         return path.read_bytes()
@@ -271,14 +279,12 @@ def _activate(root):
             del sys.modules[name]
     sys.path[:] = [p for p in sys.path if p != str(_STATE["current"])]
     sys.path.insert(0, str(root))
-    from .checks import hidden_calls
     if hasattr(hidden_calls, "cache_clear"):
         hidden_calls.cache_clear()
     _STATE["current"] = root
 
 
 def _load_course(root):
-    from ..course import Course
     course = Course.load(root)
     course.settings.GRADEBOOK_URL = ""          # the scratch gradebook, whatever the course uses
     return course
@@ -342,8 +348,6 @@ def _run_task(task, inputs):
 
 
 def _grade(course, task):
-    from .. import manual
-    from ..build import ErrorLog
     aid, student = task.assignment, task.student
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
@@ -351,13 +355,9 @@ def _grade(course, task):
               "feedback": [], "repairs": []}
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
-    config = course.nbgrader_config()
-    from nbgrader.converters import Autograde
-    from ..feedback import generate_feedback
-    from ..results import cell_problems, graded_cells
-    from .execute import GRADING_FLAGS, VISIBLE_ONLY
+    config = nbgrader_config(course)
     collect = ErrorLog()
-    conv = Autograde(coursedir=course.coursedir(aid, student, config), config=config)
+    conv = Autograde(coursedir=course.coursedir(config, aid, student), config=config)
     conv.force = True
     conv.log.addHandler(collect)
     GRADING_FLAGS.clear()
@@ -409,9 +409,8 @@ def _grade(course, task):
 
 
 def _scratch_grades(course, aid, student):
-    from nbgrader.api import Gradebook
     grades, comments = {}, {}
-    with Gradebook(course.db_url, course.course_id) as gb:
+    with session(course, locked=False) as gb:     # the worker's own scratch gradebook
         sub = gb.find_submission(aid, student)
         stamp = sub.timestamp.isoformat() if sub.timestamp else None
         for nb in sub.notebooks:
@@ -421,7 +420,7 @@ def _scratch_grades(course, aid, student):
 
 
 def _set_seed(seed):
-    try:
+    try:     # imported here: the graded course's own autograders/ (``_activate``), not ours
         from autograders.compare import set_submission_seed
     except ImportError:            # a course without the shared helpers (the toy course)
         return

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..grading.merge import load_result
-from ..report import gradebook_scores, submissions
+from ..records import load_result
+from ..gradebook import gradebook_scores
+from ..report import submissions
 from ..safetext import CsvDictWriter, encodable
 from . import canvas, deadlines, moodle, records
 from .roster import Roster

@@ -1,0 +1,75 @@
+"""Every access to the course's nbgrader gradebook (``gradebook.db`` or the
+``GRADEBOOK_URL`` database) opens it here: under the gradebook lock (one writer at a time
+across processes, ``lock.GRADEBOOK_LOCK``), with one look-up of a submission that may be
+missing, and the reads the report, feedback and merge share.
+"""
+from contextlib import contextmanager
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from .lock import GRADEBOOK_LOCK
+
+
+@contextmanager
+def session(course, locked=True):
+    """An open nbgrader ``Gradebook`` of ``course``, under the gradebook lock unless
+    ``locked`` is False (a worker's own scratch gradebook, which no one else opens)."""
+    if locked:
+        with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb:
+            yield gb
+    else:
+        with Gradebook(course.db_url, course.course_id) as gb:
+            yield gb
+
+
+def find_submission(gb, aid, student):
+    """``student``'s submission of ``aid`` in the open gradebook ``gb``, or None."""
+    try:
+        return gb.find_submission(aid, student)
+    except MissingEntry:
+        return None
+
+
+def read_scores(course, aid, student, gb=None):
+    """{grade_id: (score, max_score, needs_manual_grade)} of a submission in the gradebook."""
+    if gb is None:
+        with session(course) as gb:
+            return read_scores(course, aid, student, gb)
+    sub = find_submission(gb, aid, student)
+    if sub is None:
+        return {}
+    return {g.name: (float(g.score or 0), float(g.max_score), bool(g.needs_manual_grade))
+            for nb in sub.notebooks for g in nb.grades}
+
+
+def gradebook_scores(course, aids):
+    """{(student, aid): {score, max_score, needs_manual_grade, timestamp, grades, comments}}
+    from the gradebook; ``grades``: {grade_id: {score, max_score, auto_score, manual_score,
+    needs_manual_grade, cell_type}}, ``comments``: {cell name: the teacher's comment} (what
+    formgrader shows now)."""
+    out = {}
+    if not course.has_gradebook():      # nothing built or graded yet: do not create one here
+        return out
+    with session(course) as gb:
+        for aid in aids:
+            try:
+                assignment = gb.find_assignment(aid)
+            except MissingEntry:
+                continue
+            for sub in assignment.submissions:
+                grades, comments = {}, {}
+                for nb in sub.notebooks:
+                    comments.update({c.name: c.manual_comment for c in nb.comments
+                                     if c.manual_comment})
+                    for g in nb.grades:
+                        grades[g.name] = {
+                            "score": float(g.score or 0), "max_score": float(g.max_score or 0),
+                            "auto_score": g.auto_score, "manual_score": g.manual_score,
+                            "needs_manual_grade": bool(g.needs_manual_grade),
+                            "cell_type": g.cell.cell_type}
+                out[(sub.student.id, aid)] = {
+                    "score": float(sub.score or 0), "max_score": float(sub.max_score or 0),
+                    "needs_manual_grade": bool(sub.needs_manual_grade),
+                    "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
+                    "grades": grades, "comments": comments}
+    return out

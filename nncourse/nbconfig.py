@@ -1,0 +1,61 @@
+"""The one place the nbgrader configuration of a course is assembled: stock nbgrader's
+(``course_config.configure_nbgrader``) plus nncourse's grading (the preprocessors of
+``grading/``), for every nbgrader converter nncourse runs (generate_assignment, autograde,
+generate_feedback) and for stock ``nbgrader autograde`` in the course directory.
+"""
+import sys
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+                                    DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells,
+                                    OverwriteKernelspec, SaveAutoGrades)
+from traitlets.config import Config
+
+from .course import Course
+from .grading.execute import BudgetedExecute
+from .grading.repair import RepairSubmission
+from .grading.sanitize import SanitizeSubmission
+
+
+def nbgrader_config(course: Course) -> Config:
+    """The traitlets config of stock nbgrader (course_config) plus nncourse's grading."""
+    c = Config()
+    course.settings.configure_nbgrader(c)
+    course.prepare_environment()
+    c.CourseDirectory.root = str(course.root)
+    c.CourseDirectory.db_url = course.db_url
+    grading_config(c, course)
+    return c
+
+
+def configure_stock_autograde(c, course_root):
+    """For ``nbgrader_config.py``: stock ``nbgrader autograde`` in the course directory grades
+    exactly as ``nncourse grade`` does (the hidden checks in the grader, the sandbox)."""
+    if str(course_root) not in sys.path:        # this course's autograders/, reference/ first
+        sys.path.insert(0, str(course_root))
+    return grading_config(c, Course.load(course_root))
+
+
+def grading_config(c, course):
+    """nncourse's additions to the nbgrader config."""
+    # honest mistakes (a copied cell, metadata of another nbgrader version) are repaired
+    # before nbgrader's own checks see the notebook (repair.py)
+    c.Autograde.sanitize_preprocessors = [
+        RepairSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+        CheckCellMetadata]
+    # SanitizeSubmission after SaveAutoGrades: grades (and nbgrader's "unchanged answer"
+    # checksums) come from what the student wrote; what is written to autograded/ (formgrader
+    # renders it, feedback is made from it) is the sanitized notebook
+    c.Autograde.autograde_preprocessors = [
+        BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, SanitizeSubmission,
+        AssignLatePenalties, CheckCellMetadata]
+    c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
+    c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
+    c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S", 30))
+    c.BudgetedExecute.interrupt_on_timeout = True
+    c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
+    c.BudgetedExecute.source_dir = str(course.root / "source")
+    c.SanitizeSubmission.course_root = str(course.root)
+    c.RepairSubmission.source_dir = str(course.root / "source")
+    return c

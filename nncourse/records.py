@@ -1,0 +1,57 @@
+"""Result records: ``autograded/.nncourse/results/<aid>/<student>.json``, one per graded (or
+not gradable) submission, read by feedback, the report and the exports.
+
+``grading/merge.py`` is the only writer (through ``write_result``); everything else reads.
+A record says ``status`` (``GRADED`` or ``FAILED``), and for a failure its ``cause``:
+``SUBMISSION`` (the student's to fix) or ``GRADER`` (the grading machinery's).
+"""
+import json
+import os
+
+from .safetext import scrub
+
+GRADED, FAILED = "graded", "failed"
+SUBMISSION, GRADER = "submission", "grader"      # what a FAILED record's cause is
+
+
+def result_path(course, aid, student):
+    return course.state_dir / "results" / aid / f"{student}.json"
+
+
+def load_result(course, aid, student):
+    """The record of ``student``'s ``aid``, or None (never graded, or unreadable)."""
+    try:
+        return json.loads(result_path(course, aid, student).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_results(course, aids):
+    """{(student, aid): record} of every recorded submission of ``aids``."""
+    found = {}
+    for aid in aids:
+        for student in course.students([aid]):
+            record = load_result(course, aid, student)
+            if record is not None:
+                found[(student, aid)] = record
+    return found
+
+
+def write_result(course, record):
+    """Write ``record`` atomically (a reader sees the old record or the new one)."""
+    path = result_path(course, record["assignment"], record["student"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(scrub(record), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def scores_into(record, scores):
+    """Copy the gradebook's ``scores`` ({grade_id: (score, max_score, needs_manual_grade)},
+    ``gradebook.read_scores``) into ``record``'s cells and totals."""
+    for cell in record.get("cells", []):
+        if cell["grade_id"] in scores:
+            score, max_score, flag = scores[cell["grade_id"]]
+            cell.update(score=score, max_score=max_score, needs_manual_grade=flag)
+    record["score"] = sum(s for s, _, _ in scores.values())
+    record["max_score"] = sum(m for _, m, _ in scores.values())
