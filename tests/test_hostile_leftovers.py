@@ -209,6 +209,7 @@ def test_grading_finishes_victims_keep_full_marks(graded):
     for student in LINKS:
         assert results[student]["status"] == "failed", student
         assert f"NOT GRADED {student}/{AID}" in proc.stdout, proc.stdout[-3000:]
+    print(f"coordinator peak {graded['peak'] / 1024:.0f} MB")
     assert graded["peak"] < PEAK_BOUND_KB, f"coordinator peak {graded['peak'] / 1024:.0f} MB"
 
 
