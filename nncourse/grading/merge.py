@@ -9,7 +9,9 @@ Each ``TaskResult`` a worker returns (``task.py``) is merged here, in the proces
    by names, in one transaction; manual scores and manual comments are never written;
 4. the manual flags are put back (``manual.after_autograde``);
 5. the feedback: the worker's pages when they show what the gradebook now says, else made
-   here from the merged gradebook (a manual score, a comment, a late penalty);
+   here from the merged gradebook (a manual score, a comment, a late penalty) and the
+   autograded notebooks (with the coordinator's notes on what it left out of the submission,
+   ``submission.with_notes``, which the worker never saw);
 6. the result record ``autograded/.nncourse/results/<aid>/<student>.json`` last (atomic).
 
 A run killed before step 6 leaves no record with the new fingerprint, so the next
@@ -21,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from ..safetext import scrub
+from .submission import with_notes
 from .task import FAILED, GRADED
 
 
@@ -114,9 +117,10 @@ def merge(course, result, config=None):
     from ..lock import GRADEBOOK_LOCK
     record = dict(result.record)
     aid, student = record["assignment"], record["student"]
+    notes = record.get("submission_notes_ja") or []      # the coordinator's, not the worker's
     if record["status"] == GRADED:
         state = manual.before_autograde(course, aid, student)
-        replace_dir(course.autograded_dir(student, aid), result.autograded)
+        replace_dir(course.autograded_dir(student, aid), with_notes(result.autograded, notes))
         with GRADEBOOK_LOCK, Gradebook(course.db_url, course.course_id) as gb, \
                 warnings.catch_warnings():
             # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
@@ -142,8 +146,8 @@ def merge(course, result, config=None):
     record["max_score"] = sum(m for _, m, _ in scores.values())
     try:
         if record["status"] != GRADED:
-            files = write_failure_feedback(course, aid, student, record["error"])
-        elif (result.feedback and result.feedback_grades ==
+            files = write_failure_feedback(course, aid, student, record["error"], notes)
+        elif (result.feedback and not notes and result.feedback_grades ==
               manual.grades_digest(course, aid, student) and not late_note(course, aid, student)):
             replace_dir(course.feedback_dir(student, aid), result.feedback)
             files = sorted(course.feedback_dir(student, aid).glob("*.html"))
