@@ -25,8 +25,9 @@ MAX_MESSAGE = 2000          # characters of an exception message sent back
 class Server:
     """Runs the grader's requests against the student's namespace (``shell.user_ns``)."""
 
-    def __init__(self, shell, wire, public):
+    def __init__(self, shell, wire, public, max_reply=None):
         self.shell, self.wire, self.public = shell, wire, public
+        self.max_reply = max_reply or wire.MAX_REPLY_BYTES     # the grader takes no more
         self.objects = {}           # ref -> object returned by student code (kept for later calls)
         self.reply = ""
 
@@ -78,13 +79,18 @@ class Server:
             raise TypeError(f"'{type(func).__name__}' object is not callable")
         return func(*args, **kwargs), (args if op.get("return_args") else None)
 
-    def _run(self, op):
+    def _run(self, op, room):
+        """The result of ``op``; a value that would take the reply over ``room`` characters
+        is sent as ``too_large`` (the grader would refuse the whole reply)."""
         try:
             with _quiet():
                 value, args = self._op(op)
             out = {"ok": True, "value": self.wire.encode(value, self.keep)}
             if args is not None:
                 out["args"] = [self.wire.encode(a, self.keep) for a in args]
+            size = len(self.wire.dumps(out))
+            if size > room:
+                out = {"ok": True, "value": self.wire.too_large(value, size * 3 // 4)}
             return out
         except KeyboardInterrupt:
             raise
@@ -103,8 +109,11 @@ class Server:
         if req.get("preserve_random"):
             import numpy as np
             random_state = np.random.get_state()
+        results, room = [], self.max_reply - 1000    # 1000: the reply's own frame
         try:
-            results = [self._run(op) for op in req["ops"]]
+            for op in req["ops"]:
+                results.append(self._run(op, room))
+                room -= len(self.wire.dumps(results[-1]))
         finally:
             if random_state is not None:
                 import numpy as np
@@ -168,7 +177,8 @@ def install_server():
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        builtins.__nncourse__ = Server(self.shell, wire, testfuncs)
+        builtins.__nncourse__ = Server(self.shell, wire, testfuncs,
+                                       int(os.environ.get("NNCOURSE_MAX_REPLY_BYTES") or 0))
 
     IPythonKernel.__init__ = init
 
