@@ -80,8 +80,8 @@ class Server:
         return func(*args, **kwargs), (args if op.get("return_args") else None)
 
     def _run(self, op, room):
-        """The result of ``op``; a value that would take the reply over ``room`` characters
-        is sent as ``too_large`` (the grader would refuse the whole reply)."""
+        """(the result of ``op``, its size as sent); a value that would take the reply over
+        ``room`` characters is sent as ``too_large`` (the grader would refuse the reply)."""
         try:
             with _quiet():
                 value, args = self._op(op)
@@ -91,7 +91,8 @@ class Server:
             size = len(self.wire.dumps(out))
             if size > room:
                 out = {"ok": True, "value": self.wire.too_large(value, size * 3 // 4)}
-            return out
+                size = len(self.wire.dumps(out))
+            return out, size
         except KeyboardInterrupt:
             raise
         except BaseException as exc:       # the student's error is the grader's data
@@ -99,7 +100,8 @@ class Server:
                 text = str(exc)[:MAX_MESSAGE]
             except Exception:
                 text = ""
-            return {"ok": False, "etype": type(exc).__name__[:100], "message": text}
+            out = {"ok": False, "etype": type(exc).__name__[:100], "message": text}
+            return out, len(self.wire.dumps(out))
 
     def serve(self, request):
         """Run every op of ``request`` (wire text) in order; the answer goes to ``reply``."""
@@ -112,8 +114,9 @@ class Server:
         results, room = [], self.max_reply - 1000    # 1000: the reply's own frame
         try:
             for op in req["ops"]:
-                results.append(self._run(op, room))
-                room -= len(self.wire.dumps(results[-1]))
+                result, size = self._run(op, room)
+                results.append(result)
+                room -= size
         finally:
             if random_state is not None:
                 import numpy as np
