@@ -15,7 +15,10 @@ code floods the grader:
 - ``atk_endless``: a last cell prints forever (print, and 1 MB messages sent past the
   kernel's cap) until the cell's time limit;
 - ``atk_many_cells``: 40 cells printing 90,000 characters each (each under the per-cell cap,
-  together over the notebook's).
+  together over the notebook's);
+- ``odd_big_outputs`` (honest but odd): a cell raising an error with a 3 MB message and one
+  displaying 3 MB, each over the grader's per-message limit: the kernel sends a note instead,
+  so the outputs of the cells after them still arrive.
 
 The worker's peak memory is read from ``/proc/<worker>/status`` (VmHWM, the kernel's own
 high-water mark of the process's resident memory) while the run goes.  Measured on this
@@ -94,6 +97,9 @@ ENDLESS = ("k = get_ipython().kernel\nchunk = 'e' * 1_000_000\nwhile True:\n"
            "    k.session.send(k.iopub_socket, 'stream', {'name': 'stdout', 'text': chunk},"
            " parent=k.get_parent())\n")
 MANY = "print('m' * 90_000)"
+ODD = ["raise ValueError('v' * 3_000_000)",
+       "from IPython.display import display\ndisplay({'text/plain': 'd' * 3_000_000}, raw=True)",
+       "print('AFTER-' + 'MARKER')"]
 pytestmark = pytest.mark.slow
 
 
@@ -145,6 +151,9 @@ def graded(tmp_path_factory):
     nb = reference_submission(course, AID)
     nb.cells += [nbformat.v4.new_code_cell(MANY) for _ in range(40)]
     put(course, "atk_many_cells", nb)
+    nb = reference_submission(course, AID)
+    nb.cells += [nbformat.v4.new_code_cell(code) for code in ODD]
+    put(course, "odd_big_outputs", nb)
     stop, peak = threading.Event(), {}
     poller = threading.Thread(target=worker_peak, args=(stop, peak), daemon=True)
     poller.start()
@@ -154,7 +163,7 @@ def graded(tmp_path_factory):
         stop.set()
         poller.join()
     results = {s: load_result(course, AID, s) for s in ["victim", *SQUARE, "atk_endless",
-                                                        "atk_many_cells"]}
+                                                        "atk_many_cells", "odd_big_outputs"]}
     return dict(course=course, run=run, peak=peak, results=results)
 
 
@@ -232,3 +241,14 @@ def test_endless_and_many_outputs_are_cut_while_they_arrive(graded):
         feedback, size, _ = pages(course, student)
         assert size < victim_size + PAGE_BOUND, (student, size)
         assert feedback < victim_feedback + PAGE_BOUND, (student, feedback)
+
+
+def test_an_honest_output_too_large_to_send_is_a_note_and_later_outputs_arrive(graded):
+    r = graded["results"]["odd_big_outputs"]
+    assert r["score"] == FULL, r["cells"]
+    nb = nbformat.reads(pages(graded["course"], "odd_big_outputs")[2], as_version=4)
+    error, display, after = nb.cells[-3:]
+    assert [o.get("ename") for o in error.outputs] == ["ValueError"], error.outputs
+    assert "省略しました" in error.outputs[0]["evalue"]       # cut (kernel, then grader)
+    assert "1 つの出力あたり" in str(display.outputs), display.outputs
+    assert "AFTER-MARKER" in str(after.outputs), after.outputs

@@ -1,4 +1,4 @@
-"""A grading kernel's main script: the call server, the output cap, then ipykernel.
+"""A grading kernel's main script: the call server, the output caps, then ipykernel.
 
 ``sandbox.py`` copies this file, ``wire.py`` and the course's public test functions
 (``autograders/testfuncs.py``) into the kernel's boot folder and runs
@@ -171,6 +171,44 @@ def cap_output(limit):
     iostream.OutStream.write = write
 
 
+MESSAGE_NOTE = ("[出力が多すぎるため、この出力は採点では省略しました "
+                "(1 つの出力あたり {limit:,} バイトまで)]")
+OUTPUT_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "error")
+
+
+def _smaller(msg_type, content, limit):
+    """``content`` of an output message (or a failed execute_reply) cut to fit ``limit``."""
+    note = MESSAGE_NOTE.format(limit=limit)
+    if msg_type == "stream":
+        return dict(content, text=str(content.get("text", ""))[:limit // 8] + "\n" + note)
+    if msg_type in ("error", "execute_reply"):
+        evalue = str(content.get("evalue", ""))
+        return dict(content, ename=str(content.get("ename", ""))[:100],
+                    evalue=evalue[:limit // 8] + (" " + note if len(evalue) > limit // 8 else ""),
+                    traceback=[note])
+    return dict(content, data={"text/plain": note}, metadata={})
+
+
+def cap_messages(limit):
+    """Keep each output message of the kernel within ``limit`` bytes (the grader drops the
+    kernel's output connection for a bigger one, ``sandbox.IOPUB_MESSAGE_BYTES``): an output
+    too large is sent as a note instead, so that an honest kernel's later outputs still
+    arrive."""
+    from jupyter_client.session import Session
+    original = Session.serialize
+
+    def serialize(self, msg, ident=None):
+        frames = original(self, msg, ident)
+        kind = msg.get("header", {}).get("msg_type") if isinstance(msg, dict) else None
+        if sum(len(f) for f in frames) <= limit or not (
+                kind in OUTPUT_TYPES or kind == "execute_reply"
+                and msg["content"].get("status") == "error"):
+            return frames
+        return original(self, dict(msg, content=_smaller(kind, msg["content"], limit)), ident)
+
+    Session.serialize = serialize
+
+
 def install_server():
     """Make ``__nncourse__`` (the call server) a builtin once IPython's shell exists."""
     import testfuncs
@@ -194,5 +232,7 @@ if __name__ == "__main__":
     install_server()
     if os.environ.get("NNCOURSE_MAX_OUTPUT_CHARS"):
         cap_output(int(os.environ["NNCOURSE_MAX_OUTPUT_CHARS"]))
+    if os.environ.get("NNCOURSE_MAX_MESSAGE_BYTES"):
+        cap_messages(int(os.environ["NNCOURSE_MAX_MESSAGE_BYTES"]))
     from ipykernel import kernelapp
     kernelapp.launch_new_instance()

@@ -75,6 +75,7 @@ from . import wire
 # there): the grader holds at most IOPUB_QUEUE x IOPUB_MESSAGE_BYTES of output at a time
 IOPUB_MESSAGE_BYTES = 2 << 20     # one output message (prints, displays, errors)
 IOPUB_QUEUE = 16                  # output messages queued unread in the grader
+MESSAGE_MARGIN = 64 << 10         # an honest kernel keeps its outputs this far below the limit
 MESSAGE_BYTES = 1 << 20           # one message on the other sockets; the shell socket takes
 REPLY_MARGIN = 1 << 20            #   MAX_REPLY_BYTES (the call protocol's answer) + this
 
@@ -448,6 +449,8 @@ def configure_sandbox(course, sandbox=None):
     # ... and answers the grader's calls within MAX_REPLY_BYTES (kernel_boot.Server)
     _STATE["max_reply"] = int(course.setting("MAX_REPLY_BYTES", wire.MAX_REPLY_BYTES))
     os.environ["NNCOURSE_MAX_REPLY_BYTES"] = str(_STATE["max_reply"])
+    # ... and sends an output too large for the grader as a note (kernel_boot.cap_messages)
+    os.environ["NNCOURSE_MAX_MESSAGE_BYTES"] = str(IOPUB_MESSAGE_BYTES - MESSAGE_MARGIN)
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
     # the process limit: inside the kernel's user namespace when there is one (module doc)
@@ -466,7 +469,7 @@ def configure_sandbox(course, sandbox=None):
     _STATE["binds"], _STATE["masks"] = sandbox_binds(hidden, extra)
     env = dict(TMP_HOME)
     env.update({k: os.environ[k] for k in KERNEL_ENV if k in os.environ})
-    for key in ("NNCOURSE_MAX_OUTPUT_CHARS", "NNCOURSE_MAX_REPLY_BYTES"):
+    for key in ("NNCOURSE_MAX_OUTPUT_CHARS", "NNCOURSE_MAX_REPLY_BYTES", "NNCOURSE_MAX_MESSAGE_BYTES"):
         env[key] = os.environ[key]
     env.update({k: v for k, v in mnist.items() if v})
     _STATE["env"] = env
