@@ -16,6 +16,9 @@ code floods the grader:
   kernel's cap) until the cell's time limit;
 - ``atk_many_cells``: 40 cells printing 90,000 characters each (each under the per-cell cap,
   together over the notebook's);
+- ``atk_uncapped_error``: undoes the kernel's own message cap, then raises an error with a
+  5 MB message (its output message is over the grader's limit and never arrives; the cell's
+  reply, which nbgrader adds as the cell's error, does);
 - ``odd_big_outputs`` (honest but odd): a cell raising an error with a 3 MB message and one
   displaying 3 MB, each over the grader's per-message limit: the kernel sends a note instead,
   so the outputs of the cells after them still arrive.
@@ -97,6 +100,10 @@ ENDLESS = ("k = get_ipython().kernel\nchunk = 'e' * 1_000_000\nwhile True:\n"
            "    k.session.send(k.iopub_socket, 'stream', {'name': 'stdout', 'text': chunk},"
            " parent=k.get_parent())\n")
 MANY = "print('m' * 90_000)"
+UNCAP = ["from jupyter_client.session import Session\n"
+         "Session.serialize = next(c.cell_contents for c in Session.serialize.__closure__\n"
+         "                         if getattr(c.cell_contents, '__name__', '') == 'serialize')",
+         "raise ValueError('u' * 5_000_000)"]
 ODD = ["raise ValueError('v' * 3_000_000)",
        "from IPython.display import display\ndisplay({'text/plain': 'd' * 3_000_000}, raw=True)",
        "print('AFTER-' + 'MARKER')"]
@@ -152,6 +159,9 @@ def graded(tmp_path_factory):
     nb.cells += [nbformat.v4.new_code_cell(MANY) for _ in range(40)]
     put(course, "atk_many_cells", nb)
     nb = reference_submission(course, AID)
+    nb.cells += [nbformat.v4.new_code_cell(code) for code in UNCAP]
+    put(course, "atk_uncapped_error", nb)
+    nb = reference_submission(course, AID)
     nb.cells += [nbformat.v4.new_code_cell(code) for code in ODD]
     put(course, "odd_big_outputs", nb)
     stop, peak = threading.Event(), {}
@@ -163,7 +173,8 @@ def graded(tmp_path_factory):
         stop.set()
         poller.join()
     results = {s: load_result(course, AID, s) for s in ["victim", *SQUARE, "atk_endless",
-                                                        "atk_many_cells", "odd_big_outputs"]}
+                                                        "atk_many_cells", "atk_uncapped_error",
+                                                        "odd_big_outputs"]}
     return dict(course=course, run=run, peak=peak, results=results)
 
 
@@ -252,3 +263,12 @@ def test_an_honest_output_too_large_to_send_is_a_note_and_later_outputs_arrive(g
     assert "省略しました" in error.outputs[0]["evalue"]       # cut (kernel, then grader)
     assert "1 つの出力あたり" in str(display.outputs), display.outputs
     assert "AFTER-MARKER" in str(after.outputs), after.outputs
+
+
+def test_an_error_reply_past_the_kernels_cap_is_cut(graded):
+    r = graded["results"]["atk_uncapped_error"]
+    assert r["score"] == FULL, r["cells"]
+    nb = nbformat.reads(pages(graded["course"], "atk_uncapped_error")[2], as_version=4)
+    [error] = nb.cells[-1].outputs
+    assert error["ename"] == "ValueError" and "省略しました" in error["evalue"], error
+    assert len(error["evalue"]) <= 50_000

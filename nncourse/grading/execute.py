@@ -225,6 +225,16 @@ class BudgetedExecute(Execute):
                                      text=OUTPUT_CUT.format(limit=self.max_output_chars)))
         return None
 
+    def on_cell_executed(self, **kwargs):
+        """nbgrader adds the reply's error to the cell when no error output arrived (a
+        timeout, a lost output): cut it as an error output is cut."""
+        content = kwargs["execute_reply"].get("content", {})
+        if content.get("status") == "error":
+            room = self.max_notebook_output_chars - self._notebook_output
+            self._cut_error(content, self.max_output_chars // 2 if room > 0 else 0)
+            self._notebook_output += _output_size({"content": content})
+        return super().on_cell_executed(**kwargs)
+
     @staticmethod
     def _cut_error(content, limit):
         """An error output's message and traceback within ``limit`` characters each (0: the
