@@ -25,13 +25,12 @@ code floods the grader:
 
 The worker's peak memory is read from ``/proc/<worker>/status`` (VmHWM, the kernel's own
 high-water mark of the process's resident memory) while the run goes.  Measured on this
-machine: ~170 MB for the honest victim alone and for this whole cohort; before these bounds,
-the same students took the worker to 2.6 GB (``atk_call_huge_message``) and 1.1 GB
-(``atk_big_string``, whose feedback page was 42 MB and autograded notebook 80 MB).
+machine: 183-191 MB for the two workers of this run; the same test on the code before these
+bounds: 1,109 MB and 525 MB (and a 40 MB string returned to the toy check, which quotes it,
+made a 42 MB feedback page and an 80 MB autograded notebook).
 """
 import os
 import threading
-import time
 from pathlib import Path
 
 import nbformat
