@@ -232,7 +232,9 @@ class BudgetedExecute(Execute):
         if content.get("status") == "error":
             room = self.max_notebook_output_chars - self._notebook_output
             self._cut_error(content, self.max_output_chars // 2 if room > 0 else 0)
-            self._notebook_output += _output_size({"content": content})
+            if not any(o.get("output_type") == "error" and o.get("ename") == content["ename"]
+                       for o in kwargs["cell"].get("outputs", [])):     # nbgrader adds it
+                self._notebook_output += _output_size({"content": content})
         return super().on_cell_executed(**kwargs)
 
     @staticmethod
