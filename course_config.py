@@ -41,7 +41,17 @@ SLOW_CHECK_S = 30                         # a hidden check whose calls into the 
                                           # only when the grader calls it stretches grading
 KERNEL_MEMORY_MIB = 3072                  # address-space limit of a grading kernel (MiB)
 KERNEL_CPU_S = 900                        # CPU-time limit of a grading kernel (seconds)
-MAX_OUTPUT_CHARS = 10_000                 # longest output kept per cell (nbgrader LimitOutput)
+MAX_OUTPUT_CHARS = 10_000                 # longest output kept per cell (nbgrader LimitOutput);
+                                          # while a cell runs, output beyond 10x this is dropped
+                                          # as it arrives, in the kernel and in the grader, with a note
+MAX_NOTEBOOK_OUTPUT_CHARS = 1_000_000     # all outputs of one graded notebook (cells' output and
+                                          # errors, the checks' messages): beyond, dropped with a
+                                          # note; bounds each student's autograded notebook and
+                                          # feedback page (the notebook as submitted + this)
+MAX_CHECK_MESSAGE_CHARS = 2_000           # one failed test's message (got / expected / hint): cut
+MAX_REPLY_BYTES = 16 * 2**20              # one answer of a kernel to the grader's calls: a value
+                                          # that would take it over (a huge array or string where
+                                          # a number is expected) fails that test unread
 KERNEL_THREADS = 1                        # BLAS threads per grading kernel: same results for any --jobs
 KERNEL_MAX_PROCESSES = 128                # processes+threads of one kernel's host uid (RLIMIT_NPROC)
 KERNEL_MAX_FILE_MIB = 64                  # largest file a grading kernel may write (RLIMIT_FSIZE, MiB)

@@ -2,9 +2,14 @@
 
 The method checks build the student's ``TwoLayerNet``, overwrite its ``params`` with fixed
 seeded arrays, and compare each method with ``reference.TwoLayerNet`` holding the same
-params.  The training checks read the student's lists and the final ``network.params``
-(plain arrays) and re-measure the network's accuracy with the reference on the real MNIST
-data, here in the grader: a submission cannot claim an accuracy its parameters do not reach.
+params.  ``check_train_step`` runs the student's own update step ``train_step`` from states,
+real MNIST mini-batches and learning rates the grader draws (seeded per submission) and
+compares every parameter with ``reference.train_step``.  The training checks first require
+that same step to work -- the training points are for training the grader has seen work,
+so weights trained elsewhere and pasted into the notebook earn nothing -- then read the
+student's lists and the final ``network.params`` (plain arrays) and re-measure the
+network's accuracy with the reference on the real MNIST data, here in the grader: a
+submission cannot claim an accuracy its parameters do not reach.
 
 The checks run in the grader and reach the student's code through ``Remote`` handles:
 a method check costs two round trips to the kernel (build the nets; then read and set their
@@ -61,6 +66,19 @@ HINTS = {
                     "を確認してください。",
     "bias_not_updated": "バイアス {key} が初期値 0 のままです。更新するパラメータは "
                         "('W1', 'b1', 'W2', 'b2') の 4 つすべてです。",
+    "step_no_update": "パラメータが変わっていません。引数の network の params を、"
+                      "network.params[key] -= learning_rate * grad[key] のように更新してください "
+                      "(グローバル変数の network ではなく、引数の network です)。",
+    "step_sign": "パラメータが勾配の向きに更新されています。損失関数を小さくするには勾配の逆向きに "
+                 "更新します: network.params[key] -= learning_rate * grad[key] (足すのではなく引く)。",
+    "step_no_lr": "勾配に学習率を掛けずに更新しています。learning_rate * grad[key] を引いてください。",
+    "step_fixed_lr": "学習率が 0.1 のままです。学習率は引数の learning_rate を使ってください "
+                     "(採点では別の学習率でも呼び出します)。",
+    "step_bias": "バイアス {key} が更新されていません。更新するパラメータは 'W1', 'b1', 'W2', 'b2' の "
+                 "4 つすべてです。",
+    "step_grad": "勾配は network.gradient(x_batch, t_batch) (ミニバッチの損失関数の勾配) で求め、"
+                 "4 つのパラメータ 'W1', 'b1', 'W2', 'b2' すべてを learning_rate * grad[key] だけ "
+                 "更新してください。",
     "low_accuracy": "テストデータの認識精度が {need} に届きません。iters_num = 10000, batch_size = 100, "
                     "learning_rate = 0.1, hidden_size = 50 になっているか、ミニバッチを無作為 "
                     "(np.random.choice) に選んでいるかを確認してください。",
@@ -107,7 +125,8 @@ PARAMS = "params"      # in a case's calls: read the net's params (after the cal
 def _student_nets(check, TwoLayerNet, cases):  # noqa: N803
     """The student's nets, one per case ``(sizes, kwargs, params, calls)``, in two round
     trips: build them all; then for each read its ``params``, replace the entries by
-    ``params`` (if not None) and make its ``calls`` ``[(method name or PARAMS, args, desc)]``.
+    ``params`` (if not None) and make its ``calls`` ``[(what, args, desc)]``, ``what`` a
+    method name, PARAMS, or a student function (``Remote``) called as ``what(net, *args)``.
 
     Yields ``(params as read before the calls, [result of each call])`` case by case, after
     checking that the net has a dict ``params`` with the four keys; a result is a value or
@@ -125,7 +144,8 @@ def _student_nets(check, TwoLayerNet, cases):  # noqa: N803
             ops.append((p.get_op(), desc))
             if params is not None:
                 ops += [(p.item(k).set_op(params[k]), desc) for k in PARAM_KEYS]
-            ops += [(p.get_op() if name == PARAMS else net.attr(name).op(*args), call_desc)
+            ops += [(name.op(net, *args) if isinstance(name, Remote) else p.get_op()
+                     if name == PARAMS else net.attr(name).op(*args), call_desc)
                     for name, args, call_desc in calls]
         spans.append((start, len(ops)))
     results = send(check, student, ops)
@@ -385,13 +405,116 @@ def check_gradient_check(grad_errors, TwoLayerNet):  # noqa: N803
 
 
 # ----------------------------------------------------------------------------------------
-def check_training_history(train_loss_list, train_acc_list, test_acc_list, network,
-                           iters_num=10000, iter_per_epoch=600):
-    """Lengths (10000 / 17 / 17), losses finite and decreasing, accuracies in [0, 1] rising,
-    and the record ends where the trained ``network`` is: its last accuracies and the mean of
-    its last 100 mini-batch losses agree with ``network.params`` measured here on MNIST (a
-    made-up record next to an untrained network gains nothing)."""
+STEP_CASES = [  # (description, sizes, seed, batch size, dtype, steps; x from MNIST if 784)
+    ("ネットワーク (6, 5, 4)、ミニバッチ 5 個", (6, 5, 4), 10, 5, np.float64, 1),
+    ("ネットワーク (784, 50, 10) (float32)、訓練データのミニバッチ 10 個を続けて 2 回",
+     (784, 50, 10), 11, 10, np.float32, 2),
+]
+STEP_LR = (0.2, 0.8)        # learning rates drawn per step: never the notebook's 0.1, never 1
+
+
+def _step_inputs(train_step):
+    """``(cases for _student_nets, [(desc, dtype, start params, [(x, t, lr)])])`` of
+    ``STEP_CASES``: states, mini-batches (real MNIST images for the MNIST-sized net) and
+    learning rates drawn from this submission's seed."""
+    cases, inputs = [], []
+    for desc, sizes, seed, n, dtype, steps in STEP_CASES:
+        r = _rng(seed + 500)
+        params = {k: v.astype(dtype) for k, v in _params(sizes, seed + 400, std=0.5 if
+                                                         sizes[0] < 100 else 0.1).items()}
+        if sizes[0] == 784:
+            with quiet():
+                (x_all, labels), _ = ref.load_mnist(normalize=True, verbose=False)
+        batches = []
+        for _ in range(steps):
+            if sizes[0] == 784:
+                rows = r.integers(0, len(x_all), n)
+                x, t = x_all[rows].astype(dtype), _one_hot(labels[rows], 10).astype(dtype)
+            else:
+                x = r.random((n, sizes[0])).astype(dtype)
+                t = _one_hot(r.integers(0, sizes[2], n), sizes[2]).astype(dtype)
+            batches.append((x, t, float(np.round(r.uniform(*STEP_LR), 3))))
+        calls = []
+        for x, t, lr in batches:
+            call_desc = f"{desc}、学習率 {lr}"
+            calls += [(train_step, (x, t, lr), call_desc), (PARAMS, (), call_desc)]
+        cases.append((sizes, {}, params, calls))
+        inputs.append((desc, dtype, params, batches))
+    return cases, inputs
+
+
+def _step_hint(before, lr, dtype, bias):
+    """Recognise no update, the wrong sign, no or a fixed learning rate from one parameter."""
+    rtol, atol = TOLERANCES["float32" if dtype == np.float32 else "float"]
+
+    def hint(got, expected):
+        update = expected - before
+        for value, key in ((before, "step_bias" if bias else "step_no_update"),
+                           (before - update, "step_sign"), (before + update / lr, "step_no_lr"),
+                           (before + update * 0.1 / lr, "step_fixed_lr")):
+            if np.allclose(got, value, rtol=rtol, atol=atol):
+                return HINTS[key].format(key=bias) if key == "step_bias" else HINTS[key]
+        return HINTS["step_grad"]
+    return hint
+
+
+def _check_step(check, train_step, TwoLayerNet):  # noqa: N803
+    """The student's ``train_step`` on every ``STEP_CASES`` case (two round trips): after
+    each step every parameter equals ``reference.train_step``'s from the same state."""
+    cases, inputs = _step_inputs(train_step)
+    try:
+        nets = list(_student_nets(check, TwoLayerNet, cases))
+    except CheckFailed as exc:
+        raise CheckFailed(M.render(check, "train_step を確かめるためのネットワークを TwoLayerNet で"
+                                   "作れませんでした。", hint="先に課題 4-1 の TwoLayerNet のテストを"
+                                   "通してください。") + f"\n{exc}") from None
+    for (desc, dtype, params, batches), (_, results) in zip(inputs, nets):
+        rnet = _ref_net(params)
+        for (x, t, lr), (returned, after) in zip(batches, zip(results[::2], results[1::2])):
+            _ok(returned)
+            after = _ok(after)
+            call_desc = f"{desc}、学習率 {lr}"
+            require(check, isinstance(after, dict) and all(k in after for k in PARAM_KEYS),
+                    "train_step のあと network.params に 'W1', 'b1', 'W2', 'b2' がありません。",
+                    desc=call_desc, hint=HINTS["step_grad"])
+            before = {k: v.copy() for k, v in rnet.params.items()}
+            with quiet():
+                ref.train_step(rnet, x, t, lr)
+            for k in PARAM_KEYS:
+                assert_close(check, after[k], rnet.params[k], desc=f"{call_desc} の更新後の "
+                             f"params['{k}']", tol="float32" if dtype == np.float32 else "float",
+                             hint=_step_hint(before[k], lr, dtype, k if k[0] == "b" else None))
+
+
+def check_train_step(train_step, TwoLayerNet):  # noqa: N803
+    """train_step(network, x_batch, t_batch, learning_rate): one step of mini-batch SGD with
+    ``network.gradient``, all four parameters, in place; from the grader's states,
+    mini-batches and learning rates (seeded per submission), compared with the reference."""
+    _check_step("train_step (パラメータの更新)", train_step, TwoLayerNet)
+
+
+def _require_step(check, train_step, TwoLayerNet):  # noqa: N803
+    """Training points only for a network trained by a working step: the student's
+    ``train_step`` must pass ``check_train_step``'s cases (the same states and mini-batches)."""
+    try:
+        _check_step(check, train_step, TwoLayerNet)
+    except CheckFailed:
+        fail(check, "パラメータの更新 train_step (課題 4-3) のテストが通っていないので、"
+                    "この学習は採点できません。",
+             hint="学習の点は、採点で train_step を別の重み・ミニバッチ・学習率で呼び出し、"
+                  "正しく更新されることを確かめてから与えます。上の train_step のテストを通し、"
+                  "学習のセルでは train_step を呼び出して学習させてください。")
+
+
+def check_training_history(train_loss_list, train_acc_list, test_acc_list, network,  # noqa: N803
+                           train_step, TwoLayerNet, iters_num=10000, iter_per_epoch=600):
+    """The student's ``train_step`` works (``_require_step``); lengths (10000 / 17 / 17),
+    losses finite and decreasing, accuracies in [0, 1] rising, and the record ends where the
+    trained ``network`` is: its last accuracies and the mean of its last 100 mini-batch
+    losses agree with ``network.params`` measured here on MNIST (a made-up record next to an
+    untrained network gains nothing)."""
     check = "ミニバッチ学習の記録"
+    _require_step(check, train_step, TwoLayerNet)
     train_loss_list, train_acc_list, test_acc_list = (
         value_of(check, v) for v in (train_loss_list, train_acc_list, test_acc_list))
     n_epochs = len(range(0, iters_num, iter_per_epoch))          # i = 0, 600, ..., 9600 -> 17
@@ -475,11 +598,14 @@ def _last_accuracies_agree(check, train_acc_list, test_acc_list, m):
                      "で求めて記録してください。")
 
 
-def check_training_result(network, train_acc_list, test_acc_list):
-    """The final network (params re-measured with the reference on real MNIST) reaches
-    test accuracy >= MIN_TEST_ACCURACY with |train - test| < MAX_TRAIN_TEST_GAP; all four
-    parameters were updated; the last recorded accuracies agree with the network."""
+def check_training_result(network, train_acc_list, test_acc_list, train_step,  # noqa: N803
+                          TwoLayerNet):
+    """The student's ``train_step`` works (``_require_step``); the final network (params
+    re-measured with the reference on real MNIST) reaches test accuracy >= MIN_TEST_ACCURACY
+    with |train - test| < MAX_TRAIN_TEST_GAP; all four parameters were updated; the last
+    recorded accuracies agree with the network."""
     check = "ミニバッチ学習の結果"
+    _require_step(check, train_step, TwoLayerNet)
     m = _measure(check, network)
     require(check, m.test_acc >= MIN_TEST_ACCURACY,
             f"学習後のテストデータの認識精度が {MIN_TEST_ACCURACY} 未満です。",

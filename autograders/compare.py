@@ -53,8 +53,19 @@ def fail(check, problem, **details):
     raise CheckFailed(M.render(check, problem, **details))
 
 
+FMT_MAX_CHARS = 300         # text of one value in a message (a student's value may be huge)
+
+
 def fmt(x, max_items=12):
-    """Short, readable text of a value for messages (arrays are abbreviated)."""
+    """Short, readable text of a value for messages (arrays are abbreviated, any text is cut
+    to ``FMT_MAX_CHARS``)."""
+    text = _fmt(x, max_items)
+    return text if len(text) <= FMT_MAX_CHARS else text[:FMT_MAX_CHARS - 1] + "…"
+
+
+def _fmt(x, max_items):
+    if isinstance(x, str) and len(x) > FMT_MAX_CHARS:
+        x = x[:FMT_MAX_CHARS]                  # never the repr of the whole string
     if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)) and len(x) and \
             not isinstance(x[0], str):
         try:

@@ -31,6 +31,7 @@ from .lms import deadlines
 from .lock import GRADEBOOK_LOCK
 from .nbconfig import nbgrader_config
 from .grading.repair import repair_notes
+from .grading.submission import notes_in
 from .safetext import encodable
 from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests, strip_ansi
 
@@ -194,6 +195,7 @@ class FeedbackSummary(NbGraderPreprocessor):
         problems = "".join(f"<li>{html.escape(m)} ({html.escape(_where(nb, i))})</li>"
                            for i, m in cell_problems(nb))
         problems += "".join(f"<li>{html.escape(n['ja'])}</li>" for n in repair_notes(nb))
+        problems += "".join(f"<li>{html.escape(n)}</li>" for n in notes_in(nb))   # files left out
         info = resources.get("nbgrader", {})
         late = late_note_for(info.get("student"), info.get("assignment"))
         total = ""
@@ -258,19 +260,22 @@ def generate_feedback(course, aid, student, config=None):
     return sorted(course.feedback_dir(student, aid).glob("*.html"))
 
 
-def write_failure_feedback(course, aid, student, reason):
-    """A one-page feedback for a submission that could not be graded at all."""
+def write_failure_feedback(course, aid, student, reason, notes=()):
+    """A one-page feedback for a submission that could not be graded at all (``notes``: what
+    the coordinator left out of it, Japanese)."""
     dest = course.feedback_dir(student, aid)
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.html"):
         old.chmod(0o644)
         old.unlink()
     path = dest / f"{(course.notebooks(aid) or [aid])[0]}.html"
+    listed = "".join(f"<li>{html.escape(encodable(n))}</li>" for n in notes)
+    listed = f"<p><b>注意:</b></p><ul>{listed}</ul>" if listed else ""
     path.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>採点できませんでした</title>"
         "</head><body><h2>採点できませんでした</h2>"
         f"<p>課題 <code>{html.escape(aid)}</code> の提出を採点できませんでした。</p>"
-        f"<pre>{html.escape(encodable(reason))}</pre>"
+        f"<pre>{html.escape(encodable(reason))}</pre>{listed}"
         "<p>ノートブックが壊れていないか (Jupyter で開けるか)、ファイル名を変えていないかを"
         "確かめて、もう一度提出してください。</p></body></html>", encoding="utf-8")
     return [Path(path)]

@@ -22,14 +22,13 @@ from .course import tree_digest
 from .grading.executors import make_executor
 from .grading.merge import merge, rebuild_feedback
 from .grading.sandbox import available, protections, warning
-from .grading.submission import SubmissionError, digest, scan
+from .grading.submission import digest, refusal, scan
 from .grading.task import GradingTask, make_inputs, not_graded, read_submission, submission_seed
 from .lock import GRADEBOOK_LOCK, one_run_at_a_time
 from .manual import answers_changed, pending_manual, stale_feedback
 from .nbconfig import nbgrader_config
 from .records import GRADED, GRADER, load_result
 from .report import write_report
-from .safetext import encodable
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
@@ -131,16 +130,6 @@ def grading_inputs_digest(course, aid):
 def fingerprint(course, aid, student, inputs, found=None):
     """The submission's digest (what is sent to grading, ``submission.digest``) + inputs."""
     return digest(found or scan(course, aid, student)) + ":" + inputs
-
-
-def refusal(exc):
-    """(Japanese, English) reason for a submission that could not be read or sent."""
-    if isinstance(exc, SubmissionError):
-        return exc.ja, exc.en
-    what = encodable(f"{type(exc).__name__}: {exc}")
-    return (f"提出されたファイルを読み込めなかったため採点しませんでした ({what})。"
-            "提出したファイルを確かめて、もう一度提出してください。",
-            f"the submission could not be read: {what}")
 
 
 def _is_current(course, aid, student, fp):
@@ -246,9 +235,10 @@ def grade(course, assignments=None, jobs=1, force=False, progress=True, report=T
         for result in chain(refused, executor.run(tasks, inputs, load) if tasks else ()):
             found = scans.get((result.record["student"], result.record["assignment"]))
             if found is not None and found.notes_ja:       # files left out, characters replaced
-                result.record["problems"] = list(result.record.get("problems") or []) \
-                    + found.notes_ja
-                result.record["submission_notes"] = list(found.notes_en)
+                notes_ja = list(dict.fromkeys(found.notes_ja))   # read again on a retry
+                result.record["problems"] = list(result.record.get("problems") or []) + notes_ja
+                result.record["submission_notes"] = list(dict.fromkeys(found.notes_en))
+                result.record["submission_notes_ja"] = notes_ja    # on the feedback page too
             record = guard.merge(course, result, config)
             loud = result.worker.get("sandbox")       # a worker elsewhere may lack bwrap
             if loud and f"[{result.worker.get('host')}] {loud}" not in run.warnings \

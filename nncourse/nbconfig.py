@@ -15,6 +15,7 @@ from .course import Course
 from .grading.execute import BudgetedExecute
 from .grading.repair import RepairSubmission
 from .grading.sanitize import SanitizeSubmission
+from .grading.wire import MAX_REPLY_BYTES
 
 
 def nbgrader_config(course: Course) -> Config:
@@ -55,6 +56,10 @@ def grading_config(c, course):
     c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S", 30))
     c.BudgetedExecute.interrupt_on_timeout = True
     c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
+    c.BudgetedExecute.max_notebook_output_chars = int(course.setting("MAX_NOTEBOOK_OUTPUT_CHARS",
+                                                                     1_000_000))
+    c.BudgetedExecute.max_check_message_chars = int(course.setting("MAX_CHECK_MESSAGE_CHARS", 2_000))
+    c.BudgetedExecute.max_reply_bytes = int(course.setting("MAX_REPLY_BYTES", MAX_REPLY_BYTES))
     c.BudgetedExecute.source_dir = str(course.root / "source")
     c.SanitizeSubmission.course_root = str(course.root)
     c.RepairSubmission.source_dir = str(course.root / "source")

@@ -40,6 +40,8 @@ FLAG_KINDS = {     # flag kind -> what happened (nncourse/grading/checks.py, exe
     "protocol": "the kernel answered a check's call with something that is not a reply "
                 "(IPython or the call server changed, or data over the size limits)",
     "died": "the kernel died during a check's call",
+    "too_large": "a check's call returned a value over the size limits (MAX_REPLY_BYTES; "
+                 "refused unread: a huge array or string where a number was expected)",
     "grader_error": "a hidden check crashed (a bug in autograders/, not the student's fault)",
     "slow": "a check's calls took longer than SLOW_CHECK_S (a function that is slow, perhaps "
             "only when the grader calls it: it stretched grading; its points stand)",

@@ -5,6 +5,7 @@ from nbgrader import utils as nbutils
 
 from .grading.checks import HIDDEN_BEGIN, HIDDEN_END, has_hidden_tests, remove_hidden_tests  # noqa: F401
 from .grading.execute import NOT_RUN, PROBLEM_ENAMES
+from .safetext import shorten
 
 MAX_MESSAGE = 400      # characters of a message kept in results and the report
 
@@ -22,13 +23,7 @@ def _squash(line):
 
 def _short(text):
     """At most MAX_MESSAGE characters; a hint line ("ヒント: …") at the end is kept."""
-    text = strip_ansi(text).strip()
-    if len(text) <= MAX_MESSAGE:
-        return text
-    last = text.rsplit("\n", 1)[-1]
-    if "\n" in text and last.lstrip().startswith("ヒント:") and len(last) < MAX_MESSAGE // 2:
-        return text[:MAX_MESSAGE - len(last) - 3] + "…\n" + last
-    return text[:MAX_MESSAGE - 1] + "…"
+    return shorten(strip_ansi(text).strip(), MAX_MESSAGE)
 
 
 def _failed_line(traceback):

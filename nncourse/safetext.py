@@ -10,6 +10,8 @@
   injection" rule, or their full-width forms that Japanese spreadsheets also accept) gets a
   single quote in front (``'=HYPERLINK(…)``), which spreadsheets show as text.  Numbers (a
   score, ``-1.5``) are numbers and stay as they are.
+- ``shorten``: a message cut to a length (the check messages a notebook and the feedback
+  show, the results' and report's summaries), its last hint line kept.
 """
 import csv
 import os
@@ -18,6 +20,17 @@ import re
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def shorten(text, limit, mark="…"):
+    """``text`` in at most ``limit`` characters: cut, with ``mark`` where it was cut; a hint
+    line ("ヒント: …") at the end is kept when it is short."""
+    if len(text) <= limit:
+        return text
+    last = text[text.rfind("\n", max(0, len(text) - limit // 2)) + 1:] if "\n" in text else ""
+    if last.lstrip().startswith("ヒント:") and len(last) + len(mark) + 1 < limit // 2:
+        return text[:limit - len(last) - len(mark) - 1] + mark + "\n" + last
+    return text[:max(0, limit - len(mark))] + mark
 
 
 def encodable(text):

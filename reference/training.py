@@ -16,6 +16,17 @@ class TrainingResult:
     iter_per_epoch: int = 0
 
 
+def train_step(network, x_batch, t_batch, learning_rate):
+    """One step of mini-batch learning (ミニバッチ学習): the gradient of the mini-batch's loss
+    (勾配の算出), then every parameter moved against it by ``learning_rate`` (パラメータの
+    更新), in place.  Returns the mini-batch loss before the update (from the same forward
+    pass as the gradient)."""
+    loss, grad = network.loss_and_gradient(x_batch, t_batch)
+    for key in PARAM_KEYS:
+        network.params[key] -= learning_rate * grad[key]
+    return loss
+
+
 def train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=10000, batch_size=100,
                         learning_rate=0.1, hidden_size=50, weight_init_std=0.01, seed=0,
                         verbose=False):
@@ -41,9 +52,7 @@ def train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=10000, batch
                 print(f"train acc, test acc | {result.train_acc_list[-1]:.4f}, "
                       f"{result.test_acc_list[-1]:.4f}", flush=True)
         batch_mask = rng.integers(0, train_size, batch_size)   # with replacement, like np.random.choice
-        loss, grad = network.loss_and_gradient(x_train[batch_mask], t_train[batch_mask])
-        for key in PARAM_KEYS:
-            network.params[key] -= learning_rate * grad[key]
+        loss = train_step(network, x_train[batch_mask], t_train[batch_mask], learning_rate)
         result.train_loss_list.append(float(loss))
     return result
 

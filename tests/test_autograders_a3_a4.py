@@ -311,7 +311,7 @@ def test_simple_net_gradient():
 # ========================================================================= a4: TwoLayerNet
 A4_NB = notebook_namespace("source/a4_two_layer_net/two_layer_net.pct.py",
                            {"given_functions_two_layer_net", "two_layer_net",
-                            "given_gradient_backprop", "gradient_check"})
+                            "given_gradient_backprop", "gradient_check", "train_step"})
 METHOD_CHECKS = [A4.check_init, A4.check_predict, A4.check_loss, A4.check_accuracy,
                  A4.check_numerical_gradient]
 
@@ -524,6 +524,122 @@ def test_a_net_without_params_is_told_so():
         fails(check, NoParamsNet, hint="self.params = {}")
 
 
+# ---------------------------------------------------------------------- the update step
+def step_slides(network, x_batch, t_batch, learning_rate):
+    """The slides' update, written as the notebook's train_step."""
+    grad = network.gradient(x_batch, t_batch)
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        network.params[key] -= learning_rate * grad[key]
+
+
+def step_rebind(network, x_batch, t_batch, learning_rate):
+    """New arrays (params[key] = params[key] - ...) over grad.items(), the loss returned."""
+    for key, g in network.gradient(x_batch, t_batch).items():
+        network.params[key] = network.params[key] - learning_rate * g
+    return network.loss(x_batch, t_batch)
+
+
+def step_ascent(network, x_batch, t_batch, learning_rate):
+    grad = network.gradient(x_batch, t_batch)
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        network.params[key] += learning_rate * grad[key]
+
+
+def step_no_learning_rate(network, x_batch, t_batch, learning_rate):
+    grad = network.gradient(x_batch, t_batch)
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        network.params[key] -= grad[key]
+
+
+def step_fixed_learning_rate(network, x_batch, t_batch, learning_rate):
+    grad = network.gradient(x_batch, t_batch)
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        network.params[key] -= 0.1 * grad[key]
+
+
+def step_weights_only(network, x_batch, t_batch, learning_rate):
+    grad = network.gradient(x_batch, t_batch)
+    for key in ('W1', 'W2'):
+        network.params[key] -= learning_rate * grad[key]
+
+
+def step_copies(network, x_batch, t_batch, learning_rate):
+    """Updates copies of the parameters: the network does not change."""
+    grad = network.gradient(x_batch, t_batch)
+    for key, value in network.params.items():
+        value = value.copy()
+        value -= learning_rate * grad[key]
+
+
+def step_not_written(network, x_batch, t_batch, learning_rate):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("step,cls", [(A4_NB["train_step"], A4_NB["TwoLayerNet"]),
+                                      (ref.train_step, ref.TwoLayerNet), (step_slides, BookNet),
+                                      (step_rebind, Float32Net), (step_rebind, ReluNet)],
+                         ids=["notebook", "reference", "slides", "rebind-float32", "relu-net"])
+def test_correct_train_step_passes(step, cls):
+    # a wrong predict (ReluNet) costs the predict points, not the step's: the update uses
+    # the notebook's given gradient, and what train_step returns is not judged
+    run(A4.check_train_step, step, cls)
+
+
+@pytest.mark.parametrize("step,hint", [
+    (step_ascent, "勾配の逆向き"),
+    (step_no_learning_rate, "学習率を掛けずに"),
+    (step_fixed_learning_rate, "引数の learning_rate"),
+    (step_weights_only, "バイアス b1 が更新されていません"),
+    (step_copies, "パラメータが変わっていません"),
+    (step_not_written, "まだ実装されていません"),
+], ids=lambda v: v.__name__ if callable(v) else None)
+def test_wrong_train_step_fails_with_its_hint(step, hint):
+    fails(A4.check_train_step, step, BookNet, hint=hint)
+
+
+def test_train_step_check_costs_two_round_trips():
+    assert round_trips(A4.check_train_step, step_slides, BookNet) == 2
+
+
+def test_train_step_without_a_working_net_names_two_layer_net():
+    msg = fails(A4.check_train_step, step_slides, NoParamsNet, hint="TwoLayerNet のテスト")
+    assert "self.params = {}" in msg
+
+
+def test_train_step_inputs_are_drawn_per_submission():
+    """States, mini-batches and learning rates change with the submission's secret seed:
+    a train_step that answers from a table recorded in one grading fails the next."""
+    from autograders import compare
+    recorded = []
+
+    def recording_step(network, x_batch, t_batch, learning_rate):
+        step_slides(network, x_batch, t_batch, learning_rate)
+        recorded.append({k: v.copy() for k, v in network.params.items()})
+
+    answers = iter([])
+
+    def replaying_step(network, x_batch, t_batch, learning_rate):
+        network.params.update(next(answers))
+
+    try:
+        compare.set_submission_seed(1234)
+        run(A4.check_train_step, recording_step, BookNet)
+        answers = iter(list(recorded))
+        run(A4.check_train_step, replaying_step, BookNet)       # the same seed: the same inputs
+        first = A4._step_inputs(None)[1]
+        compare.set_submission_seed(5678)
+        second = A4._step_inputs(None)[1]
+        answers = iter(list(recorded))
+        fails(A4.check_train_step, replaying_step, BookNet, hint="")
+    finally:
+        compare.set_submission_seed(None)
+    for (_, _, p1, b1), (_, _, p2, b2) in zip(first, second):
+        assert not np.allclose(p1["W1"], p2["W1"])
+        assert [lr for _, _, lr in b1] != [lr for _, _, lr in b2]
+        assert not np.array_equal(b1[0][0], b2[0][0])
+    assert all(0.2 <= lr <= 0.8 for *_, b in first + second for _, _, lr in b)
+
+
 # ------------------------------------------------------------------------------- training
 @pytest.fixture(scope="module")
 def trained():
@@ -531,6 +647,9 @@ def trained():
     measures it."""
     net = ref.train_mnist(seed=1, iters_num=1000).network
     return net, A4._Measured(net.params)
+
+
+STEP = (ref.train_step, BookNet)     # a working update step (the training checks require one)
 
 
 def fake_history(trained, n_iter=10000, n_acc=17):
@@ -542,15 +661,16 @@ def fake_history(trained, n_iter=10000, n_acc=17):
 
 def test_training_history(trained):
     net = trained[0]
-    run(A4.check_training_history, *fake_history(trained), net)
+    run(A4.check_training_history, *fake_history(trained), net, *STEP)
     loss, acc, test = fake_history(trained)
-    run(A4.check_training_history, [np.float32(v) for v in loss], acc, test, net)
-    fails(A4.check_training_history, *fake_history(trained, n_acc=10000), net, hint="すべての繰り返し")
-    fails(A4.check_training_history, *fake_history(trained, n_acc=16), net, hint="17 個")
-    fails(A4.check_training_history, *fake_history(trained, n_iter=17), net, hint="毎回 (10000 回)")
+    run(A4.check_training_history, [np.float32(v) for v in loss], acc, test, net, *STEP)
+    fails(A4.check_training_history, *fake_history(trained, n_acc=10000), net, *STEP, hint="すべての繰り返し")
+    fails(A4.check_training_history, *fake_history(trained, n_acc=16), net, *STEP, hint="17 個")
+    fails(A4.check_training_history, *fake_history(trained, n_iter=17), net, *STEP, hint="毎回 (10000 回)")
     flat = [2.3] * 10000
-    fails(A4.check_training_history, flat, acc, test, net, hint="更新")
-    fails(A4.check_training_history, loss, [100 * a for a in acc], test, net, hint="100 を掛けない")
+    fails(A4.check_training_history, flat, acc, test, net, *STEP, hint="更新")
+    fails(A4.check_training_history, loss, [100 * a for a in acc], test, net, *STEP,
+          hint="100 を掛けない")
 
 
 def test_a_made_up_history_gains_nothing_without_the_training(trained):
@@ -561,48 +681,75 @@ def test_a_made_up_history_gains_nothing_without_the_training(trained):
     untrained.params["b2"][:] = 0.1
     acc = list(np.linspace(0.1, 0.945, 17))
     loss = list(np.linspace(2.3, 0.2, 10000))
-    msg = fails(A4.check_training_history, loss, acc, acc, untrained, hint="network.accuracy")
+    msg = fails(A4.check_training_history, loss, acc, acc, untrained, *STEP,
+                hint="network.accuracy")
     assert "学習後のネットワークの認識精度と大きく違います" in msg
     # the accuracies copied from the real network, the losses made up: still caught
     net, m = trained
     made_up = list(np.linspace(2.3, 0.05, 10000))
-    fails(A4.check_training_history, made_up, *fake_history(trained)[1:], net,
+    fails(A4.check_training_history, made_up, *fake_history(trained)[1:], net, *STEP,
           hint="network.loss(x_batch, t_batch)")
+
+
+def test_a_pasted_network_gains_nothing_without_a_working_step(trained):
+    # a network trained elsewhere and a record that ends where it is (accepted next to a
+    # working step, above): with the notebook's train_step not written, or stepping the
+    # wrong way, neither training check gives its point
+    net = trained[0]
+    for step in (step_not_written, step_ascent, step_copies):
+        msg = fails(A4.check_training_history, *fake_history(trained), net, step, BookNet,
+                    hint="上の train_step のテストを通し")
+        assert "train_step (課題 4-3) のテストが通っていない" in msg
+        fails(A4.check_training_result, net, *fake_history(trained)[1:], step, BookNet,
+              hint="上の train_step のテストを通し")
 
 
 def test_training_result_rejects_biases_never_updated():
     net = ref.TwoLayerNet(784, 50, 10, seed=0)
     net.params["b2"][:] = 0.1
     acc = [0.95] * 17
-    fails(A4.check_training_result, net, acc, acc, hint="('W1', 'b1', 'W2', 'b2')")
+    fails(A4.check_training_result, net, acc, acc, *STEP, hint="('W1', 'b1', 'W2', 'b2')")
 
 
 def test_training_result_rejects_an_untrained_network():
     net = ref.TwoLayerNet(784, 50, 10, seed=0)
     net.params["b1"][:] = 0.1
     net.params["b2"][:] = 0.1
-    fails(A4.check_training_result, net, [0.95] * 17, [0.95] * 17, hint="0.94 に届きません")
+    fails(A4.check_training_result, net, [0.95] * 17, [0.95] * 17, *STEP,
+          hint="0.94 に届きません")
 
 
 def test_training_checks_name_what_is_missing():
-    student = local_student({})
+    student = local_student({"train_step": ref.train_step, "TwoLayerNet": BookNet})
+    step = student["train_step"], student["TwoLayerNet"]
     with pytest.raises(CheckFailed) as exc:
-        A4.check_training_result(student["network"], student["a"], student["b"])
+        A4.check_training_result(student["network"], student["a"], student["b"], *step)
     assert "network が定義されていません" in str(exc.value)
     with pytest.raises(CheckFailed) as exc:
         A4.check_training_history(student["train_loss_list"], student["a"], student["b"],
-                                  student["network"])
+                                  student["network"], *step)
     assert "train_loss_list が定義されていません" in str(exc.value)
-    student = local_student({"network": object()})
+    student = local_student({"network": object(), "train_step": ref.train_step,
+                             "TwoLayerNet": BookNet})
     with pytest.raises(CheckFailed) as exc:
-        A4.check_training_result(student["network"], student["a"], student["b"])
+        A4.check_training_result(student["network"], student["a"], student["b"],
+                                 student["train_step"], student["TwoLayerNet"])
     assert "network という名前に" in str(exc.value)
 
 
 @pytest.mark.slow
 def test_training_result_on_a_real_run():
     r = ref.train_mnist(seed=1)
-    run(A4.check_training_history, r.train_loss_list, r.train_acc_list, r.test_acc_list, r.network)
-    run(A4.check_training_result, r.network, r.train_acc_list, r.test_acc_list)
-    fails(A4.check_training_result, r.network, r.train_acc_list, [0.5] * 17,
+    run(A4.check_training_history, r.train_loss_list, r.train_acc_list, r.test_acc_list, r.network,
+        *STEP)
+    run(A4.check_training_result, r.network, r.train_acc_list, r.test_acc_list, *STEP)
+    fails(A4.check_training_result, r.network, r.train_acc_list, [0.5] * 17, *STEP,
           hint="network.accuracy")
+    # the same trained network and record, pasted next to a train_step that does not work
+    # (not written, or stepping up the gradient): no training point
+    for step in (step_not_written, step_ascent):
+        for check, args in ((A4.check_training_history, (r.train_loss_list, r.train_acc_list,
+                                                          r.test_acc_list, r.network)),
+                            (A4.check_training_result, (r.network, r.train_acc_list,
+                                                        r.test_acc_list))):
+            fails(check, *args, step, BookNet, hint="上の train_step のテストを通し")

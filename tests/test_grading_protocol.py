@@ -3,11 +3,13 @@ format's limits, the grader's proxies, and how a test cell names its hidden chec
 import base64
 import io
 import json
+import types
 
 import numpy as np
 import pytest
 
-from nncourse.grading import wire
+import autograders.testfuncs as testfuncs
+from nncourse.grading import kernel_boot, wire
 from nncourse.grading.checks import HiddenTestError, parse_hidden, source_problems
 from nncourse.grading.local import local_student, remotes
 from nncourse.grading.student import KernelProblem, Remote, Student, StudentError
@@ -62,6 +64,43 @@ def test_replies_over_the_size_limit_are_refused(monkeypatch):
     monkeypatch.setattr(wire, "MAX_REPLY_BYTES", 1000)
     with pytest.raises(wire.WireError, match="too large"):
         wire.loads(wire.dumps({"x": "a" * 2000}))
+
+
+@pytest.mark.parametrize("value, kind", [
+    (np.zeros(10**7), "ndarray"),                          # 80 MB, over MAX_ARRAY_BYTES
+    ("x" * (wire.MAX_STRING_CHARS + 1), "str"),
+    ([1.5] * (wire.MAX_ARRAY_BYTES // 8 + 1), "list"),
+])
+def test_a_value_too_large_to_send_fails_the_check_with_its_reason(value, kind):
+    """The kernel sends ``too_large`` instead of the value; the grader raises KernelProblem
+    ``too_large`` (a clear per-check failure), never a protocol error."""
+    f, = remotes(f=lambda: value)
+    with pytest.raises(KernelProblem) as info:
+        f.call()
+    assert info.value.kind == "too_large"
+    assert f"返された値 ({kind}、" in info.value.message and "大きすぎる" in info.value.message
+
+
+def test_values_that_together_exceed_the_reply_limit_are_refused_not_sent():
+    """Each value is small, but the second would take the reply over the server's
+    ``max_reply`` (the course's MAX_REPLY_BYTES): it crosses as ``too_large``, and the reply
+    stays within the limit the grader reads."""
+    server = kernel_boot.Server(types.SimpleNamespace(user_ns={"f": lambda: np.ones(1000)}),
+                                wire, testfuncs, max_reply=25_000)
+    sent = []
+
+    def transport(request, deadline):
+        server.serve(request)
+        sent.append(len(server.reply))
+        return server.reply
+
+    student = Student(transport, deadline=float("inf"), max_reply=25_000)
+    f = student["f"]
+    assert f.call().tolist() == [1.0] * 1000                 # one fits
+    with pytest.raises(KernelProblem) as info:
+        student.run([f.op(), f.op()])
+    assert info.value.kind == "too_large"
+    assert max(sent) <= 25_000
 
 
 def test_remote_calls_values_attributes_and_mutated_arguments():

@@ -4,7 +4,7 @@ import pytest
 
 from reference import (SimpleNet, TwoLayerNet, cross_entropy_error, cross_enthropy_error,
                        gradient_descent, numerical_diff, numerical_gradient, sigmoid, softmax,
-                       sum_squared_error)
+                       sum_squared_error, train_step)
 
 T = np.array([0, 0, 1, 0, 0])                       # the slides' one-hot target
 Y1 = np.array([0.1, 0.05, 0.6, 0.0, 0.1])           # close to the target
@@ -144,6 +144,27 @@ def test_two_layer_net_backprop_matches_numerical_gradient(sizes, onehot):
         assert rel_error(num[key], back[key]) < 1e-7, key
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_train_step_moves_every_parameter_against_the_gradient(dtype):
+    """The reference's step, which a4's hidden check compares students' train_step with:
+    params -= learning_rate * grad for all four, in place, dtype kept; returns the
+    mini-batch loss before the update, and the loss goes down."""
+    rng = np.random.default_rng(5)
+    net = TwoLayerNet(6, 5, 4, weight_init_std=0.5, seed=5, dtype=dtype)
+    x = rng.random((8, 6)).astype(dtype)
+    t = np.eye(4, dtype=dtype)[rng.integers(0, 4, 8)]
+    before = {k: v.copy() for k, v in net.params.items()}
+    arrays = {k: id(v) for k, v in net.params.items()}
+    loss_before, grad = net.loss(x, t), net.gradient(x, t)
+    loss = train_step(net, x, t, 0.3)
+    assert loss == pytest.approx(loss_before, rel=1e-5)
+    for key in ("W1", "b1", "W2", "b2"):
+        assert id(net.params[key]) == arrays[key] and net.params[key].dtype == dtype
+        assert np.allclose(net.params[key], before[key] - 0.3 * grad[key], rtol=1e-5, atol=1e-7)
+        assert not np.allclose(net.params[key], before[key])
+    assert net.loss(x, t) < loss_before
+
+
 def test_two_layer_net_init_predict_accuracy():
     net = TwoLayerNet(784, 50, 10, seed=0)
     assert net.params["W1"].shape == (784, 50) and net.params["b2"].shape == (10,)
@@ -162,7 +183,7 @@ def test_public_names_importable_from_package_top():
     import reference
     for name in ("sum_squared_error", "cross_entropy_error", "sigmoid", "softmax",
                  "numerical_diff", "numerical_gradient", "gradient_descent", "SimpleNet",
-                 "TwoLayerNet", "load_mnist", "train_mnist", "train_two_layer_net",
+                 "TwoLayerNet", "load_mnist", "train_mnist", "train_step", "train_two_layer_net",
                  "plot_learning_curve"):
         assert callable(getattr(reference, name)), name
         assert getattr(reference, name).__doc__, name

@@ -11,11 +11,15 @@ displayed or raised in a test cell never counts.
 On top of nbgrader's per-cell timeout: a time budget per notebook, plain Japanese messages
 when time runs out or the kernel dies, and the gradebook lock released while the kernel runs.
 """
+import json
+import logging
 import re
 from pathlib import Path
 from queue import Empty
 from time import monotonic, sleep
 
+import zmq
+import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
@@ -26,8 +30,12 @@ from nbgrader.preprocessors import Execute
 
 from ..course import Course
 from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
+from ..safetext import shorten
 from .sandbox import SandboxedKernelManager, booted, configure_sandbox
 from .student import KernelProblem, Student
+from .wire import MAX_REPLY_BYTES
+
+log = logging.getLogger(__name__)
 
 # error names written into cell outputs (read back by results.py)
 CELL_TIMEOUT = "CellTimeoutError"
@@ -48,6 +56,12 @@ REPLY = "__nncourse__.reply"                       # ... and reads back (user_ex
 _REPLY_TEXT = re.compile(r"'([A-Za-z0-9+/=]*)'")
 OUTPUT_CUT = ("\n[出力が多すぎるため、ここから先の出力は採点では省略しました "
               "(1 セルあたり {limit:,} 文字まで)]\n")
+NOTEBOOK_OUTPUT_CUT = ("\n[出力が多すぎるため、ここから先の出力は採点では省略しました "
+                       "(ノートブック全体で {limit:,} 文字まで)]\n")
+CALL_OUTPUT_CUT = ("\n[採点のための関数呼び出しの間に出力された {mb:,.1f} MB は、"
+                   "出力が多すぎるため採点では省略しました]\n")
+ERROR_CUT = "…(長すぎるため省略しました)"
+SHORT_MESSAGE = 300           # a check's message once the notebook's output budget is used up
 
 _LOOP = re.compile(r"^\s*(for|while)\b", re.M)
 _NUMERICAL = re.compile(r"numerical_gradient\s*\(")
@@ -94,6 +108,20 @@ class BudgetedExecute(Execute):
     max_output_chars = Integer(100_000, help="Output characters kept per cell while it runs "
                                "(the rest is dropped, so a huge print cannot fill the grader's "
                                "memory).").tag(config=True)
+    max_notebook_output_chars = Integer(1_000_000, help="Output characters kept per notebook "
+                                        "(all cells, the checks' messages included); the rest "
+                                        "is dropped with a note.").tag(config=True)
+    max_check_message_chars = Integer(2_000, help="Characters of one failed check's message "
+                                      "(got / expected / hint); longer ones are cut.").tag(
+        config=True)
+    max_reply_bytes = Integer(MAX_REPLY_BYTES, help="Characters of one answer of the kernel to "
+                              "the grader's calls; a bigger one fails the test unread.").tag(
+        config=True)
+    raise_on_iopub_timeout = Bool(False, help="A cell whose output did not finish arriving "
+                                  "in iopub_timeout seconds after its reply keeps what arrived "
+                                  "(a kernel whose output connection was dropped for a message "
+                                  "over the limit, sandbox.IOPUB_MESSAGE_BYTES, does not stop "
+                                  "the notebook).").tag(config=True)
     judge = Bool(True, help="Replace each test cell's outputs by the grader's verdict (False: "
                  "keep the visible tests' own outputs, as `nncourse check` does).").tag(config=True)
     source_dir = Unicode("", help="The course's trusted source/ folder: the hidden check of "
@@ -111,6 +139,9 @@ class BudgetedExecute(Execute):
         self._stopped = None          # (ename, message) once cells can no longer run
         self._sources = []            # code executed so far (for the timeout hint)
         self._output_used = {}        # cell index -> output characters received
+        self._notebook_output = 0     # output characters kept in the whole notebook
+        self._notebook_cut = False    # True once the notebook's output budget was used up
+        self._call_output = 0         # bytes of output the kernel sent during a check's calls
         self._killed = False          # True once a kernel ignored an interrupt and was killed
         for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             self._started = False
@@ -163,16 +194,59 @@ class BudgetedExecute(Execute):
         return True
 
     def output(self, outs, msg, display_id, cell_index):
-        size = 0 if msg.get("msg_type") == "error" else _output_size(msg)
+        """Keep an output message within the cell's and the notebook's budgets.  An error is
+        kept cut to half the cell's budget (it fails the cell); once the notebook's budget is
+        used up, only a test cell's error is kept (its name), others are dropped too."""
+        room = self.max_notebook_output_chars - self._notebook_output
+        error = msg.get("msg_type") == "error"
+        if error:
+            self._cut_error(msg.get("content", {}), self.max_output_chars // 2 if room > 0 else 0)
+            if room > 0 or nbutils.is_grade(self.nb.cells[cell_index]):
+                self._notebook_output += _output_size(msg)
+                return super().output(outs, msg, display_id, cell_index)
+        size = _output_size(msg)
         used = self._output_used.get(cell_index, 0)
         self._output_used[cell_index] = used + size
-        if used + size <= self.max_output_chars:
+        if not error and used + size <= self.max_output_chars and size <= room:
+            self._notebook_output += size
             return super().output(outs, msg, display_id, cell_index)
-        if used <= self.max_output_chars:      # the first output over the limit: say so once
-            note = NotebookNode(output_type="stream", name="stdout",
-                                text=OUTPUT_CUT.format(limit=self.max_output_chars))
-            outs.append(note)
+        if size > room:                        # the notebook's budget: say so once
+            if not self._notebook_cut:
+                self._notebook_cut = True
+                outs.append(NotebookNode(output_type="stream", name="stdout",
+                                         text=NOTEBOOK_OUTPUT_CUT.format(
+                                             limit=self.max_notebook_output_chars)))
+        elif used <= self.max_output_chars:    # the cell's: once per cell
+            outs.append(NotebookNode(output_type="stream", name="stdout",
+                                     text=OUTPUT_CUT.format(limit=self.max_output_chars)))
         return None
+
+    def on_cell_executed(self, **kwargs):
+        """nbgrader adds the reply's error to the cell when no error output arrived (a
+        timeout, a lost output): cut it as an error output is cut."""
+        content = kwargs["execute_reply"].get("content", {})
+        if content.get("status") == "error":
+            room = self.max_notebook_output_chars - self._notebook_output
+            self._cut_error(content, self.max_output_chars // 2 if room > 0 else 0)
+            if not any(o.get("output_type") == "error" and o.get("ename") == content["ename"]
+                       for o in kwargs["cell"].get("outputs", [])):     # nbgrader adds it
+                self._notebook_output += _output_size({"content": content})
+        return super().on_cell_executed(**kwargs)
+
+    @staticmethod
+    def _cut_error(content, limit):
+        """An error output's message and traceback within ``limit`` characters each (0: the
+        notebook's budget is used up: the error's name only)."""
+        evalue, tb = content.get("evalue"), content.get("traceback")
+        content["ename"] = str(content.get("ename", "Error"))[:100]
+        if not isinstance(evalue, str) or len(evalue) > limit:
+            content["evalue"] = shorten(evalue, limit, ERROR_CUT) if limit and \
+                isinstance(evalue, str) else ERROR_CUT
+        if not isinstance(tb, list) or sum(len(t) if isinstance(t, str) else limit + 1
+                                           for t in tb) > limit:
+            lines = "\n".join(t for t in tb if isinstance(t, str)) if isinstance(tb, list) else ""
+            content["traceback"] = [shorten(lines, limit, ERROR_CUT) if limit else
+                                    str(content.get("ename", "Error"))[:100]]
 
     def preprocess_cell(self, cell, resources, index):
         self._started = True
@@ -214,7 +288,8 @@ class BudgetedExecute(Execute):
         deadline = min(self._deadline, monotonic() + (self.timeout or self.notebook_timeout))
         visible_failed = any(o.get("output_type") == "error" for o in cell.outputs)
         self._in_kernel = 0.0                # seconds the check waited for the kernel
-        verdict = run_check(call, Student(self._transport, deadline))
+        self._call_output = 0
+        verdict = run_check(call, Student(self._transport, deadline, self.max_reply_bytes))
         took = self._in_kernel
         if took > self.slow_check and not verdict.flag:
             GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),
@@ -223,7 +298,13 @@ class BudgetedExecute(Execute):
                                             f"(SLOW_CHECK_S = {self.slow_check})"})
         if visible_failed and verdict.passed:
             VISIBLE_ONLY.append(gid)
-        cell.outputs = [] if verdict.passed else [error_output(verdict.ename, verdict.message)]
+        cell.outputs = [] if verdict.passed else [
+            error_output(verdict.ename, self._check_message(verdict.message))]
+        if self._call_output > self.max_output_chars:
+            log.warning("the kernel printed %d bytes during the grader's calls in %s (dropped)",
+                        self._call_output, gid or f"cell {index}")
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                             text=CALL_OUTPUT_CUT.format(mb=self._call_output / 2**20)))
         if verdict.flag:
             GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),
                                   "cell": gid or f"cell {index}", "kind": verdict.flag,
@@ -231,6 +312,18 @@ class BudgetedExecute(Execute):
         if verdict.flag == "died" or self._killed:
             self._stopped = (NOT_RUN, "前のセルの採点中にカーネルが停止したため、"
                              "このセルは実行されませんでした。")
+
+    def _check_message(self, message):
+        """A failed check's message within MAX_CHECK_MESSAGE_CHARS and what is left of the
+        notebook's output budget (then its first line only)."""
+        limit = self.max_check_message_chars
+        if self._notebook_output + limit > self.max_notebook_output_chars:
+            limit = min(limit, SHORT_MESSAGE)
+        if len(message) > limit:
+            log.warning("a check's message of %d characters was cut to %d", len(message), limit)
+            message = shorten(message, limit)
+        self._notebook_output += 2 * len(message)          # evalue and traceback
+        return message
 
     def _is_test_cell(self, cell, resources):
         """A test cell by the submission's metadata, or by the trusted source: a cell whose
@@ -266,6 +359,10 @@ class BudgetedExecute(Execute):
             raise KernelProblem("died", "カーネルが停止しているため採点できませんでした。")
         msg_id = self.kc.execute(SERVE.format(request=request), silent=True, store_history=False,
                                  user_expressions={"r": REPLY}, allow_stdin=False)
+        shell, iopub = self.kc.shell_channel, self.kc.iopub_channel
+        poller = zmq.asyncio.Poller()
+        poller.register(shell.socket, zmq.POLLIN)
+        poller.register(iopub.socket, zmq.POLLIN)
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
@@ -274,14 +371,16 @@ class BudgetedExecute(Execute):
                 raise KernelProblem("timeout", "採点のための関数呼び出しが時間内に終わりませんでした"
                                     f"{' (カーネルを停止しました)' if killed else ''}。"
                                     + slow_training_hint(self._sources))
-            try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(remaining, 1.0)))
-            except Empty:
-                if not await ensure_async(self.km.is_alive()):
+            ready = dict(await poller.poll(timeout=int(min(remaining, 1.0) * 1000)))
+            if iopub.socket in ready:          # output during the call: dropped as it comes
+                await self._drain(iopub.socket)
+            if shell.socket not in ready:
+                if not ready and not await ensure_async(self.km.is_alive()):
                     self._killed = True
                     raise KernelProblem("died", "採点のための関数呼び出しの途中でカーネルが停止しました"
-                                        " (メモリの使いすぎ、os._exit など)。") from None
+                                        " (メモリの使いすぎ、os._exit など)。")
                 continue
+            msg = await ensure_async(shell.get_msg(timeout=0))
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             content = msg.get("content", {})
@@ -294,6 +393,15 @@ class BudgetedExecute(Execute):
                                     "採点用の仕組み (IPython の設定、__nncourse__ など) を"
                                     "書き換えていませんか？")
             return match.group(1)
+
+    async def _drain(self, socket):
+        """Read and drop what is waiting on ``socket`` (never parsed; its size counted)."""
+        while True:
+            try:
+                frames = await socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self._call_output += sum(len(f) for f in frames)
 
     def _run_cell(self, cell, resources, index):
         try:
@@ -317,10 +425,13 @@ class BudgetedExecute(Execute):
 
 
 def _output_size(msg):
-    """Roughly how many characters an iopub output message adds to the notebook."""
+    """Roughly how many characters an iopub output message adds to the notebook (data that
+    is not text, e.g. application/json, by the length of its JSON)."""
     content = msg.get("content", {})
     if msg.get("msg_type") == "stream":
         return len(content.get("text", ""))
     data = content.get("data") or {}
-    return sum(len(v) if isinstance(v, str) else 100 for v in data.values()) + len(
-        "".join(content.get("traceback", []) or []))
+    return sum(len(v) if isinstance(v, str) else len(json.dumps(v, default=str))
+               for v in data.values()) + len(str(content.get("evalue", ""))) + sum(
+        len(t) for t in content.get("traceback", []) or [] if isinstance(t, str))
+

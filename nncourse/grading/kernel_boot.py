@@ -1,4 +1,4 @@
-"""A grading kernel's main script: the call server, the output cap, then ipykernel.
+"""A grading kernel's main script: the call server, the output caps, then ipykernel.
 
 ``sandbox.py`` copies this file, ``wire.py`` and the course's public test functions
 (``autograders/testfuncs.py``) into the kernel's boot folder and runs
@@ -25,8 +25,9 @@ MAX_MESSAGE = 2000          # characters of an exception message sent back
 class Server:
     """Runs the grader's requests against the student's namespace (``shell.user_ns``)."""
 
-    def __init__(self, shell, wire, public):
+    def __init__(self, shell, wire, public, max_reply=None):
         self.shell, self.wire, self.public = shell, wire, public
+        self.max_reply = max_reply or wire.MAX_REPLY_BYTES     # the grader takes no more
         self.objects = {}           # ref -> object returned by student code (kept for later calls)
         self.reply = ""
 
@@ -78,14 +79,20 @@ class Server:
             raise TypeError(f"'{type(func).__name__}' object is not callable")
         return func(*args, **kwargs), (args if op.get("return_args") else None)
 
-    def _run(self, op):
+    def _run(self, op, room):
+        """(the result of ``op``, its size as sent); a value that would take the reply over
+        ``room`` characters is sent as ``too_large`` (the grader would refuse the reply)."""
         try:
             with _quiet():
                 value, args = self._op(op)
             out = {"ok": True, "value": self.wire.encode(value, self.keep)}
             if args is not None:
                 out["args"] = [self.wire.encode(a, self.keep) for a in args]
-            return out
+            size = len(self.wire.dumps(out))
+            if size > room:
+                out = {"ok": True, "value": self.wire.too_large(value, size * 3 // 4)}
+                size = len(self.wire.dumps(out))
+            return out, size
         except KeyboardInterrupt:
             raise
         except BaseException as exc:       # the student's error is the grader's data
@@ -93,7 +100,8 @@ class Server:
                 text = str(exc)[:MAX_MESSAGE]
             except Exception:
                 text = ""
-            return {"ok": False, "etype": type(exc).__name__[:100], "message": text}
+            out = {"ok": False, "etype": type(exc).__name__[:100], "message": text}
+            return out, len(self.wire.dumps(out))
 
     def serve(self, request):
         """Run every op of ``request`` (wire text) in order; the answer goes to ``reply``."""
@@ -103,8 +111,12 @@ class Server:
         if req.get("preserve_random"):
             import numpy as np
             random_state = np.random.get_state()
+        results, room = [], self.max_reply - 1000    # 1000: the reply's own frame
         try:
-            results = [self._run(op) for op in req["ops"]]
+            for op in req["ops"]:
+                result, size = self._run(op, room)
+                results.append(result)
+                room -= size
         finally:
             if random_state is not None:
                 import numpy as np
@@ -159,6 +171,44 @@ def cap_output(limit):
     iostream.OutStream.write = write
 
 
+MESSAGE_NOTE = ("[出力が多すぎるため、この出力は採点では省略しました "
+                "(1 つの出力あたり {limit:,} バイトまで)]")
+OUTPUT_TYPES = ("stream", "display_data", "execute_result", "update_display_data", "error")
+
+
+def _smaller(msg_type, content, limit):
+    """``content`` of an output message (or a failed execute_reply) cut to fit ``limit``."""
+    note = MESSAGE_NOTE.format(limit=limit)
+    if msg_type == "stream":
+        return dict(content, text=str(content.get("text", ""))[:limit // 8] + "\n" + note)
+    if msg_type in ("error", "execute_reply"):
+        evalue = str(content.get("evalue", ""))
+        return dict(content, ename=str(content.get("ename", ""))[:100],
+                    evalue=evalue[:limit // 8] + (" " + note if len(evalue) > limit // 8 else ""),
+                    traceback=[note])
+    return dict(content, data={"text/plain": note}, metadata={})
+
+
+def cap_messages(limit):
+    """Keep each output message of the kernel within ``limit`` bytes (the grader drops the
+    kernel's output connection for a bigger one, ``sandbox.IOPUB_MESSAGE_BYTES``): an output
+    too large is sent as a note instead, so that an honest kernel's later outputs still
+    arrive."""
+    from jupyter_client.session import Session
+    original = Session.serialize
+
+    def serialize(self, msg, ident=None):
+        frames = original(self, msg, ident)
+        kind = msg.get("header", {}).get("msg_type") if isinstance(msg, dict) else None
+        if sum(len(f) for f in frames) <= limit or not (
+                kind in OUTPUT_TYPES or kind == "execute_reply"
+                and msg["content"].get("status") == "error"):
+            return frames
+        return original(self, dict(msg, content=_smaller(kind, msg["content"], limit)), ident)
+
+    Session.serialize = serialize
+
+
 def install_server():
     """Make ``__nncourse__`` (the call server) a builtin once IPython's shell exists."""
     import testfuncs
@@ -168,7 +218,8 @@ def install_server():
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        builtins.__nncourse__ = Server(self.shell, wire, testfuncs)
+        builtins.__nncourse__ = Server(self.shell, wire, testfuncs,
+                                       int(os.environ.get("NNCOURSE_MAX_REPLY_BYTES") or 0))
 
     IPythonKernel.__init__ = init
 
@@ -181,5 +232,7 @@ if __name__ == "__main__":
     install_server()
     if os.environ.get("NNCOURSE_MAX_OUTPUT_CHARS"):
         cap_output(int(os.environ["NNCOURSE_MAX_OUTPUT_CHARS"]))
+    if os.environ.get("NNCOURSE_MAX_MESSAGE_BYTES"):
+        cap_messages(int(os.environ["NNCOURSE_MAX_MESSAGE_BYTES"]))
     from ipykernel import kernelapp
     kernelapp.launch_new_instance()

@@ -9,7 +9,9 @@ Each ``TaskResult`` a worker returns (``task.py``) is merged here, in the proces
    by names, in one transaction; manual scores and manual comments are never written;
 4. the manual flags are put back (``manual.after_autograde``);
 5. the feedback: the worker's pages when they show what the gradebook now says, else made
-   here from the merged gradebook (a manual score, a comment, a late penalty);
+   here from the merged gradebook (a manual score, a comment, a late penalty) and the
+   autograded notebooks (with the coordinator's notes on what it left out of the submission,
+   ``submission.with_notes``, which the worker never saw);
 6. the result record ``autograded/.nncourse/results/<aid>/<student>.json`` last (atomic).
 
 A run killed before step 6 leaves no record with the new fingerprint, so the next
@@ -28,6 +30,7 @@ from ..feedback import generate_feedback, late_note, write_failure_feedback
 from ..gradebook import read_scores, session
 from ..lock import GRADEBOOK_LOCK
 from ..records import GRADED, load_result, scores_into, write_result
+from .submission import with_notes
 
 
 def replace_dir(dest, files):
@@ -79,9 +82,10 @@ def merge(course, result, config=None):
     result record as written."""
     record = dict(result.record)
     aid, student = record["assignment"], record["student"]
+    notes = record.get("submission_notes_ja") or []      # the coordinator's, not the worker's
     if record["status"] == GRADED:
         state = manual.before_autograde(course, aid, student)
-        replace_dir(course.autograded_dir(student, aid), result.autograded)
+        replace_dir(course.autograded_dir(student, aid), with_notes(result.autograded, notes))
         with session(course) as gb, warnings.catch_warnings():
             # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
             warnings.simplefilter("ignore", SAWarning)
@@ -105,8 +109,8 @@ def merge(course, result, config=None):
     scores_into(record, scores)
     try:
         if record["status"] != GRADED:
-            files = write_failure_feedback(course, aid, student, record["error"])
-        elif (result.feedback and result.feedback_grades ==
+            files = write_failure_feedback(course, aid, student, record["error"], notes)
+        elif (result.feedback and not notes and result.feedback_grades ==
               manual.grades_digest(course, aid, student) and not late_note(course, aid, student)):
             replace_dir(course.feedback_dir(student, aid), result.feedback)
             files = sorted(course.feedback_dir(student, aid).glob("*.html"))

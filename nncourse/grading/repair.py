@@ -9,7 +9,9 @@ version (``schema_version`` 1/2/4, missing or extra keys) or lost by an editor.
 
 - the nbgrader metadata of every graded or locked cell is taken from the trusted source
   notebook (``source/<assignment>/``), by ``grade_id``; nbgrader's OverwriteCells then puts
-  back the source of every locked cell (test cells) and the points, as it always does;
+  back the source of every locked cell (test cells) and the points, as it always does; a
+  value the student changed (a test cell's ``points`` made 100, ``locked`` turned off) is
+  announced, never restored silently;
 - a ``grade_id`` seen again (a copied cell): the first cell keeps it, the others become
   plain cells (they still run, they are not graded), so copying never adds points;
 - a ``grade_id`` the source does not have, or nbgrader metadata without one: removed;
@@ -52,6 +54,31 @@ def source_metadata(path):
     return out
 
 
+def _points_text(value, other):
+    """A cell's points as a short number, or ``other`` when it is not one (the student's
+    value is never printed as it is)."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}"
+    except OverflowError:
+        pass
+    return other
+
+
+def _same_points(mine, source):
+    try:
+        return float(mine) == float(source) and not isinstance(mine, bool)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _changed(mine, source):
+    """The keys whose values the submission changed from the source's (both have the key)."""
+    keys = sorted(k for k in set(mine) & set(source) if k != "schema_version")
+    return [k for k in keys if not (_same_points(mine[k], source[k]) if k == "points"
+                                    else mine[k] == source[k])]
+
+
 def _as_source(cell, meta):
     """Give ``cell`` the source cell's nbgrader metadata ``meta`` (a copy)."""
     cell.metadata["nbgrader"] = copy.deepcopy(meta)
@@ -61,6 +88,7 @@ def repair_notebook(nb, source_meta):
     """Repair ``nb`` in place against ``source_meta`` (``source_metadata``); returns the notes
     [{"ja": sentence for the student, "en": line for the instructor}], also stored in it."""
     seen, duplicates, unknown, other_version, restored, dropped = set(), {}, [], [], [], 0
+    changed = []                   # (cell's name, grade_id, [keys], the student's points)
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
                if isinstance(c.metadata.get("nbgrader"), dict)}
     for cell in nb.cells:
@@ -90,6 +118,9 @@ def repair_notebook(nb, source_meta):
         if mine.get("schema_version") != source_meta[gid].get("schema_version") \
                 or set(mine) != set(source_meta[gid]):
             other_version.append((gid, mine.get("schema_version")))
+        keys = _changed(mine, source_meta[gid])
+        if keys:
+            changed.append((_cell_name(cell, source_meta[gid]), gid, keys, mine.get("points")))
         _as_source(cell, source_meta[gid])
     notes = []
     for gid, (name, n, code) in duplicates.items():
@@ -116,6 +147,22 @@ def repair_notebook(nb, source_meta):
                       "en": f"nbgrader metadata of {len(other_version)} cell(s) was of another "
                             f"form (schema_version {', '.join(versions)}): replaced by the "
                             "source's"})
+    for name, gid, keys, points in changed:
+        source = source_meta[gid]
+        if "points" in keys:
+            was = _points_text(points, "")
+            now = _points_text(source["points"], "?")
+            notes.append({"ja": f"{name} の配点 (points) が変更されていたため、元に戻して採点しました "
+                                f"({f'{was} 点' if was else '数値でない値'} → {now} 点)。",
+                          "en": f"cell {gid}: points changed in the submission "
+                                f"({_points_text(points, 'not a number')} instead of {now}): "
+                                "graded with the source's points"})
+        others = [k for k in keys if k != "points"]
+        if others:
+            notes.append({"ja": f"{name} の採点用の情報 (nbgrader のメタデータ: {', '.join(others)}) "
+                                "が配布時と違っていたため、元に戻して採点しました。",
+                          "en": f"cell {gid}: nbgrader metadata changed in the submission "
+                                f"({', '.join(others)}): restored from the source"})
     if restored:
         notes.append({"ja": "採点用の情報 (nbgrader のメタデータ) がなくなっていたセル ("
                             f"{', '.join(restored)}) は、配布時の情報を戻して採点しました。",

@@ -62,11 +62,22 @@ import tempfile
 from pathlib import Path
 
 import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import DottedObjectName
+from traitlets import DottedObjectName, Type, default
 
-MAX_MESSAGE_BYTES = 160 << 20   # a kernel sending a bigger message is disconnected (grader memory)
+from . import wire
+
+# what the grader's sockets take from a kernel (LimitedKernelClient): a bigger message is
+# never received (ZeroMQ drops the connection before the grader holds it), and at most
+# IOPUB_QUEUE messages wait unread in the grader (the rest waits in the kernel or is dropped
+# there): the grader holds at most IOPUB_QUEUE x IOPUB_MESSAGE_BYTES of output at a time
+IOPUB_MESSAGE_BYTES = 2 << 20     # one output message (prints, displays, errors)
+IOPUB_QUEUE = 16                  # output messages queued unread in the grader
+MESSAGE_MARGIN = 64 << 10         # an honest kernel keeps its outputs this far below the limit
+MESSAGE_BYTES = 1 << 20           # one message on the other sockets; the shell socket takes
+REPLY_MARGIN = 1 << 20            #   MAX_REPLY_BYTES (the call protocol's answer) + this
 
 # environment of every grading kernel: one BLAS thread (same floating-point results whatever
 # --jobs is, and N jobs use N cores), no GUI backend for matplotlib
@@ -89,7 +100,8 @@ TMP_HOME = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 _STATE = {"prefix": [], "inner": [], "bwrap": None, "boot": None, "hidden": [], "binds": [], "masks": [],
-          "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20, "uid_lock": None}
+          "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20, "uid_lock": None,
+          "max_reply": wire.MAX_REPLY_BYTES}
 UID_LOCKS = Path(tempfile.gettempdir()) / "nncourse-sandbox-uids"
 
 
@@ -434,6 +446,11 @@ def configure_sandbox(course, sandbox=None):
         os.environ[key] = threads if key.endswith("_NUM_THREADS") else value
     # the kernel itself drops output beyond the grader's per-cell cap (kernel_boot.cap_output)
     os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000)))
+    # ... and answers the grader's calls within MAX_REPLY_BYTES (kernel_boot.Server)
+    _STATE["max_reply"] = int(course.setting("MAX_REPLY_BYTES", wire.MAX_REPLY_BYTES))
+    os.environ["NNCOURSE_MAX_REPLY_BYTES"] = str(_STATE["max_reply"])
+    # ... and sends an output too large for the grader as a note (kernel_boot.cap_messages)
+    os.environ["NNCOURSE_MAX_MESSAGE_BYTES"] = str(IOPUB_MESSAGE_BYTES - MESSAGE_MARGIN)
     use = available() if sandbox is None else bool(sandbox) and available()
     _STATE["bwrap"] = use
     # the process limit: inside the kernel's user namespace when there is one (module doc)
@@ -452,7 +469,8 @@ def configure_sandbox(course, sandbox=None):
     _STATE["binds"], _STATE["masks"] = sandbox_binds(hidden, extra)
     env = dict(TMP_HOME)
     env.update({k: os.environ[k] for k in KERNEL_ENV if k in os.environ})
-    env["NNCOURSE_MAX_OUTPUT_CHARS"] = os.environ["NNCOURSE_MAX_OUTPUT_CHARS"]
+    for key in ("NNCOURSE_MAX_OUTPUT_CHARS", "NNCOURSE_MAX_REPLY_BYTES", "NNCOURSE_MAX_MESSAGE_BYTES"):
+        env[key] = os.environ[key]
     env.update({k: v for k, v in mnist.items() if v})
     _STATE["env"] = env
     return use
@@ -468,14 +486,32 @@ def sandboxed():
     return bool(_STATE["bwrap"])
 
 
+class BoundedContext(zmq.asyncio.Context):
+    """A ZeroMQ context whose sockets take bounded messages from a kernel: set on each
+    socket before it connects (see ``IOPUB_MESSAGE_BYTES``)."""
+
+    def socket(self, socket_type, *args, **kwargs):
+        sock = super().socket(socket_type, *args, **kwargs)
+        if socket_type == zmq.SUB:                  # iopub: the kernel's output
+            sock.setsockopt(zmq.MAXMSGSIZE, IOPUB_MESSAGE_BYTES)
+            sock.setsockopt(zmq.RCVHWM, IOPUB_QUEUE)
+        elif socket_type == zmq.DEALER:             # shell (the call protocol), control, stdin
+            sock.setsockopt(zmq.MAXMSGSIZE, _STATE["max_reply"] + REPLY_MARGIN)
+        else:                                       # heartbeat
+            sock.setsockopt(zmq.MAXMSGSIZE, MESSAGE_BYTES)
+        return sock
+
+
 class LimitedKernelClient(AsyncKernelClient):
     """The grader's client of a grading kernel: ZeroMQ drops the connection of a kernel that
-    sends a message over ``MAX_MESSAGE_BYTES``, before the grader holds it in memory (the
-    wire format's own limits are smaller; this bounds what arrives at all)."""
+    sends a message over the socket's limit, before the grader holds it in memory, and
+    output waits unread in the grader only up to ``IOPUB_QUEUE`` messages (``BoundedContext``;
+    the wire format's own limits are checked after)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    @default("context")
+    def _bounded_context(self):
+        self._created_context = True
+        return BoundedContext()
 
 
 def children():
@@ -508,6 +544,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     """AsyncKernelManager whose kernel runs under rlimits, in bwrap, from the boot script."""
 
     client_class = DottedObjectName("nncourse.grading.sandbox.LimitedKernelClient")
+    client_factory = Type(LimitedKernelClient)   # (AsyncKernelManager's own would ignore client_class)
+
+    @default("context")
+    def _bounded_context(self):              # its control socket (interrupts, shutdown)
+        self._created_context = True
+        return BoundedContext()
 
     _kerneldir = None
     _log = None

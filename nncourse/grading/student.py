@@ -14,8 +14,13 @@ functions (``autograders/testfuncs.py``, which the kernel has too).  The transpo
 answers with something that is not a reply; the check then scores 0 with that message.
 """
 import itertools
+import logging
 
 from . import wire
+
+log = logging.getLogger(__name__)
+TOO_LARGE = ("返された値 ({type}、{mb:,.1f} MB) が大きすぎるため、採点では受け取りませんでした。"
+             "数値や小さな配列を返すところで、大きな配列や長い文字列を返していないか確かめてください。")
 
 
 class KernelProblem(Exception):
@@ -72,8 +77,9 @@ def _no_objects(obj):
 class Student:
     """One kernel's names and calls, through ``transport(request_text, deadline) -> reply``."""
 
-    def __init__(self, transport, deadline):
+    def __init__(self, transport, deadline, max_reply=None):
         self.transport, self.deadline = transport, deadline     # time.monotonic() deadline
+        self.max_reply = max_reply            # characters of one reply (None: wire's default)
         self.calls = 0                    # round trips made (for the benchmark and tests)
         self._ids = itertools.count(1)
 
@@ -87,12 +93,16 @@ class Student:
         self.calls += 1
         text = self.transport(request, self.deadline)
         try:
-            reply = wire.loads(text)
+            reply = wire.loads(text, self.max_reply)
             if not isinstance(reply, dict) or reply.get("id") != rid or \
                     not isinstance(reply.get("results"), list) or \
                     len(reply["results"]) != len(ops):
                 raise wire.WireError("not the reply to this request")
             return [self._result(r) for r in reply["results"]]
+        except wire.ValueTooLarge as exc:
+            log.warning("refused a value the kernel returned: %s", exc)
+            raise KernelProblem("too_large", TOO_LARGE.format(
+                type=exc.type_name, mb=exc.nbytes / 2**20)) from None
         except wire.WireError as exc:
             raise KernelProblem("protocol", f"採点の問い合わせに対する答えが不正でした ({exc})。"
                                 "採点用の仕組み (IPython の設定など) を書き換えていませんか？") from None

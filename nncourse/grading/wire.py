@@ -6,6 +6,11 @@ included), strings, lists, tuples, dicts with string keys, NumPy arrays and scal
 numeric or bool dtype (as ``.npy`` bytes, read back with ``allow_pickle=False``).  Anything
 else stays in the kernel and is described as ``{"object": type name, "ref": id}``.
 
+A value too large to send (an array over ``MAX_ARRAY_BYTES``, a string over
+``MAX_STRING_CHARS``, or one that would take a reply over the course's ``MAX_REPLY_BYTES``)
+crosses as ``{"too_large": {"type": name, "bytes": size}}`` instead: ``decode`` raises
+``ValueTooLarge`` for it, so that the check fails with that reason.
+
 ``decode`` never executes anything it is sent (JSON and ``np.load(allow_pickle=False)``
 only) and enforces limits on size, depth, item count and dtype, raising ``WireError``.
 It imports only the standard library and NumPy (it is copied into the kernel's boot folder).
@@ -17,7 +22,8 @@ import math
 
 import numpy as np
 
-MAX_REPLY_BYTES = 64 * 1024 * 1024   # one reply, base64 text
+MAX_REPLY_BYTES = 16 * 1024 * 1024   # one reply, base64 text (default of the course's setting)
+MAX_STRING_CHARS = 1024 * 1024       # one string value
 MAX_DEPTH = 8                        # nesting of lists / dicts
 MAX_ITEMS = 200_000                  # list items + dict entries in one value
 MAX_ARRAY_BYTES = 32 * 1024 * 1024   # one decoded array
@@ -26,6 +32,19 @@ ARRAY_KINDS = "biufc"                # bool, int, uint, float, complex: never ob
 
 class WireError(ValueError):
     """A reply that is not plain data within the limits (says what was wrong)."""
+
+
+class ValueTooLarge(WireError):
+    """The kernel sent ``too_large`` instead of a value: ``type_name`` of ``nbytes`` bytes."""
+
+    def __init__(self, type_name, nbytes):
+        super().__init__(f"a {type_name} of {nbytes:,} bytes is too large to send")
+        self.type_name, self.nbytes = type_name, nbytes
+
+
+def too_large(value, nbytes):
+    """What crosses instead of ``value`` (``nbytes`` large) when it is too large."""
+    return {"too_large": {"type": type(value).__name__, "bytes": int(nbytes)}}
 
 
 # --- kernel side ------------------------------------------------------------------------
@@ -37,6 +56,8 @@ def _npy(a):
 
 def encode(value, keep, depth=0):
     """``value`` as JSON-ready plain data; ``keep(obj) -> id`` stores an object kernel-side."""
+    if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+        return too_large(value, len(value.encode("utf-8", "surrogatepass")))
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -45,8 +66,12 @@ def encode(value, keep, depth=0):
         return float(value) if math.isfinite(value) else {"float": str(float(value))}
     if isinstance(value, (np.ndarray, np.generic)) and type(value).__module__ == "numpy" \
             and value.dtype.kind in ARRAY_KINDS:
+        if value.nbytes > MAX_ARRAY_BYTES:
+            return too_large(value, value.nbytes)
         return {"npy": _npy(np.asarray(value)), "scalar": isinstance(value, np.generic)}
     if type(value) in (list, tuple) and len(value) > 8 and _uniform(value):
+        if len(value) * 8 > MAX_ARRAY_BYTES:
+            return too_large(value, len(value) * 8)
         return {"seq": "list" if type(value) is list else "tuple", "npy": _npy(np.asarray(value))}
     if depth < MAX_DEPTH and type(value) in (list, tuple):
         return {"list" if type(value) is list else "tuple": [encode(v, keep, depth + 1)
@@ -113,6 +138,11 @@ def decode(data, object_type=KernelObject):
             return items if v["seq"] == "list" else tuple(items)
         if "npy" in v:
             return _array(v["npy"], bool(v.get("scalar")))
+        if "too_large" in v:
+            big = v["too_large"]
+            if not isinstance(big, dict) or not isinstance(big.get("bytes"), int):
+                raise WireError("malformed value")
+            raise ValueTooLarge(str(big.get("type", "value"))[:100], big["bytes"])
         if "float" in v:
             if not isinstance(v["float"], (str, float)) or str(v["float"]) not in (
                     "nan", "inf", "-inf") and not isinstance(v["float"], float):
@@ -130,9 +160,10 @@ def decode(data, object_type=KernelObject):
     return walk(data, 0)
 
 
-def loads(text):
-    """JSON text of a reply (base64 of UTF-8 JSON) -> Python object, size-checked."""
-    if not isinstance(text, str) or len(text) > MAX_REPLY_BYTES:
+def loads(text, limit=None):
+    """JSON text of a reply (base64 of UTF-8 JSON) -> Python object, size-checked against
+    ``limit`` characters (default ``MAX_REPLY_BYTES``)."""
+    if not isinstance(text, str) or len(text) > (MAX_REPLY_BYTES if limit is None else limit):
         raise WireError("reply too large")
     try:
         return json.loads(base64.b64decode(text, validate=True).decode("utf-8"))

@@ -417,13 +417,22 @@ class Download:
 
     def _list_folder(self, root):
         """The files under ``root``, each top-level folder counted as a whole: one that
-        would pass COLLECT_MAX_MEMBERS is refused alone."""
+        would pass COLLECT_MAX_MEMBERS is refused alone (its listing stops there: ``_walk``).
+        More than COLLECT_MAX_MEMBERS entries at the top: ArchiveError, read no further."""
+        top = []
         try:
             with os.scandir(root) as it:
-                top = sorted(it, key=lambda d: d.name)
+                for item in it:            # one by one: a folder of millions stops here
+                    top.append(item)
+                    if len(top) > self.limits.members:
+                        raise ArchiveError(
+                            f"{display(root)} has more than COLLECT_MAX_MEMBERS = "
+                            f"{self.limits.members:,} files and folders at its top: nothing "
+                            "collected "
+                            "(raise it in course_config.py if the download is genuine)")
         except OSError as exc:
             raise ArchiveError(f"{display(root)}: cannot list the folder: {exc.strerror}") from None
-        for item in top:
+        for item in sorted(top, key=lambda d: d.name):
             found = self._walk(item)
             if found is None:
                 self._refuse(item.name + "/", f"a folder of more than "

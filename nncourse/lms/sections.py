@@ -56,6 +56,6 @@ def similar_submissions(course, aids):
             out.append((f"似ている提出 (Similar submissions): {aid}",
                         f"<p class='warn'>not compared: {_esc(type(exc).__name__)}: {_esc(exc)}</p>"))
             continue
-        if len(res.students) >= 2:
+        if len(res.students) >= 2 or res.not_compared:
             out.append((f"似ている提出 (Similar submissions): {aid}", res.html()))
     return out

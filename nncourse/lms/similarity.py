@@ -17,12 +17,14 @@ What it cannot detect: copying of a short answer (below the k-gram length, or sh
 of the class); a copy rewritten by hand into another structure (loops for vectorised code);
 copying from a source outside the class (the internet, a previous year) unless that source is
 added as a submission.
+
+The notebooks are read as grading reads them (``grading.submission``): a student's folder or
+notebook that is a link (to the instructor's source/, to a system file) is never followed; that
+student is listed as not compared, with why (``SimilarityResult.not_compared``).
 """
 import html
 import io
 import itertools
-import os
-import stat
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -30,7 +32,8 @@ import nbformat
 import numpy as np
 from nbgrader import utils as nbutils
 
-from ..grading.submission import limits
+from ..grading.submission import read, refusal, scan
+from ..safetext import encodable
 
 # noise threshold k (characters of the filtered code) and winnowing window; copydetect's
 # defaults are 25 and 1; these were calibrated on autograders/catalogue/variants.toml
@@ -59,26 +62,32 @@ class SimilarityResult:
     students: list = field(default_factory=list)
     pairs: list = field(default_factory=list)        # Pairs at or above the threshold
     scores: dict = field(default_factory=dict)       # (a, b) -> similarity, every pair
+    not_compared: list = field(default_factory=list)  # (student, why), in student order
 
     def format(self):
         lines = [f"{self.assignment}: {len(self.students)} submission(s) compared, "
                  f"{len(self.pairs)} pair(s) at or above {self.threshold:.0%}"]
         lines += [f"  {p.a} ~ {p.b}: {p.similarity:.0%} ({p.shares[0]:.0%} / {p.shares[1]:.0%})"
                   for p in self.pairs]
+        lines += [f"  not compared {s}: {why}" for s, why in self.not_compared]
         return "\n".join(lines)
 
     def html(self):
-        """The report's section: the pairs and their matching code side by side."""
+        """The report's section: the pairs and their matching code side by side, and the
+        submissions not compared (with why)."""
+        skipped = "".join(f"<li>{html.escape(s)}: {html.escape(why)}</li>"
+                          for s, why in self.not_compared)
+        skipped = f"<p>Not compared:</p><ul>{skipped}</ul>" if skipped else ""
         if not self.pairs:
             return (f"<p>{len(self.students)} submissions compared (solution cells only, "
-                    f"copydetect); no pair at or above {self.threshold:.0%}.</p>")
+                    f"copydetect); no pair at or above {self.threshold:.0%}.</p>{skipped}")
         out = [f"<p>{len(self.students)} submissions compared (solution cells only, copydetect); "
                f"pairs at or above {self.threshold:.0%}. Highlighted: code found in both "
                "(names and order ignored). Similar is not proof: read the code.</p>",
                "<table><tr><th class='l'>students</th><th>similarity</th></tr>"]
         out += [f"<tr><td class='l'><a href='#sim-{i}'>{html.escape(p.a)} ~ {html.escape(p.b)}"
                 f"</a></td><td>{p.similarity:.0%}</td></tr>" for i, p in enumerate(self.pairs)]
-        out.append("</table>")
+        out.append("</table>" + skipped)
         for i, p in enumerate(self.pairs):
             out.append(
                 f"<h3 id='sim-{i}'>{html.escape(p.a)} ~ {html.escape(p.b)}: {p.similarity:.0%}</h3>"
@@ -145,8 +154,11 @@ def compare(documents, boilerplate_code="", threshold=None, common_fraction=None
         bp |= {h for h, n in counts.items() if n > common_fraction * len(first)}
     bp_arr = np.array(sorted(bp), dtype=np.int64) if bp else []
     fps = {s: _fingerprint(code, bp_arr) for s, code in documents.items()}
-    fps = {s: fp for s, fp in fps.items() if len(fp.filtered_code) >= MIN_CHARS and fp.hashes}
+    short = sorted(s for s, fp in fps.items() if len(fp.filtered_code) < MIN_CHARS or not fp.hashes)
+    fps = {s: fp for s, fp in fps.items() if s not in short}
     result = SimilarityResult(assignment, threshold, sorted(fps))
+    result.not_compared = [(s, "too little solution code of its own to compare (beyond the "
+                            "release's and the class's common code)") for s in short]
     for a, b in itertools.combinations(sorted(fps), 2):
         _, shares, slices = compare_files(fps[a], fps[b])
         shares = (float(shares[0]), float(shares[1]))
@@ -159,24 +171,43 @@ def compare(documents, boilerplate_code="", threshold=None, common_fraction=None
     return result
 
 
+def submission_code(course, aid, student):
+    """(solution code of the student's notebooks, "") or (None, why it is not compared).
+
+    The notebooks are read as grading reads them (``grading.submission``): a student folder,
+    submission folder or notebook that is a link is never followed, a notebook over
+    NOTEBOOK_MAX_BYTES is not read; nothing outside submitted/ is opened."""
+    try:
+        found = scan(course, aid, student)
+        notebooks = read(found, notebooks_only=True)
+    except Exception as exc:           # whatever is in the folder costs only this student
+        return None, refusal(exc)[1]
+    code, unreadable = [], []
+    for rel, data in sorted(notebooks.items()):
+        try:
+            code.append(solution_code(nbformat.reads(data.decode("utf-8"), as_version=4)))
+        except Exception as exc:       # an unreadable notebook has no code to compare
+            unreadable.append(f"{rel} is not a readable notebook ({type(exc).__name__})")
+    if code:
+        return "\n".join(code), ""
+    why = unreadable + found.notes_en
+    return None, encodable("no notebook read" + (f": {'; '.join(why)}" if why else ""))
+
+
 def find_similar(course, aid, threshold=None):
     """Compare the solution cells of every submission of ``aid`` (submitted/)."""
     aid = course.select([aid])[0]
-    docs = {}
+    docs, not_compared = {}, []
     for student in course.students([aid]):
-        code = []
-        for path in sorted(course.submitted_dir(student, aid).glob("*.ipynb")):
-            try:           # a link or a notebook over NOTEBOOK_MAX_BYTES is not read (nor graded)
-                st = os.lstat(path)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > limits(course)[0]:
-                    continue
-                code.append(solution_code(nbformat.read(path, as_version=4)))
-            except Exception:          # an unreadable notebook has no code to compare
-                continue
-        if code:
-            docs[student] = "\n".join(code)
+        code, why = submission_code(course, aid, student)
+        if code is None:
+            not_compared.append((student, why))
+        else:
+            docs[student] = code
     if threshold is None:
         threshold = course.setting("SIMILARITY_THRESHOLD", DEFAULT_THRESHOLD)
-    return compare(docs, release_code(course, aid), threshold,
-                   course.setting("SIMILARITY_COMMON_FRACTION", DEFAULT_COMMON_FRACTION),
-                   assignment=aid)
+    result = compare(docs, release_code(course, aid), threshold,
+                     course.setting("SIMILARITY_COMMON_FRACTION", DEFAULT_COMMON_FRACTION),
+                     assignment=aid)
+    result.not_compared = sorted(result.not_compared + not_compared)
+    return result

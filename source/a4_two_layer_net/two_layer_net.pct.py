@@ -18,8 +18,9 @@
 # 1. 2 層ニューラルネットのクラス `TwoLayerNet` (推論 `predict`、損失 `loss`、認識精度 `accuracy`、
 #    数値微分による勾配 `numerical_gradient`) を実装する
 # 2. 数値微分の勾配と、高速な勾配 (誤差逆伝播法) が一致することを確かめる (勾配確認)
-# 3. **ミニバッチ (mini-batch)** 学習で MNIST を学習させ、1 **エポック (epoch)** ごとに訓練データと
-#    テストデータの認識精度を記録して、**過学習 (overfitting)** が起きていないかを確かめる
+# 3. ミニバッチ 1 つ分のパラメータの更新 `train_step` を書き、それを繰り返す **ミニバッチ (mini-batch)**
+#    学習で MNIST を学習させる。1 **エポック (epoch)** ごとに訓練データとテストデータの認識精度を記録して、
+#    **過学習 (overfitting)** が起きていないかを確かめる
 #
 # **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください。
 # `# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)` を消して) にコードを書き、
@@ -451,14 +452,75 @@ print("x_train:", x_train.shape, x_train.dtype, " t_train:", t_train.shape)
 print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 
 # %% [markdown]
-# ### 課題 4-3: ミニバッチ学習 (4 点)
+# ### 課題 4-3: パラメータの更新 `train_step` (2 点)
+#
+# スライドの学習の手順 (1. ミニバッチ、2. 勾配の算出、3. パラメータの更新、4. 繰り返す) のうち、
+# 2 と 3 の 1 回分を関数 `train_step(network, x_batch, t_batch, learning_rate)` にまとめます。
+#
+# - **勾配の算出**: ミニバッチ `x_batch`, `t_batch` の損失関数の勾配を `network.gradient(x_batch, t_batch)`
+#   で求める (`grad` は `params` と同じキーの辞書)
+# - **パラメータの更新**: 4 つのパラメータ `'W1'`, `'b1'`, `'W2'`, `'b2'` すべてを、勾配の逆向きに
+#   **学習率** `learning_rate` の分だけ更新する (`network.params[key]` から `learning_rate * grad[key]` を引く)
+#
+# `train_step` は引数の `network` の `params` を書き換えます (返り値はなくてかまいません)。
+# 学習率は、関数の中で 0.1 などと決めずに、引数の `learning_rate` を使ってください。
+#
+# **採点について**: 隠れたテストは、採点のたびに変わる重み・ミニバッチ・学習率で `train_step` を呼び出し、
+# 正しく更新されるかを確かめます。次の課題 4-4 (学習の記録と結果) の点は、この `train_step` が正しく
+# 動き、学習のセルがそれを使って学習したときにだけ与えられます (ほかで学習させた重みを貼り付けても点になりません)。
+
+# %% nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_step(network, x_batch, t_batch, learning_rate):
+    """ミニバッチ 1 つ分の学習: 損失関数の勾配を求め、パラメータを勾配の逆向きに更新する"""
+    ### BEGIN SOLUTION
+    # 勾配の計算 (誤差逆伝播法)
+    grad = network.gradient(x_batch, t_batch)
+    # パラメータの更新
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        network.params[key] -= learning_rate * grad[key]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""train_step: 決まった重みとミニバッチで 1 回更新したあとのパラメータが正しいか (学習率 0.5)"""
+net = TwoLayerNet(input_size=3, hidden_size=2, output_size=2)
+net.params['W1'] = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
+net.params['b1'] = np.array([0.1, -0.1])
+net.params['W2'] = np.array([[1.0, -1.0], [2.0, 0.5]])
+net.params['b2'] = np.array([0.0, 0.2])
+train_step(net, np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]), 0.5)
+NO_UPDATE = "パラメータが変わっていません。引数の network の params を更新していますか？"
+assert np.allclose(net.params['b2'], [-0.17202666, 0.37202666]), _explain(
+    net.params['b2'], [-0.17202666, 0.37202666], "更新後の params['b2']", [
+        ([0.0, 0.2], "params['b2'] が変わっていません。引数の network の 4 つのパラメータ 'W1', 'b1', "
+                     "'W2', 'b2' すべてを更新していますか？"),
+        ([0.17202666, 0.02797334], "勾配の向きに更新しています。損失関数を小さくするには勾配の逆向きに"
+                                   "更新します (learning_rate * grad[key] を足すのではなく引く)。"),
+        ([-0.34405332, 0.54405332], "勾配に学習率 learning_rate を掛けていますか？"),
+        ([-0.03440533, 0.23440533], "学習率は 0.1 ではなく、引数の learning_rate を使ってください。")],
+    "勾配は network.gradient(x_batch, t_batch) で求めます。")
+assert np.allclose(net.params['W2'], [[0.9029962, -0.9029962], [1.93331722, 0.56668278]]), _explain(
+    net.params['W2'], [[0.9029962, -0.9029962], [1.93331722, 0.56668278]], "更新後の params['W2']",
+    [([[1.0, -1.0], [2.0, 0.5]], NO_UPDATE)])
+assert np.allclose(net.params['b1'], [0.01228424, -0.17300596]), _explain(
+    net.params['b1'], [0.01228424, -0.17300596], "更新後の params['b1']",
+    [([0.1, -0.1], "バイアス b1 が更新されていません。'W1', 'b1', 'W2', 'b2' の 4 つすべてを更新します。")])
+assert np.allclose(net.params['W1'], [[0.11536506, -0.19569535], [0.33073011, 0.40860929],
+                                      [-0.45390483, 0.61291394]]), _explain(
+    net.params['W1'], [[0.11536506, -0.19569535], [0.33073011, 0.40860929], [-0.45390483, 0.61291394]],
+    "更新後の params['W1']", [([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], NO_UPDATE)])
+### BEGIN HIDDEN TESTS
+from autograders import a4_two_layer_net
+a4_two_layer_net.check_train_step(train_step, TwoLayerNet)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### 課題 4-4: ミニバッチ学習 (2 点)
 #
 # スライドと同じ手順で学習させます。繰り返しごとに
 #
 # 1. **ミニバッチ**: 訓練データから無作為に `batch_size` 個を選ぶ (`np.random.choice(train_size, batch_size)`)
-# 2. **勾配の算出**: ミニバッチの損失関数の勾配を `network.gradient(x_batch, t_batch)` で求める
-# 3. **パラメータの更新**: 4 つのパラメータ `'W1'`, `'b1'`, `'W2'`, `'b2'` すべてを
-#    勾配の逆向きに更新する (`network.params[key]` から `learning_rate * grad[key]` を引く)
+# 2. **勾配の算出** と 3. **パラメータの更新**: 上の `train_step(network, x_batch, t_batch, learning_rate)` を呼び出す
 # 4. 更新後のミニバッチの損失 `network.loss(x_batch, t_batch)` を `train_loss_list` に追加する
 #
 # を `iters_num` 回繰り返します。また 1 エポックごと (`i % iter_per_epoch == 0` のとき) に、訓練データ全体と
@@ -470,7 +532,7 @@ print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 # `iters_num = 10000` 回では `i = 0, 600, …, 9600` の 17 回記録します。
 #
 # **注意**: 勾配に `network.numerical_gradient` を使うと、1 回の更新に数秒 (約 8 万回の損失計算)、
-# 10,000 回では半日以上かかります。学習には必ず速い `network.gradient` を使ってください
+# 10,000 回では半日以上かかります。`train_step` では必ず速い `network.gradient` を使ってください
 # (正しく書ければ、このセルは数秒で終わります)。
 
 # %% nbgrader={"grade": false, "grade_id": "minibatch_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -498,11 +560,8 @@ for i in range(iters_num):
     batch_mask = np.random.choice(train_size, batch_size)
     x_batch = x_train[batch_mask]
     t_batch = t_train[batch_mask]
-    # 勾配の計算 (誤差逆伝播法)
-    grad = network.gradient(x_batch, t_batch)
-    # パラメータの更新
-    for key in ('W1', 'b1', 'W2', 'b2'):
-        network.params[key] -= learning_rate * grad[key]
+    # 勾配の計算とパラメータの更新 (課題 4-3 の train_step)
+    train_step(network, x_batch, t_batch, learning_rate)
     # 学習経過の記録
     loss = network.loss(x_batch, t_batch)
     train_loss_list.append(loss)
@@ -515,7 +574,7 @@ for i in range(iters_num):
         print("train acc, test acc | " + str(train_acc) + ", " + str(test_acc))
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """ミニバッチ学習の記録: train_loss_list は毎回 (10000 個)、認識精度は 1 エポックごと (17 個)"""
 CRASHED = "学習のセルが途中でエラーになっていませんか？"
 assert len(train_loss_list) == 10000, _explain(len(train_loss_list), 10000, "train_loss_list の長さ (毎回記録)",
@@ -529,10 +588,11 @@ for name, acc_list in (("train_acc_list", train_acc_list), ("test_acc_list", tes
 assert np.mean(train_loss_list[-100:]) < np.mean(train_loss_list[:100]), "損失が減っていません"
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
-a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_acc_list, network)
+a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_acc_list, network,
+                                        train_step, TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """ミニバッチ学習の結果: テストデータの認識精度が 0.94 以上で、訓練データとの差が 0.02 未満か"""
 assert len(test_acc_list) > 0, "test_acc_list が空です。学習のセルが途中でエラーになっていませんか？"
 assert test_acc_list[-1] >= 0.94, _explain(test_acc_list[-1], "0.94 以上", "テストデータの認識精度", [
@@ -543,7 +603,7 @@ assert abs(train_acc_list[-1] - test_acc_list[-1]) < 0.02, "訓練データと�
 assert np.any(network.params['b1'] != 0), "バイアス b1 が更新されていません"
 ### BEGIN HIDDEN TESTS
 from autograders import a4_two_layer_net
-a4_two_layer_net.check_training_result(network, train_acc_list, test_acc_list)
+a4_two_layer_net.check_training_result(network, train_acc_list, test_acc_list, train_step, TwoLayerNet)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -569,7 +629,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ### 課題 4-4: 記述問題 (2 点、手動採点)
+# ### 課題 4-5: 記述問題 (2 点、手動採点)
 #
 # 上の 2 つのグラフから読み取れることを、3〜5 文で説明してください。次の言葉を使うこと:
 # **過学習**、**汎化能力 (generalization ability)**。
