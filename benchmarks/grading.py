@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nncourse.build import build
 from nncourse.cohort import create_cohort
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grade import grade
 
 

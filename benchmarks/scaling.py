@@ -92,7 +92,7 @@ def make_cohort(dest, students, aids, entry_ids=None):
     grading secret, graded nothing; returns (root, {student: demo entry})."""
     from nncourse.build import build
     from nncourse.cohort import cohort_of, create_cohort
-    from nncourse.course import Course, copy_course
+    from nncourse.core.course import Course, copy_course
     course = Course.load(copy_course(ROOT, dest))
     build(course, aids)
     entries = [e for e in cohort_of(course) if not e.get("slow")]
@@ -125,7 +125,7 @@ def gradebook_totals(root, aids):
     the gradebook has no submission or one without any score (stock nbgrader leaves such a
     row, all scores 0, for a notebook it could not read; nncourse writes none)."""
     from nbgrader.api import Gradebook, MissingEntry
-    from nncourse.course import Course
+    from nncourse.core.course import Course
     course = Course.load(root)
     students = course.students(aids)
     out = {(s, a): None for s in students for a in aids
@@ -199,7 +199,7 @@ class Cluster:
 
 def run_nncourse(root, aids, how, tmp, env):
     """Grade the copy at ``root`` with nncourse; returns (seconds, note)."""
-    from nncourse.course import Course
+    from nncourse.core.course import Course
     from nncourse.grade import grade
     course = Course.load(root)
     kwargs = {"j1": {"jobs": 1}, "j2": {"jobs": 2}, "dask-local": {"jobs": 2, "dask": "local"},
@@ -269,7 +269,7 @@ def _floor_one(path, timeout):
 def floor_work(root, aids, dest):
     """Copies of every submission folder plus the assignment's other source files (what
     autograde puts next to the notebook); returns the notebooks, longest assignments first."""
-    from nncourse.course import Course
+    from nncourse.core.course import Course
     course = Course.load(root)
     notebooks = []
     for aid in reversed(aids):                      # a4 (training) first, as nncourse orders
@@ -292,7 +292,7 @@ def floor_work(root, aids, dest):
 
 
 def run_floor(root, aids, tmp, env):
-    from nncourse.course import Course
+    from nncourse.core.course import Course
     course = Course.load(root)
     notebooks = floor_work(root, aids, Path(tmp) / "floor")
     kenv = dict(_clean_env(env), **FLOOR_ENV)
@@ -378,7 +378,7 @@ def main(argv=None):
         ap.error(f"--only: unknown configuration(s) {', '.join(unknown)}; "
                  f"choose among {', '.join(CONFIGS)}")
     only = [c for c in CONFIGS if c in only]
-    from nncourse.course import Course
+    from nncourse.core.course import Course
     course_aids = Course.load(ROOT).assignments
     aids = [a.strip() for a in args.assignments.split(",") if a.strip()] or course_aids
     if any(a not in course_aids for a in aids):

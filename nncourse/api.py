@@ -21,7 +21,7 @@ from pathlib import Path
 from .build import BuildError, build
 from .check import check_notebook as check
 from .cohort import CohortError
-from .course import Course, CourseError
+from .core.course import Course, CourseError
 from .demo import demo
 from .formgrader import serve as formgrader
 from .grade import GradeRun, GradingInterrupted, grade
@@ -33,7 +33,7 @@ from .lms.deadlines import DeadlineError
 from .lms.export import ExportError, export
 from .lms.roster import RosterError
 from .lms.similarity import find_similar as similarity
-from .lock import CourseBusy
+from .core.lock import CourseBusy
 from .manual import answers_changed, format_pending, pending_manual
 from .validate import validate
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils as nbutils
 
-from .course import tree_digest
-from .lock import GRADEBOOK_LOCK
+from .core.course import tree_digest
+from .core.lock import GRADEBOOK_LOCK
 from .nbconfig import nbgrader_config
 from .grading.checks import source_problems
-from .results import HIDDEN_BEGIN, HIDDEN_END
+from .core.notebook import (HIDDEN_BEGIN, HIDDEN_END, INSIDE, MARKERS, OUTSIDE, SOLUTION_BEGIN,
+                            SOLUTION_END, has_marker, scan)
 
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION") + HIDDEN_BEGIN + HIDDEN_END
 PRIVATE_NAMES = re.compile(r"\bautograders\b|^\s*(from|import)\s+reference\b", re.M)
 MIN_LINE = 8          # shorter lines ("return x", "pass") are too common to call a leak
 
@@ -56,15 +56,12 @@ def _private_lines(nb):
     private, public = set(), set()
     for cell in nb.cells:
         solution = nbutils.is_solution(cell)
-        markers = any(m in cell.source for m in ("BEGIN SOLUTION",) + HIDDEN_BEGIN)
-        inside = solution and not markers    # a solution cell without markers: all of it
-        for line in cell.source.split("\n"):
-            if any(m in line for m in ("BEGIN SOLUTION",) + HIDDEN_BEGIN):
-                inside = True
-            elif any(m in line for m in ("END SOLUTION",) + HIDDEN_END):
-                inside = solution and not markers
-            elif len(_norm(line)) >= MIN_LINE and not line.lstrip().startswith("#"):
-                (private if inside else public).add(_norm(line))
+        begin, end = SOLUTION_BEGIN + HIDDEN_BEGIN, SOLUTION_END + HIDDEN_END
+        everything = solution and not has_marker(cell.source, begin)   # a solution cell without
+        for line, state in scan(cell.source, begin, end):              # markers: all of it
+            if state in (INSIDE, OUTSIDE) and len(_norm(line)) >= MIN_LINE \
+                    and not line.lstrip().startswith("#"):
+                (private if everything or state == INSIDE else public).add(_norm(line))
     return private - public
 
 

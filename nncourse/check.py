@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils as nbutils
 
-from .course import Course, CourseError
-from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests
+from .core.course import Course, CourseError
+from .core.notebook import has_hidden_tests, remove_hidden_tests
+from .results import cell_message, cell_problems
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 LOG = Path(tempfile.gettempdir()) / "nncourse-check.log"   # kernel and Jupyter warnings go here

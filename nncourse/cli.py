@@ -16,7 +16,7 @@ from . import api
 from .api import (ArchiveError, BuildError, CohortError, Course, CourseBusy, CourseError,
                   DeadlineError, ExecutorError, ExportError, GradingInterrupted, RosterError)
 from .manual import format_pending
-from .safetext import encodable
+from .core.safetext import encodable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 

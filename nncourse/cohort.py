@@ -13,6 +13,7 @@ import nbformat
 from nbgrader import utils as nbutils
 
 from .build import release_notebook
+from .core.notebook import without_solution_markers
 
 # The real course (course_config.ASSIGNMENTS).  The text follows the lecture's code.
 DEFAULT_COHORT = [
@@ -64,8 +65,7 @@ def reference_submission(course, aid):
     for cell in release.cells:
         if nbutils.is_solution(cell):
             src = answers[cell.metadata.nbgrader["grade_id"]].source
-            cell.source = "\n".join(line for line in src.split("\n")
-                                    if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+            cell.source = without_solution_markers(src)
     return release
 
 

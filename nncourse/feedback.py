@@ -25,15 +25,16 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
-from .course import Course
-from .gradebook import gradebook_scores
+from .core.course import Course
+from .core.gradebook import gradebook_scores
 from .lms import deadlines
-from .lock import GRADEBOOK_LOCK
+from .core.lock import GRADEBOOK_LOCK
 from .nbconfig import nbgrader_config
 from .grading.repair import repair_notes
 from .grading.submission import notes_in
-from .safetext import encodable
-from .results import cell_message, cell_problems, has_hidden_tests, remove_hidden_tests, strip_ansi
+from .core.safetext import encodable
+from .core.notebook import has_hidden_tests, is_autograded_test, remove_hidden_tests
+from .results import cell_message, cell_problems, strip_ansi
 
 HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
 PRIVATE_PATHS = ("autograders", "/reference/")   # traceback frames of these files are dropped
@@ -141,7 +142,7 @@ def summary_row(cell):
     """(row class, score text, message) of one grade or task cell (after LockedGetGrades)."""
     meta = cell.metadata.nbgrader
     score, points = meta.get("score"), meta.get("points", 0)
-    auto = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+    auto = is_autograded_test(cell)
     comment = (meta.get("comment") or "").strip() if meta.get("teacher_comment") else ""
     said = f"先生のコメント: {comment}" if comment else ""
     if meta.get("needs_manual_grade"):

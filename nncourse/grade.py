@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from .build import ensure_built
-from .course import tree_digest
+from .core.course import tree_digest
 from .grading.executors import make_executor
 from .grading.merge import merge, rebuild_feedback
 from .grading.sandbox import available, protections, warning
 from .grading.submission import digest, refusal, scan
 from .grading.task import GradingTask, make_inputs, not_graded, read_submission, submission_seed
-from .lock import GRADEBOOK_LOCK, one_run_at_a_time
+from .core.lock import GRADEBOOK_LOCK, one_run_at_a_time
 from .manual import answers_changed, pending_manual, stale_feedback
 from .nbconfig import nbgrader_config
-from .records import GRADED, GRADER, load_result
+from .core.records import GRADED, GRADER, load_result
 from .report import write_report
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything

@@ -26,10 +26,10 @@ import os
 import nbformat
 from nbgrader import utils as nbutils
 
-from .gradebook import find_submission, session
+from .core.gradebook import find_submission, session
 from .lms.deadlines import DeadlineError, extensions, late_key
-from .lock import GRADEBOOK_LOCK
-from .records import load_result
+from .core.lock import GRADEBOOK_LOCK
+from .core.records import load_result
 
 
 def _normalize(text):

@@ -11,7 +11,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config import Config
 
-from .course import Course
+from .core.course import Course
 from .grading.execute import BudgetedExecute
 from .grading.repair import RepairSubmission
 from .grading.sanitize import SanitizeSubmission

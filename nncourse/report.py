@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .gradebook import gradebook_scores
+from .core.gradebook import gradebook_scores
 from .lms.sections import late_penalties, similar_submissions
-from .records import load_results
+from .core.records import load_results
 from .results import MISTAKE, NOT_ATTEMPTED, NOT_RUN_OUTCOME, PASSED, mistake_key, outcome
-from .safetext import CsvDictWriter, csv_writer, encodable
+from .core.safetext import CsvDictWriter, csv_writer, encodable
 
 CSV_FIELDS = ["student_id", "assignment", "status", "score", "max_score",
               "needs_manual_grade", "timestamp", "feedback"]

@@ -3,9 +3,10 @@ import re
 
 from nbgrader import utils as nbutils
 
-from .grading.checks import HIDDEN_BEGIN, HIDDEN_END, has_hidden_tests, remove_hidden_tests  # noqa: F401
 from .grading.execute import NOT_RUN, PROBLEM_ENAMES
-from .safetext import shorten
+from .core.notebook import (has_hidden_tests, is_autograded_test, is_solution_code,
+                            remove_hidden_tests)
+from .core.safetext import shorten
 
 MAX_MESSAGE = 400      # characters of a message kept in results and the report
 
@@ -91,12 +92,12 @@ def graded_cells(nb):
     cells = []
     last_solution_unanswered = False
     for cell in nb.cells:
-        if nbutils.is_solution(cell) and cell.cell_type == "code":
+        if is_solution_code(cell):
             last_solution_unanswered = _unanswered(cell)
         if not (nbutils.is_grade(cell) or nbutils.is_task(cell)):
             continue
         meta = cell.metadata.nbgrader
-        auto = cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+        auto = is_autograded_test(cell)
         message = cell_message(cell) if auto else None
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"] \
             if auto and message else []

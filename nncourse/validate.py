@@ -15,7 +15,7 @@ import nbformat
 
 from .build import BuildError, build
 from .cohort import create_cohort
-from .course import Course, copy_course
+from .core.course import Course, copy_course
 from .grade import grade
 from .grading.task import GRADER
 

@@ -100,7 +100,7 @@ def demo_cohort(tmp_path_factory):
     works on its own copy instead: ``shutil.copytree(course.root, tmp_path / "demo",
     symlinks=True)`` (the gradebook is ``<root>/gradebook.db``: the copy is independent).
     """
-    from nncourse.course import Course, copy_course as copy_course_files
+    from nncourse.core.course import Course, copy_course as copy_course_files
     from nncourse.demo import demo
     base = tmp_path_factory.mktemp("demo-cohort")
     course = Course.load(copy_course_files(ROOT, base / "course"))

@@ -44,8 +44,8 @@ import pytest
 
 from nncourse.build import ensure_built
 from nncourse.cohort import create_cohort
-from nncourse.course import Course, copy_course
-from nncourse.records import load_result
+from nncourse.core.course import Course, copy_course
+from nncourse.core.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "nncourse-ci"                  # the unprivileged account made when the tests run as root

@@ -19,8 +19,8 @@ from nbgrader import utils as nbutils
 import reference as ref
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
-from nncourse.records import load_result
+from nncourse.core.course import Course, copy_course
+from nncourse.core.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a4_two_layer_net"

@@ -24,7 +24,7 @@ import pytest
 from autograders.catalogue.attacks import ASSIGNMENT, attack_notebook, load
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grade import grade
 
 ROOT = Path(__file__).resolve().parent.parent

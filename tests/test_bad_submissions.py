@@ -16,7 +16,7 @@ from nbgrader import utils as nbutils
 
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grade import grade
 from nncourse.grading.sandbox import available
 
@@ -123,7 +123,7 @@ def graded(tmp_path_factory):
                            "grade", "--force", "--no-progress", "--jobs", "2", *AIDS],
                           capture_output=True, text=True)
     second = {(r["student"], r["assignment"]): r for r in first.results}   # keys only
-    from nncourse.records import load_result
+    from nncourse.core.records import load_result
     second = {k: load_result(course, k[1], k[0]) for k in second}
     return dict(course=course, entries=entries, first=first, cli=proc, second=second,
                 submitted=submitted, course_files=course_files)

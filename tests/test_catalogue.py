@@ -15,7 +15,7 @@ import pytest
 
 from autograders.catalogue import CatalogueError, apply, autograded_tests, load, validate
 from autograders.catalogue.grading import plan
-from nncourse.course import Course
+from nncourse.core.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = Course.load(ROOT)
@@ -116,7 +116,7 @@ def test_edits_that_do_not_apply_are_refused_by_name(tmp_path, change, error):
 def graded(tmp_path_factory):
     from autograders.catalogue.grading import grade_catalogue
     from nncourse.build import build
-    from nncourse.course import copy_course
+    from nncourse.core.course import copy_course
     course = Course.load(copy_course(ROOT, tmp_path_factory.mktemp("catalogue") / "course"))
     build(course)
     start = time.monotonic()

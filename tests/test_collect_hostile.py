@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 from conftest import copy_course
-from nncourse.course import Course
+from nncourse.core.course import Course
 from nncourse.lms import deadlines, moodle
 
 BIN = Path(sys.executable).parent

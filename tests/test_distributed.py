@@ -16,7 +16,7 @@ import pytest
 
 from nncourse.build import build
 from nncourse.cohort import cohort_of, create_cohort
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grade import grade
 from nncourse.grading.executors import LocalExecutor, compare_versions
 from nncourse.grading.task import versions

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nncourse.cohort import create_cohort
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.build import build
 from nncourse.grading.task import GRADER_JA
 

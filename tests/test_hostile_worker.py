@@ -38,7 +38,7 @@ import pytest
 
 from nncourse.build import build
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grade import grade, load_result
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"

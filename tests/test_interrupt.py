@@ -23,8 +23,8 @@ import pytest
 
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
-from nncourse.records import load_result
+from nncourse.core.course import Course, copy_course
+from nncourse.core.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a1_loss"

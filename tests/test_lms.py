@@ -19,7 +19,7 @@ import pytest
 from nncourse.build import build
 from nncourse.cli import main as cli_main
 from nncourse.api import collect
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.lms import archive, canvas, deadlines, moodle
 from nncourse.lms.collecting import match_notebook
 from nncourse.lms.export import CSV_COLUMNS, export

@@ -30,7 +30,7 @@ from nncourse import manual
 from nncourse.build import build
 from nncourse.cohort import reference_submission
 from nncourse.api import collect
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.feedback import FeedbackSummary, mathjax_js, summary_row
 from nncourse.grade import grade, load_result
 

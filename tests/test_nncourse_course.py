@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nncourse.cohort import cohort_of
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from nncourse.build import BuildError, build
 from nncourse.check import check_notebook
 from nncourse.cohort import CohortError, apply_mistake, create_cohort, reference_submission
 from nncourse.api import collect
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.demo import demo
 from nncourse.grade import grade
 from nncourse.validate import validate

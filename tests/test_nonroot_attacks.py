@@ -22,8 +22,8 @@ import pytest
 from autograders.catalogue.attacks import ASSIGNMENT, attack_notebook, load
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
-from nncourse.records import load_result
+from nncourse.core.course import Course, copy_course
+from nncourse.core.records import load_result
 from test_attacks import outputs_text as outputs, processes_with, written
 from nonroot import (is_root, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
                      output, popen_as_user, run_as_user)

@@ -74,7 +74,7 @@ def test_solution_notebook_runs_top_to_bottom(aid, path, tmp_path):
     """The solutions and visible tests, as a grading kernel runs them (the hidden checks run
     in the grader: tests/test_nncourse_course.py, test_catalogue.py)."""
     from nbclient import NotebookClient
-    from nncourse.results import remove_hidden_tests
+    from nncourse.core.notebook import remove_hidden_tests
     course = copy_course(tmp_path / "course")
     nb_path = course / "source" / aid / path.name
     nb = nbformat.read(nb_path, 4)

@@ -15,7 +15,7 @@ import pytest
 from traitlets.config import Config
 
 from conftest import BIN, ROOT, nbgrader
-from nncourse.course import Course, CourseError, copy_course
+from nncourse.core.course import Course, CourseError, copy_course
 
 AID = "a1_loss"
 STUDENTS = ("s01_reference", "s02_release", "s03_sse_no_half")

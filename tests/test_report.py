@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import nncourse.report as R
-from nncourse.course import Course, copy_course
-from nncourse.records import result_path
+from nncourse.core.course import Course, copy_course
+from nncourse.core.records import result_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "tests" / "fixtures" / "toy_course"

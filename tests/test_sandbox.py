@@ -22,7 +22,7 @@ import pytest
 
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grading import sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +152,7 @@ def run_kernel(code, cwd, python=None, marker="-"):
     script = textwrap.dedent(f'''
         import asyncio, json, os, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from nncourse.course import Course
+        from nncourse.core.course import Course
         from nncourse.grading import sandbox
         course = Course.load({str(cwd[0])!r})
         sandbox.configure_sandbox(course)
@@ -318,7 +318,7 @@ def test_kernel_dies_with_a_sigkilled_grader(course, tmp_path):
     script = textwrap.dedent(f"""
         import asyncio, sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from nncourse.course import Course
+        from nncourse.core.course import Course
         from nncourse.grading import sandbox
         sandbox.configure_sandbox(Course.load({str(course.root)!r}))
         async def main():

@@ -15,7 +15,7 @@ import pytest
 
 import autograders.catalogue as catalogue
 from nncourse.cohort import DEFAULT_COHORT, apply_mistake
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.lms import similarity
 from nncourse.lms.sections import similar_submissions
 

@@ -28,7 +28,7 @@ import pytest
 
 from nncourse.build import build, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

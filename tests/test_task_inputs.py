@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from nncourse.course import Course
+from nncourse.core.course import Course
 from nncourse.grade import grading_inputs_digest
 from nncourse.grading.task import UnsafeArchive, _safe_extract, make_inputs
 

@@ -14,6 +14,7 @@ import nbformat
 from nbgrader import utils as nbutils
 
 from nncourse.cohort import CohortError, apply_mistake
+from nncourse.core.notebook import is_autograded_test, without_solution_markers
 
 try:
     import tomllib
@@ -116,7 +117,7 @@ def solution_cells(nb):
 def autograded_tests(nb):
     """grade_ids of the autograded test cells of a notebook, in order."""
     return [c.metadata.nbgrader["grade_id"] for c in nb.cells
-            if c.cell_type == "code" and nbutils.is_grade(c) and not nbutils.is_solution(c)]
+            if is_autograded_test(c)]
 
 
 def apply(nb, entry):
@@ -150,8 +151,7 @@ def as_submitted(nb):
     without the BEGIN/END SOLUTION lines (as ``nncourse.cohort.reference_submission``)."""
     nb = copy.deepcopy(nb)
     for cell in solution_cells(nb).values():
-        cell.source = "\n".join(line for line in cell.source.split("\n")
-                                if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+        cell.source = without_solution_markers(cell.source)
     return nb
 
 

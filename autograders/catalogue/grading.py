@@ -20,7 +20,7 @@ import nbformat
 
 from nncourse.build import build, ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from nncourse.grade import grade
 
 from . import apply, load

@@ -19,33 +19,11 @@ import logging
 from dataclasses import dataclass
 
 import nbformat
-from nbgrader import utils as nbutils
 
+from ..core.notebook import hidden_region, is_autograded_test
 from .student import KernelProblem, StudentError
 
 log = logging.getLogger(__name__)
-
-HIDDEN_BEGIN = ("BEGIN HIDDEN TESTS", "BEGIN ALWAYS HIDDEN TESTS")
-HIDDEN_END = ("END HIDDEN TESTS", "END ALWAYS HIDDEN TESTS")
-
-def has_hidden_tests(source):
-    return any(m in source for m in HIDDEN_BEGIN)
-
-
-def remove_hidden_tests(source, placeholder=None):
-    """The source without its hidden-test regions (markers included)."""
-    out, hidden = [], False
-    for line in source.split("\n"):
-        if any(m in line for m in HIDDEN_BEGIN):
-            hidden = True
-            if placeholder is not None:
-                out.append(line[:len(line) - len(line.lstrip())] + placeholder)
-        elif any(m in line for m in HIDDEN_END):
-            hidden = False
-        elif not hidden:
-            out.append(line)
-    return "\n".join(out)
-
 
 
 CHECK_FAILED = "CheckFailed"           # ename of a failed check in the graded notebook
@@ -74,19 +52,6 @@ class HiddenCall:
     def __str__(self):
         args = ", ".join(v if k == "name" else repr(v) for k, v in self.args)
         return f"{self.module_name}.{self.function}({args})"
-
-
-def hidden_region(source):
-    """The lines of a cell's hidden-test regions, joined (markers excluded)."""
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if any(m in line for m in HIDDEN_BEGIN):
-            inside = True
-        elif any(m in line for m in HIDDEN_END):
-            inside = False
-        elif inside:
-            lines.append(line)
-    return "\n".join(lines)
 
 
 def parse_hidden(source, where=""):
@@ -133,7 +98,7 @@ def _calls_of(path, mtime):
     nb = nbformat.read(path, as_version=4)
     calls = {}
     for cell in nb.cells:
-        if cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell):
+        if is_autograded_test(cell):
             gid = cell.metadata.nbgrader["grade_id"]
             calls[gid] = parse_hidden(cell.source, f"{path}: {gid}")
     return calls

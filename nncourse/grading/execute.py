@@ -28,9 +28,10 @@ from traitlets import Bool, Integer, Unicode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
 
-from ..course import Course
-from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, remove_hidden_tests, run_check
-from ..safetext import shorten
+from ..core.course import Course
+from ..core.notebook import is_autograded_test, remove_hidden_tests
+from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, run_check
+from ..core.safetext import shorten
 from .sandbox import SandboxedKernelManager, booted, configure_sandbox
 from .student import KernelProblem, Student
 from .wire import MAX_REPLY_BYTES
@@ -329,7 +330,7 @@ class BudgetedExecute(Execute):
         """A test cell by the submission's metadata, or by the trusted source: a cell whose
         grade_id is a test cell there is judged whatever the student made of its metadata."""
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if nbutils.is_grade(cell) and not nbutils.is_solution(cell):
+        if is_autograded_test(cell):
             return True
         try:
             return gid is not None and gid in hidden_calls(self._source_notebook(resources))

@@ -27,9 +27,9 @@ from sqlalchemy.exc import SAWarning
 
 from .. import manual
 from ..feedback import generate_feedback, late_note, write_failure_feedback
-from ..gradebook import read_scores, session
-from ..lock import GRADEBOOK_LOCK
-from ..records import GRADED, load_result, scores_into, write_result
+from ..core.gradebook import read_scores, session
+from ..core.lock import GRADEBOOK_LOCK
+from ..core.records import GRADED, load_result, scores_into, write_result
 from .submission import with_notes
 
 

@@ -37,7 +37,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils as nbutils
 from traitlets import Bool, Unicode
 
-from ..safetext import has_surrogates, replace_surrogates, scrub
+from ..core.notebook import SOLUTION_BEGIN, has_marker
+from ..core.safetext import has_surrogates, replace_surrogates, scrub
 
 HTML_TAGS = frozenset({
     "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "code", "col", "colgroup",
@@ -203,7 +204,7 @@ def trusted_markdown(*paths):
         except (OSError, ValueError):
             continue
         texts.update(c.source for c in nb.cells if c.cell_type == "markdown"
-                     and not (nbutils.is_solution(c) and "BEGIN SOLUTION" in c.source))
+                     and not (nbutils.is_solution(c) and has_marker(c.source, SOLUTION_BEGIN)))
     return texts
 
 

@@ -36,15 +36,15 @@ from nbgrader.converters import Autograde
 
 from .. import manual
 from ..build import ErrorLog, build
-from ..course import Course
+from ..core.course import Course
 from ..feedback import generate_feedback
-from ..gradebook import session
-from ..lock import GRADEBOOK_LOCK
+from ..core.gradebook import session
+from ..core.lock import GRADEBOOK_LOCK
 from ..nbconfig import nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
 # grading machinery (an exception in the grader, a worker that died, a kernel that could not
 # start): the latter is never the student's fault, and fails the run (``GradeRun.grader_failures``)
-from ..records import FAILED, GRADED, GRADER, SUBMISSION
+from ..core.records import FAILED, GRADED, GRADER, SUBMISSION
 from ..results import cell_problems, graded_cells
 from .checks import hidden_calls
 from .execute import GRADING_FLAGS, VISIBLE_ONLY

@@ -20,7 +20,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from ..safetext import csv_writer
+from ..core.safetext import csv_writer
 
 NAME = re.compile(r"^(?:(?P<name>[^_]+)_)??(?:(?P<late>LATE|late)_)?(?P<uid>anon_[A-Za-z0-9]+|\d+)_"
                   r"(?P<att>\d+)_(?P<file>.+)$")

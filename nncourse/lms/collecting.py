@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
-from ..course import CourseError
+from ..core.course import CourseError
 from . import archive, canvas, deadlines, moodle, records
 from .roster import STUDENT_ID, Roster, RosterError, norm_name
 

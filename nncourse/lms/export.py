@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..records import load_result
-from ..gradebook import gradebook_scores
+from ..core.records import load_result
+from ..core.gradebook import gradebook_scores
 from ..report import submissions
-from ..safetext import CsvDictWriter, encodable
+from ..core.safetext import CsvDictWriter, encodable
 from . import canvas, deadlines, moodle, records
 from .roster import Roster
 

@@ -25,7 +25,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
-from ..safetext import csv_writer
+from ..core.safetext import csv_writer
 from .deadlines import parse_lms_time
 from .roster import read_csv_text
 

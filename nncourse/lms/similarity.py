@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 
 import nbformat
 import numpy as np
-from nbgrader import utils as nbutils
 
+from ..core.notebook import is_solution_code, remove_solutions
 from ..grading.submission import read, refusal, scan
-from ..safetext import encodable
+from ..core.safetext import encodable
 
 # noise threshold k (characters of the filtered code) and winnowing window; copydetect's
 # defaults are 25 and 1; these were calibrated on autograders/catalogue/variants.toml
@@ -103,7 +103,7 @@ class SimilarityResult:
 def solution_code(nb):
     """The code of a notebook's solution cells, one after the other."""
     return "\n\n".join(c.source for c in nb.cells
-                       if c.cell_type == "code" and nbutils.is_solution(c)).strip() + "\n"
+                       if is_solution_code(c)).strip() + "\n"
 
 
 def release_code(course, aid):
@@ -114,15 +114,7 @@ def release_code(course, aid):
         for c in course.read_source(aid, name).cells:
             if c.cell_type != "code":
                 continue
-            keep, inside = [], False
-            for line in c.source.split("\n"):
-                if "BEGIN SOLUTION" in line:
-                    inside = True
-                elif "END SOLUTION" in line:
-                    inside = False
-                elif not inside:
-                    keep.append(line)
-            out.append("\n".join(keep))
+            out.append(remove_solutions(c.source))
     return "\n\n".join(out)
 
 
