@@ -62,7 +62,7 @@ SANDBOX_UIDS = 256                        #   a host uid of their own from SANDB
 SANDBOX_GID = 65534                       #   and gid SANDBOX_GID (65534 = nogroup); unused when not root
 TRAINING_ASSIGNMENT = "a4_two_layer_net"  # its final accuracies are checked by `nncourse validate`
 
-# --- what the grader reads of a submission (nncourse/grading/submission.py) ---------------
+# --- what the grader reads of a submission (nncourse/core/submission.py) ---------------
 # checked with lstat before any byte is read; links and special files are never followed
 NOTEBOOK_MAX_BYTES = 20 * 2**20           # a notebook larger than this is not graded (refused unread)
 SUBMISSION_MAX_BYTES = 50 * 2**20         # all files of one submission: files beside the notebook
@@ -153,9 +153,9 @@ def configure_nbgrader(c):
         configure_feedback(c)
         configure_formgrader(c)
     # stock `nbgrader autograde` grades as `nncourse grade` does: hidden checks in the grader,
-    # kernels in the sandbox (nncourse/grading/)
+    # kernels in the sandbox (nncourse/kernel/)
     try:
-        from nncourse.nbconfig import configure_stock_autograde
+        from nncourse.kernel.nbconfig import configure_stock_autograde
     except ImportError:
         pass
     else:

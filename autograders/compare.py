@@ -1,7 +1,7 @@
 """Comparison helpers for the hidden checks: named tolerances, clear failures, calls.
 
 The checks run in the trusted grader process, never in the student's kernel.  A check
-receives ``Remote`` handles (``nncourse.grading.student``) for the names its test cell
+receives ``Remote`` handles (``nncourse.kernel.student``) for the names its test cell
 lists and calls the student's code through them (``call_student``, ``call_many``,
 ``value_of``): arguments and results cross as plain data only.  A failed check raises
 ``CheckFailed`` whose message (Japanese, from ``messages``) says which check failed, on
@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from nncourse.grading.student import Public, Remote, StudentError  # noqa: F401 (for the checks)
+from nncourse.kernel.student import Public, Remote, StudentError  # noqa: F401 (for the checks)
 
 from . import messages as M
 
@@ -28,7 +28,7 @@ TOLERANCES = {
 }
 
 
-_SUBMISSION_SEED = None     # set per submission by the grader (nncourse/grading/worker.py)
+_SUBMISSION_SEED = None     # set per submission by the grader (nncourse/grade/worker.py)
 
 
 def set_submission_seed(seed):

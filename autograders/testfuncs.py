@@ -1,6 +1,6 @@
 """Public test functions: what the hidden checks hand to the student's code as callbacks.
 
-Public, not secret: this file is copied into every grading kernel (``nncourse/grading/
+Public, not secret: this file is copied into every grading kernel (``nncourse/kernel/
 sandbox.py``), where a check's ``Public("function_2")`` argument becomes this module's
 ``function_2``; the grader calls the same functions for its hints.  Only the standard
 library and NumPy; each function is a plain ``f(x)`` as the lecture's numerical

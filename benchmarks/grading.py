@@ -19,7 +19,7 @@ from pathlib import Path
 from nncourse.build import build
 from nncourse.cohort import create_cohort
 from nncourse.core.course import Course, copy_course
-from nncourse.grade import grade
+from nncourse.grade.run import grade
 
 
 def cohort_course(src, dest, students):

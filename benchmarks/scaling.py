@@ -200,7 +200,7 @@ class Cluster:
 def run_nncourse(root, aids, how, tmp, env):
     """Grade the copy at ``root`` with nncourse; returns (seconds, note)."""
     from nncourse.core.course import Course
-    from nncourse.grade import grade
+    from nncourse.grade.run import grade
     course = Course.load(root)
     kwargs = {"j1": {"jobs": 1}, "j2": {"jobs": 2}, "dask-local": {"jobs": 2, "dask": "local"},
               "dask-scheduler": {"jobs": 2}}[how]

@@ -24,9 +24,9 @@ from .cohort import CohortError
 from .core.course import Course, CourseError
 from .demo import demo
 from .formgrader import serve as formgrader
-from .grade import GradeRun, GradingInterrupted, grade
-from .grading.executors import ExecutorError
-from .grading.merge import rebuild_feedback
+from .grade.run import GradeRun, GradingInterrupted, grade
+from .grade.executors import ExecutorError
+from .grade.merge import rebuild_feedback
 from .lms.archive import ArchiveError
 from .lms.collecting import CollectResult, collect_download
 from .lms.deadlines import DeadlineError

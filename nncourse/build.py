@@ -15,8 +15,8 @@ from nbgrader import utils as nbutils
 
 from .core.course import tree_digest
 from .core.lock import GRADEBOOK_LOCK
-from .nbconfig import nbgrader_config
-from .grading.checks import source_problems
+from .kernel.nbconfig import nbgrader_config
+from .kernel.checks import source_problems
 from .core.notebook import (HIDDEN_BEGIN, HIDDEN_END, INSIDE, MARKERS, OUTSIDE, SOLUTION_BEGIN,
                             SOLUTION_END, has_marker, scan)
 

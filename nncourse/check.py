@@ -94,7 +94,7 @@ def _limits(notebook, course_dir):
 
 def check_notebook(notebook, course_dir=None):
     """Run the visible tests of ``notebook``; a CheckResult says which failed and why."""
-    from .grading.execute import BudgetedExecute
+    from .kernel.execute import BudgetedExecute
     notebook = Path(notebook).resolve()
     result = CheckResult(notebook)
     try:

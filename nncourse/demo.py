@@ -9,7 +9,7 @@ from pathlib import Path
 from .build import build
 from .cohort import create_cohort
 from .core.course import Course, CourseError, copy_course
-from .grade import grade
+from .grade.run import grade
 
 MARKER = ".nncourse-demo"      # a folder with this file may be replaced by the next demo
 

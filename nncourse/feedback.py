@@ -29,9 +29,9 @@ from .core.course import Course
 from .core.gradebook import gradebook_scores
 from .lms import deadlines
 from .core.lock import GRADEBOOK_LOCK
-from .nbconfig import nbgrader_config
-from .grading.repair import repair_notes
-from .grading.submission import notes_in
+from .kernel.nbconfig import nbgrader_config
+from .core.repair import repair_notes
+from .core.submission import notes_in
 from .core.safetext import encodable
 from .core.notebook import has_hidden_tests, is_autograded_test, remove_hidden_tests
 from .results import cell_message, cell_problems, strip_ansi

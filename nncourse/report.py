@@ -35,7 +35,7 @@ STYLE = ("body{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',sans-s
          "pre{white-space:pre-wrap;margin:0}details summary{cursor:pointer;color:#555;font-size:85%}"
          ".plots img{margin:4px;border:1px solid #eee;max-width:100%;vertical-align:top}")
 FLAGGED_TITLE = "要確認 (Flagged): the grader's calls into the kernel failed or were slow"
-FLAG_KINDS = {     # flag kind -> what happened (nncourse/grading/checks.py, execute.py)
+FLAG_KINDS = {     # flag kind -> what happened (nncourse/kernel/checks.py, execute.py)
     "timeout": "a check's call did not finish in time (an infinite loop, or a kernel that ignores the grader)",
     "protocol": "the kernel answered a check's call with something that is not a reply "
                 "(IPython or the call server changed, or data over the size limits)",

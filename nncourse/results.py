@@ -3,7 +3,7 @@ import re
 
 from nbgrader import utils as nbutils
 
-from .grading.execute import NOT_RUN, PROBLEM_ENAMES
+from .kernel.execute import NOT_RUN, PROBLEM_ENAMES
 from .core.notebook import (has_hidden_tests, is_autograded_test, is_solution_code,
                             remove_hidden_tests)
 from .core.safetext import shorten

@@ -16,8 +16,8 @@ import nbformat
 from .build import BuildError, build
 from .cohort import create_cohort
 from .core.course import Course, copy_course
-from .grade import grade
-from .grading.task import GRADER
+from .grade.run import grade
+from .grade.task import GRADER
 
 REFERENCE, RELEASE = "reference", "release"
 # the slides print "train acc, test acc | 0.9444, 0.9421" once per epoch

@@ -1,6 +1,6 @@
 """The attack catalogue (autograders/catalogue/attacks.toml) through the real pipeline (issue #8).
 
-One ``nncourse.grade.grade(course, ["a1_loss"], jobs=2)`` run grades every attack next to an
+One ``nncourse.grade.run.grade(course, ["a1_loss"], jobs=2)`` run grades every attack next to an
 honest student (the reference), a blank one (the untouched release) and two honest victims,
 on a copy of the course with canaries planted in the secrets (reference/, the hidden checks,
 a file in the course root, two other checkouts of the course) and a TCP server of the test
@@ -25,7 +25,7 @@ from autograders.catalogue.attacks import ASSIGNMENT, attack_notebook, load
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
-from nncourse.grade import grade
+from nncourse.grade.run import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 HONEST, BLANK, VICTIMS = "honest", "blank", ["victim_1", "victim_2"]

@@ -1,7 +1,7 @@
 """The checks of autograders/a1_loss.py and a2_gradient.py, called directly (no notebooks).
 
 A check receives ``Remote`` handles, as in grading; here they are backed by the local call
-server (``nncourse.grading.local``: the kernel's ``Server`` and wire format in-process).
+server (``nncourse.kernel.local``: the kernel's ``Server`` and wire format in-process).
 Correct answers written in other ways pass every check; each typical mistake fails the
 check of its exercise with the expected hint, and passes the checks of other exercises.
 """
@@ -13,7 +13,7 @@ from autograders import CheckFailed
 from autograders import a1_loss as A1
 from autograders import a2_gradient as A2
 from autograders import testfuncs
-from nncourse.grading.local import local_student, remotes
+from nncourse.kernel.local import local_student, remotes
 
 
 def on(*objects):

@@ -1,7 +1,7 @@
 """Checks of autograders.a3_gradient_descent and autograders.a4_two_layer_net, called directly.
 
 A check receives ``Remote`` handles, as in grading; here they are backed by the local call
-server (``nncourse.grading.local``: the kernel's ``Server`` and wire format in-process).
+server (``nncourse.kernel.local``: the kernel's ``Server`` and wire format in-process).
 The reference and the notebooks' own solutions pass every check; correct variants (the
 slides' code with its bugs fixed, other loops, float32, the book's softmax) pass; each
 typical mistake fails *its* check with the expected hint.
@@ -17,7 +17,7 @@ from autograders import CheckFailed
 from autograders.compare import set_submission_seed
 from autograders import a3_gradient_descent as A3
 from autograders import a4_two_layer_net as A4
-from nncourse.grading.local import local_student, remotes
+from nncourse.kernel.local import local_student, remotes
 
 ROOT = Path(__file__).resolve().parent.parent
 numerical_gradient = ref.numerical_gradient

@@ -5,7 +5,7 @@ import pytest
 
 from autograders.compare import (TOLERANCES, CheckFailed, assert_close, assert_unchanged,
                                  call_many, call_student, value_of)
-from nncourse.grading.local import local_student, remotes
+from nncourse.kernel.local import local_student, remotes
 
 
 def test_assert_close_checks_shape_kind_nan_then_values():
@@ -83,8 +83,8 @@ def test_assert_unchanged():
 def test_a_failed_check_shows_only_its_message_in_the_notebook():
     """The grader runs the check and writes its verdict as the test cell's one error output:
     CheckFailed with the Japanese message, no traceback, no code of the check."""
-    from nncourse.grading.checks import CHECK_FAILED, HiddenCall, run_check
-    from nncourse.grading.execute import error_output
+    from nncourse.kernel.checks import CHECK_FAILED, HiddenCall, run_check
+    from nncourse.kernel.execute import error_output
     call = HiddenCall("a1_loss", "check_sum_squared_error", (("name", "sum_squared_error"),))
     student = local_student({"sum_squared_error": lambda y, t: np.sum((y - t) ** 2)})
     verdict = run_check(call, student)

@@ -1,7 +1,7 @@
 """Bad submissions (autograders/catalogue/bad_submissions.toml) through the real pipeline.
 
 One cohort: two good students and one student per catalogue entry, graded with
-``nncourse.grade.grade`` on a copy of the course (small timeouts), then graded again with
+``nncourse.grade.run.grade`` on a copy of the course (small timeouts), then graded again with
 ``nncourse grade --force`` (the CLI) to check that the results repeat.
 """
 import hashlib
@@ -17,8 +17,8 @@ from nbgrader import utils as nbutils
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
-from nncourse.grade import grade
-from nncourse.grading.sandbox import available
+from nncourse.grade.run import grade
+from nncourse.kernel.sandbox import available
 
 try:
     import tomllib

@@ -3,7 +3,7 @@
 Fast: the catalogues load, every edit applies to the current source notebooks and changes
 them, every ``loses`` names an autograded test cell, and malformed entries are refused with
 the entry's name.  Slow (``-m slow``): every mutant and variant is graded through nbgrader by
-``nncourse.grade.grade``; mutants lose points exactly on ``loses`` with their message,
+``nncourse.grade.run.grade``; mutants lose points exactly on ``loses`` with their message,
 variants get full autograded marks.
 """
 import copy

@@ -17,9 +17,9 @@ import pytest
 from nncourse.build import build
 from nncourse.cohort import cohort_of, create_cohort
 from nncourse.core.course import Course, copy_course
-from nncourse.grade import grade
-from nncourse.grading.executors import LocalExecutor, compare_versions
-from nncourse.grading.task import versions
+from nncourse.grade.run import grade
+from nncourse.grade.executors import LocalExecutor, compare_versions
+from nncourse.grade.task import versions
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

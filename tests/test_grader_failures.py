@@ -14,7 +14,7 @@ import pytest
 from nncourse.cohort import create_cohort
 from nncourse.core.course import Course, copy_course
 from nncourse.build import build
-from nncourse.grading.task import GRADER_JA
+from nncourse.grade.task import GRADER_JA
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
 NNCOURSE = [sys.executable, "-m", "nncourse.cli"]

@@ -1,4 +1,4 @@
-"""The call protocol between the grader and a grading kernel (nncourse/grading/): the wire
+"""The call protocol between the grader and a grading kernel (nncourse/kernel/): the wire
 format's limits, the grader's proxies, and how a test cell names its hidden check."""
 import base64
 import io
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import autograders.testfuncs as testfuncs
-from nncourse.grading import kernel_boot, wire
-from nncourse.grading.checks import HiddenTestError, parse_hidden, source_problems
-from nncourse.grading.local import local_student, remotes
-from nncourse.grading.student import KernelProblem, Remote, Student, StudentError
+from nncourse.kernel import kernel_boot, wire
+from nncourse.kernel.checks import HiddenTestError, parse_hidden, source_problems
+from nncourse.kernel.local import local_student, remotes
+from nncourse.kernel.student import KernelProblem, Remote, Student, StudentError
 from conftest import ROOT, assignments
 
 
@@ -188,7 +188,7 @@ def test_every_test_cell_of_the_course_names_an_existing_check(aid, notebook):
 def test_random_hidden_inputs_depend_on_a_secret_seed(tmp_path):
     from autograders import compare
     from nncourse.core.course import Course, copy_course
-    from nncourse.grading.task import submission_seed
+    from nncourse.grade.task import submission_seed
     fixed = compare.rng(1).random(3)
     course = Course.load(copy_course(ROOT, tmp_path / "c"))
     seeds = {submission_seed(course, fp) for fp in ("a", "b")}

@@ -33,7 +33,7 @@ from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course, tree_digest
 from nncourse.core.records import load_result
-from nncourse.grading.submission import digest, scan
+from nncourse.core.submission import digest, scan
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a1_loss"

@@ -33,9 +33,9 @@ import pytest
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
-from nncourse.grading.merge import rebuild_feedback
+from nncourse.grade.merge import rebuild_feedback
 from nncourse.core.records import load_result
-from nncourse.grading.submission import WALK_LIMIT, limits, scan
+from nncourse.core.submission import WALK_LIMIT, limits, scan
 from nncourse.lms import archive, similarity
 from nncourse.lms.sections import similar_submissions
 from test_hostile_coordinator import PEAK_BOUND_KB, RSS_WRAPPER

@@ -39,7 +39,7 @@ import pytest
 from nncourse.build import build
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
-from nncourse.grade import grade, load_result
+from nncourse.grade.run import grade, load_result
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
 AID = "t1_square"
@@ -120,7 +120,7 @@ def worker_peak(stop, peak):
                 if ppid != me:
                     continue
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if b"nncourse.grading.worker" not in f.read():
+                    if b"nncourse.grade.worker" not in f.read():
                         continue
                 with open(f"/proc/{pid}/status", encoding="ascii") as f:
                     for line in f:

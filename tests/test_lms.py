@@ -330,7 +330,7 @@ def test_export_layouts_with_penalties(toy, tmp_path, monkeypatch):
 def test_collect_grade_export_on_the_course(tmp_path):
     from autograders.catalogue import as_submitted
     from nncourse.cohort import apply_mistake, reference_submission
-    from nncourse.grade import grade
+    from nncourse.grade.run import grade
     course = Course.load(copy_course(ROOT, tmp_path / "course"))
     course = with_settings(course, DUE_DATES={"a1_loss": "2026-05-08T23:59:00+09:00"},
                            LMS_ASSIGNMENTS={"a1_loss": {"title": "損失関数", "canvas_id": 4242}})
@@ -501,7 +501,7 @@ def test_an_extension_rebuilds_the_late_note_of_an_unchanged_submission(toy):
     """The deadline inputs outside course_config.py (here the EXTENSIONS_CSV file) do not
     regrade anything; the feedback's late note must follow them all the same."""
     from nncourse.cohort import reference_submission
-    from nncourse.grade import grade
+    from nncourse.grade.run import grade
     ext = toy.root / "extensions.csv"
     ext.write_text("student_id,assignment,due\nsomeone,t1_square,2026-05-09T23:59:00+09:00\n",
                    encoding="utf-8")

@@ -32,7 +32,7 @@ from nncourse.cohort import reference_submission
 from nncourse.api import collect
 from nncourse.core.course import Course, copy_course
 from nncourse.feedback import FeedbackSummary, mathjax_js, summary_row
-from nncourse.grade import grade, load_result
+from nncourse.grade.run import grade, load_result
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"

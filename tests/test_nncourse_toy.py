@@ -20,7 +20,7 @@ from nncourse.cohort import CohortError, apply_mistake, create_cohort, reference
 from nncourse.api import collect
 from nncourse.core.course import Course, copy_course
 from nncourse.demo import demo
-from nncourse.grade import grade
+from nncourse.grade.run import grade
 from nncourse.validate import validate
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
@@ -214,7 +214,7 @@ def test_a_mistake_that_does_not_match_fails_loudly(tmp_path):
 
 
 def test_notebook_time_budget_stops_the_notebook_with_a_message(tmp_path):
-    from nncourse.grading.execute import BudgetedExecute
+    from nncourse.kernel.execute import BudgetedExecute
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import time"),
         nbformat.v4.new_code_cell("time.sleep(60)"),     # far past the budget (3 s), within

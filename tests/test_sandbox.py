@@ -1,4 +1,4 @@
-"""The grading sandbox (nncourse/grading/sandbox.py): what a student's code can reach.
+"""The grading sandbox (nncourse/kernel/sandbox.py): what a student's code can reach.
 
 Every test uses real bwrap and real kernels.  The cheap ones start one sandboxed kernel with
 ``SandboxedKernelManager`` (exactly as grading does) and run attacks in it; the slow ones
@@ -23,7 +23,7 @@ import pytest
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
-from nncourse.grading import sandbox
+from nncourse.kernel import sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_bwrap = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap not usable here")
@@ -70,7 +70,7 @@ def _grader_env():                 # the grader's environment (NNCOURSE_ENV_CANA
             pass
     return found or 1 / 0
 _probe("grader_env", _grader_env)
-_probe("import_nncourse", lambda: __import__("nncourse.grading.checks"))
+_probe("import_nncourse", lambda: __import__("nncourse.kernel.checks"))
 _probe("import_reference", lambda: __import__("reference.losses"))
 _probe("network", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
 _probe("write_course", lambda: open("{course}/pwned.txt", "w").write("x"))
@@ -153,7 +153,7 @@ def run_kernel(code, cwd, python=None, marker="-"):
         import asyncio, json, os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from nncourse.core.course import Course
-        from nncourse.grading import sandbox
+        from nncourse.kernel import sandbox
         course = Course.load({str(cwd[0])!r})
         sandbox.configure_sandbox(course)
         async def main():
@@ -252,7 +252,7 @@ def test_no_sandbox_messages_name_the_real_cause(tmp_path):
 def test_limits_wrapper_sets_every_rlimit():
     code = ("import resource as r; print([r.getrlimit(getattr(r, 'RLIMIT_' + k))[0] "
             "for k in ('AS', 'CPU', 'NPROC', 'FSIZE', 'NOFILE')])")
-    out = subprocess.run([sys.executable, "-m", "nncourse.grading.limits", "--as-mib", "2048",
+    out = subprocess.run([sys.executable, "-m", "nncourse.kernel.limits", "--as-mib", "2048",
                           "--cpu-s", "50", "--nproc", "4000", "--fsize-mib", "8",
                           "--nofile", "256", "--", sys.executable, "-c", code],
                          capture_output=True, text=True, cwd=ROOT, check=True).stdout
@@ -319,7 +319,7 @@ def test_kernel_dies_with_a_sigkilled_grader(course, tmp_path):
         import asyncio, sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from nncourse.core.course import Course
-        from nncourse.grading import sandbox
+        from nncourse.kernel import sandbox
         sandbox.configure_sandbox(Course.load({str(course.root)!r}))
         async def main():
             km = sandbox.SandboxedKernelManager(kernel_name="python3")
@@ -447,7 +447,7 @@ def test_each_grading_process_gets_its_own_sandbox_uid(tmp_path):
     different uids (a lock each, released when the process ends, even when SIGKILLed)."""
     first = 3_000_000 + os.getpid() % 1000 * 10          # a range no other test uses
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from nncourse.grading import sandbox\n"
+            "from nncourse.kernel import sandbox\n"
             "print(sandbox.sandbox_uid(%d, 3), flush=True); time.sleep(30)\n" % (str(ROOT), first))
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
              for _ in range(4)]

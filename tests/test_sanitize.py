@@ -1,4 +1,4 @@
-"""Nothing a student wrote runs in anyone's browser (nncourse/grading/sanitize.py).
+"""Nothing a student wrote runs in anyone's browser (nncourse/kernel/sanitize.py).
 
 Fast: the sanitizer on hand-made notebooks and its place in the autograde pipeline.
 Slow: a hostile submission (a1_loss) graded through the real pipeline, then its feedback
@@ -24,8 +24,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from nncourse.core.course import Course, copy_course
-from nncourse.grading import sanitize as S
-from nncourse.nbconfig import nbgrader_config
+from nncourse.kernel import sanitize as S
+from nncourse.kernel.nbconfig import nbgrader_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
@@ -193,7 +193,7 @@ def recorder():
 @pytest.fixture(scope="module")
 def hostile_course(tmp_path_factory, recorder):
     from nncourse.build import ensure_built
-    from nncourse.grade import grade
+    from nncourse.grade.run import grade
     course = Course.load(copy_course(ROOT, tmp_path_factory.mktemp("hostile") / "course"))
     ensure_built(course, ["a1_loss"])
     hostile_submission(course, recorder)

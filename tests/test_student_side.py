@@ -399,7 +399,7 @@ def test_a3_explorer_without_ipywidgets_and_before_gradient_descent_exists(cours
 @pytest.mark.slow
 def test_a3_grading_with_the_explorer_gives_the_reference_full_marks(tmp_path):
     from nncourse.cohort import create_cohort
-    from nncourse.grade import grade
+    from nncourse.grade.run import grade
     c = Course.load(copy_course(ROOT, tmp_path / "course"))
     aid = "a3_gradient_descent"
     build(c, [aid])

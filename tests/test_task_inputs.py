@@ -9,8 +9,8 @@ import tarfile
 import pytest
 
 from nncourse.core.course import Course
-from nncourse.grade import grading_inputs_digest
-from nncourse.grading.task import UnsafeArchive, _safe_extract, make_inputs
+from nncourse.grade.run import grading_inputs_digest
+from nncourse.grade.task import UnsafeArchive, _safe_extract, make_inputs
 
 
 def archive(*members):

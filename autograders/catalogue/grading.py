@@ -1,5 +1,5 @@
 """Grade the catalogues through the real pipeline: a cohort of edited submissions, then
-``nncourse.grade.grade`` (nbgrader autograde, one worker per student, ``jobs`` at once).
+``nncourse.grade.run.grade`` (nbgrader autograde, one worker per student, ``jobs`` at once).
 
 Each student submits one catalogue entry per assignment: student ``k00`` gets the first
 entry of every assignment, ``k01`` the second, …  so a worker process (a few seconds to
@@ -21,7 +21,7 @@ import nbformat
 from nncourse.build import build, ensure_built, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
-from nncourse.grade import grade
+from nncourse.grade.run import grade
 
 from . import apply, load
 from .report import catalogue_report, write_catalogue_report

@@ -2,7 +2,7 @@
 one ``nncourse grade`` run at a time on a course (``RunLock``).
 
 Grading workers never touch the course's gradebook (each grades into a scratch one, see
-``grading/task.py``); the coordinator merges results under this lock, and other nncourse
+``grade/task.py``); the coordinator merges results under this lock, and other nncourse
 commands (``feedback``, ``build``, the report) take it too.  Formgrader and stock nbgrader
 do not: SQLite's and PostgreSQL's own transactions keep their writes whole.
 """

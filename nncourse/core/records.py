@@ -1,7 +1,7 @@
 """Result records: ``autograded/.nncourse/results/<aid>/<student>.json``, one per graded (or
 not gradable) submission, read by feedback, the report and the exports.
 
-``grading/merge.py`` is the only writer (through ``write_result``); everything else reads.
+``grade/merge.py`` is the only writer (through ``write_result``); everything else reads.
 A record says ``status`` (``GRADED`` or ``FAILED``), and for a failure its ``cause``:
 ``SUBMISSION`` (the student's to fix) or ``GRADER`` (the grading machinery's).
 """

@@ -33,7 +33,7 @@ import dateutil.parser
 import dateutil.tz
 from nbgrader.utils import parse_utc
 
-from ..grading.submission import small_text
+from ..core.submission import small_text
 from . import records
 from .roster import RosterError, read_csv_text
 

@@ -32,7 +32,7 @@ import nbformat
 import numpy as np
 
 from ..core.notebook import is_solution_code, remove_solutions
-from ..grading.submission import read, refusal, scan
+from ..core.submission import read, refusal, scan
 from ..core.safetext import encodable
 
 # noise threshold k (characters of the filtered code) and winnowing window; copydetect's

@@ -40,17 +40,17 @@ from ..core.course import Course
 from ..feedback import generate_feedback
 from ..core.gradebook import session
 from ..core.lock import GRADEBOOK_LOCK
-from ..nbconfig import nbgrader_config
+from ..kernel.nbconfig import nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
 # grading machinery (an exception in the grader, a worker that died, a kernel that could not
 # start): the latter is never the student's fault, and fails the run (``GradeRun.grader_failures``)
 from ..core.records import FAILED, GRADED, GRADER, SUBMISSION
 from ..results import cell_problems, graded_cells
-from .checks import hidden_calls
-from .execute import GRADING_FLAGS, VISIBLE_ONLY
-from .sandbox import booted, configure_sandbox, scratch_base, warning
-from .repair import repair_notes
-from .submission import read, scan
+from ..kernel.checks import hidden_calls
+from ..kernel.execute import GRADING_FLAGS, VISIBLE_ONLY
+from ..kernel.sandbox import booted, configure_sandbox, scratch_base, warning
+from ..core.repair import repair_notes
+from ..core.submission import read, scan
 GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
              "あなたの提出の問題ではありません。先生が直してから採点し直します。")
 # nbgrader's lines that say the kernel never ran the student's code (the grader's side)

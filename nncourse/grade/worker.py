@@ -1,4 +1,4 @@
-"""A long-lived local grading process: ``python -m nncourse.grading.worker``.
+"""A long-lived local grading process: ``python -m nncourse.grade.worker``.
 
 The local executor (``executors.LocalExecutor``) starts one per job slot and feeds it tasks
 over its stdin; each answer goes back on its stdout, in frames (``frames.py``).  Anything

@@ -1,6 +1,6 @@
 """The one place the nbgrader configuration of a course is assembled: stock nbgrader's
 (``course_config.configure_nbgrader``) plus nncourse's grading (the preprocessors of
-``grading/``), for every nbgrader converter nncourse runs (generate_assignment, autograde,
+``kernel/``), for every nbgrader converter nncourse runs (generate_assignment, autograde,
 generate_feedback) and for stock ``nbgrader autograde`` in the course directory.
 """
 import sys
@@ -11,11 +11,11 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config import Config
 
-from .core.course import Course
-from .grading.execute import BudgetedExecute
-from .grading.repair import RepairSubmission
-from .grading.sanitize import SanitizeSubmission
-from .grading.wire import MAX_REPLY_BYTES
+from ..core.course import Course
+from .execute import BudgetedExecute
+from ..core.repair import RepairSubmission
+from .sanitize import SanitizeSubmission
+from .wire import MAX_REPLY_BYTES
 
 
 def nbgrader_config(course: Course) -> Config:

@@ -1,8 +1,8 @@
 """``nncourse grade``: autograde every submission, feedback, CSV and report, in one command.
 
 The coordinator (this module) makes one self-contained task per submission that changed
-(``grading/task.py``), hands them to an executor (``grading/executors.py``: local processes,
-or Dask) and merges each result into the course as it comes back (``grading/merge.py``, the
+(``grade/task.py``), hands them to an executor (``grade/executors.py``: local processes,
+or Dask) and merges each result into the course as it comes back (``grade/merge.py``, the
 one writer of the gradebook and of ``autograded/``, ``feedback/`` and the result records).
 A task that crashes or overruns its time only costs that submission, which is recorded as
 not graded with its reason.
@@ -17,18 +17,18 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .build import ensure_built
-from .core.course import tree_digest
-from .grading.executors import make_executor
-from .grading.merge import merge, rebuild_feedback
-from .grading.sandbox import available, protections, warning
-from .grading.submission import digest, refusal, scan
-from .grading.task import GradingTask, make_inputs, not_graded, read_submission, submission_seed
-from .core.lock import GRADEBOOK_LOCK, one_run_at_a_time
-from .manual import answers_changed, pending_manual, stale_feedback
-from .nbconfig import nbgrader_config
-from .core.records import GRADED, GRADER, load_result
-from .report import write_report
+from ..build import ensure_built
+from ..core.course import tree_digest
+from .executors import make_executor
+from .merge import merge, rebuild_feedback
+from ..kernel.sandbox import available, protections, warning
+from ..core.submission import digest, refusal, scan
+from .task import GradingTask, make_inputs, not_graded, read_submission, submission_seed
+from ..core.lock import GRADEBOOK_LOCK, one_run_at_a_time
+from ..manual import answers_changed, pending_manual, stale_feedback
+from ..kernel.nbconfig import nbgrader_config
+from ..core.records import GRADED, GRADER, load_result
+from ..report import write_report
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1

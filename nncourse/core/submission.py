@@ -35,7 +35,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..core.safetext import encodable, file_name, has_surrogates, replace_surrogates, scrub
+from .safetext import encodable, file_name, has_surrogates, replace_surrogates, scrub
 from .repair import NOTES_KEY
 
 NOTEBOOK_MAX_BYTES = 20 * 2**20       # defaults of the course_config.py settings

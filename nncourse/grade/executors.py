@@ -7,7 +7,7 @@ reason, so one bad submission never stops the others.  The ``load`` a caller pas
 task's submission just before it is sent; when it returns a ``TaskResult`` instead (the
 submission could not be read), that result is yielded and nothing is sent.
 
-- ``LocalExecutor`` (default, ``-j N``): N long-lived ``python -m nncourse.grading.worker``
+- ``LocalExecutor`` (default, ``-j N``): N long-lived ``python -m nncourse.grade.worker``
   processes; a process's start-up is paid once per slot.  A process that dies mid-task is
   replaced and the task tried again (at most ``tries`` times); one that overruns its time
   is killed and the task reported as over time (not retried: it would overrun again).
@@ -33,7 +33,7 @@ import time
 import uuid
 
 from .frames import read_frame, write_frame
-from .sandbox import children as process_children
+from ..kernel.sandbox import children as process_children
 from .task import GRADER, TaskResult, code_version, not_graded, run_task, versions
 
 CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
@@ -60,7 +60,7 @@ class _Slot:
     def __init__(self, log_path, env):
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nncourse.grading.worker"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "nncourse.grade.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         self.known = set()
         self.frames = queue.Queue()

@@ -416,7 +416,7 @@ def scratch_base():
     return os.environ.get("NNCOURSE_SCRATCH") or None
 
 
-BOOT_FILES = ("kernel_boot.py", "wire.py", "limits.py")   # from nncourse/grading/, beside the
+BOOT_FILES = ("kernel_boot.py", "wire.py", "limits.py")   # from nncourse/kernel/, beside the
                                                          # test functions
 
 
@@ -543,7 +543,7 @@ def sandbox_pid(launched):
 class SandboxedKernelManager(AsyncKernelManager):
     """AsyncKernelManager whose kernel runs under rlimits, in bwrap, from the boot script."""
 
-    client_class = DottedObjectName("nncourse.grading.sandbox.LimitedKernelClient")
+    client_class = DottedObjectName("nncourse.kernel.sandbox.LimitedKernelClient")
     client_factory = Type(LimitedKernelClient)   # (AsyncKernelManager's own would ignore client_class)
 
     @default("context")

@@ -30,7 +30,7 @@ from ..feedback import generate_feedback, late_note, write_failure_feedback
 from ..core.gradebook import read_scores, session
 from ..core.lock import GRADEBOOK_LOCK
 from ..core.records import GRADED, load_result, scores_into, write_result
-from .submission import with_notes
+from ..core.submission import with_notes
 
 
 def replace_dir(dest, files):

@@ -1,4 +1,4 @@
-"""``python -m nncourse.grading.limits [--as-mib N] [--cpu-s N] [--nproc N] [--fsize-mib N]
+"""``python -m nncourse.kernel.limits [--as-mib N] [--cpu-s N] [--nproc N] [--fsize-mib N]
 [--nofile N] [--uid U --gid G] -- CMD...``: exec CMD under rlimits (0 = unlimited / unchanged).
 
 The grading kernel is launched through this wrapper (see ``sandbox.py``); it imports only
