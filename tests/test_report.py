@@ -15,7 +15,7 @@ import pytest
 
 import nncourse.report as R
 from nncourse.core.course import Course, copy_course
-from nncourse.core.records import result_path
+from nncourse.core.records import load_results, result_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "tests" / "fixtures" / "toy_course"
@@ -210,7 +210,7 @@ def test_report_on_the_demo_cohort(tmp_path, browser, demo_cohort):
     import importlib
     course, run = demo_cohort                     # shared (tests/conftest.py): only read here
     aids = course.assignments
-    subs = R.submissions(R._load_results(course, aids), R.gradebook_scores(course, aids))
+    subs = R.submissions(load_results(course, aids), R.gradebook_scores(course, aids))
     analysis = R.analyse(subs)
     text = run.report.html.read_text(encoding="utf-8")
     mistakes = section(text, "mistakes")
