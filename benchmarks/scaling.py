@@ -302,7 +302,7 @@ def run_floor(root, aids, tmp, env):
                          ("NNCOURSE_MNIST_DIR", "MNIST_DIR")):
         if course.setting(setting):
             kenv[key] = str(course.setting(setting))
-    timeout = int(course.setting("CELL_TIMEOUT_S", 120))
+    timeout = int(course.setting("CELL_TIMEOUT_S"))
     ctx = multiprocessing.get_context("spawn")     # no fork of a process with threads
     log = str(Path(tmp) / "floor-kernels.log")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx, initializer=_floor_init,

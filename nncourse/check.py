@@ -85,8 +85,8 @@ def _limits(notebook, course_dir):
         if (d / "course_config.py").is_file():
             try:
                 course = Course.load(d)
-                return (course.setting("CELL_TIMEOUT_S", 120),
-                        course.setting("NOTEBOOK_TIMEOUT_S", 600))
+                return (course.setting("CELL_TIMEOUT_S"),
+                        course.setting("NOTEBOOK_TIMEOUT_S"))
             except (CourseError, Exception):
                 break
     return 120, 600

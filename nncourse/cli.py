@@ -232,6 +232,8 @@ def main(argv=None):
         if args.command == "check":
             return _check(args)
         course = Course.load(args.course_dir)
+        for line in course.unknown_settings():
+            print(f"nncourse: warning: {line}", file=sys.stderr)
         return {"build": _build, "collect": _collect, "export": _export, "grade": _grade,
                 "similarity": _similarity, "validate": _validate,
                 "formgrader": _formgrader, "feedback": _feedback,

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.coursedir import CourseDirectory
 
+from . import settings as settings_schema
 from .safetext import encodable
 
 # files and folders that make a course (copied by ``copy_course``); the rest is output
@@ -49,9 +50,17 @@ class Course:
         return cls(root, settings)
 
     # --- settings ---------------------------------------------------------------------
-    def setting(self, name, default=None):
-        """A course setting; optional ones fall back to ``default``."""
-        return getattr(self.settings, name, default)
+    def setting(self, name):
+        """A course setting (``core/settings.py``: its default when course_config.py leaves it
+        out); CourseError when its value has the wrong type."""
+        try:
+            return settings_schema.value(self.settings, name)
+        except settings_schema.SettingError as exc:
+            raise CourseError(str(exc)) from None
+
+    def unknown_settings(self):
+        """Lines naming the keys of course_config.py that are no setting (e.g. misspelt)."""
+        return settings_schema.unknown(self.settings)
 
     @property
     def course_id(self):

@@ -38,9 +38,6 @@ from pathlib import Path, PurePosixPath
 from .safetext import encodable, file_name, has_surrogates, replace_surrogates, scrub
 from .repair import NOTES_KEY
 
-NOTEBOOK_MAX_BYTES = 20 * 2**20       # defaults of the course_config.py settings
-SUBMISSION_MAX_BYTES = 50 * 2**20
-SUBMISSION_MAX_FILES = 200
 WALK_LIMIT = 10                       # entries looked at: at most this many times the file cap
 WALK_MIN = 1000                       #   and at least this many
 NOTES_MAX = 20                        # files left out that are named one by one in the notes
@@ -82,9 +79,9 @@ class Scan:
 
 def limits(course):
     """(notebook max bytes, submission max bytes, submission max files) of the course."""
-    return (int(course.setting("NOTEBOOK_MAX_BYTES", NOTEBOOK_MAX_BYTES)),
-            int(course.setting("SUBMISSION_MAX_BYTES", SUBMISSION_MAX_BYTES)),
-            int(course.setting("SUBMISSION_MAX_FILES", SUBMISSION_MAX_FILES)))
+    return (int(course.setting("NOTEBOOK_MAX_BYTES")),
+            int(course.setting("SUBMISSION_MAX_BYTES")),
+            int(course.setting("SUBMISSION_MAX_FILES")))
 
 
 def _mib(n):

@@ -50,7 +50,7 @@ class ExecutorError(Exception):
 
 def task_timeout(course):
     """The backstop of one task: the notebook budget + kernel start and feedback."""
-    return int(course.setting("NOTEBOOK_TIMEOUT_S", 600)) + 120
+    return int(course.setting("NOTEBOOK_TIMEOUT_S")) + 120
 
 
 # --- local processes ----------------------------------------------------------------------
@@ -395,7 +395,7 @@ def _failures():
 def make_executor(course, jobs=1, dask=None, scheduler=None):
     """The executor ``nncourse grade`` asked for: ``scheduler`` (an address, or the course's
     ``DASK_SCHEDULER``), ``dask="local"``, else local processes."""
-    address = scheduler or (None if dask else course.setting("DASK_SCHEDULER", "") or None)
+    address = scheduler or (None if dask else course.setting("DASK_SCHEDULER") or None)
     if address:
         return DaskExecutor(address, jobs)
     if dask:

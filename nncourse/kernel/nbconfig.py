@@ -15,7 +15,6 @@ from ..core.course import Course
 from .execute import BudgetedExecute
 from ..core.repair import RepairSubmission
 from .sanitize import SanitizeSubmission
-from .wire import MAX_REPLY_BYTES
 
 
 def nbgrader_config(course: Course) -> Config:
@@ -51,15 +50,14 @@ def grading_config(c, course):
         BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, SanitizeSubmission,
         AssignLatePenalties, CheckCellMetadata]
-    c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S", 120))
-    c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S", 600))
-    c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S", 30))
+    c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S"))
+    c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S"))
+    c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S"))
     c.BudgetedExecute.interrupt_on_timeout = True
-    c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000))
-    c.BudgetedExecute.max_notebook_output_chars = int(course.setting("MAX_NOTEBOOK_OUTPUT_CHARS",
-                                                                     1_000_000))
-    c.BudgetedExecute.max_check_message_chars = int(course.setting("MAX_CHECK_MESSAGE_CHARS", 2_000))
-    c.BudgetedExecute.max_reply_bytes = int(course.setting("MAX_REPLY_BYTES", MAX_REPLY_BYTES))
+    c.BudgetedExecute.max_output_chars = 10 * int(course.setting("MAX_OUTPUT_CHARS"))
+    c.BudgetedExecute.max_notebook_output_chars = int(course.setting("MAX_NOTEBOOK_OUTPUT_CHARS"))
+    c.BudgetedExecute.max_check_message_chars = int(course.setting("MAX_CHECK_MESSAGE_CHARS"))
+    c.BudgetedExecute.max_reply_bytes = int(course.setting("MAX_REPLY_BYTES"))
     c.BudgetedExecute.source_dir = str(course.root / "source")
     c.SanitizeSubmission.course_root = str(course.root)
     c.RepairSubmission.source_dir = str(course.root / "source")

@@ -259,7 +259,7 @@ def inner_limits(course, python=None):
     """``python -I -S <boot>/limits.py --nproc N --``: run by the sandbox inside the kernel's
     user namespace, so that its process count is that kernel's alone (see the module doc)."""
     return [python or sys.executable, "-I", "-S", f"{BOOT_MOUNT}/limits.py",
-            "--nproc", str(course.setting("KERNEL_MAX_PROCESSES", 128)), "--"]
+            "--nproc", str(course.setting("KERNEL_MAX_PROCESSES")), "--"]
 
 
 def limits_prefix(course, nproc=True):
@@ -267,14 +267,14 @@ def limits_prefix(course, nproc=True):
     drop to the sandbox uid happens inside the outer, root bwrap layer, by ``setpriv``; without
     bwrap a root grader's kernel stays root: the interpreter, the working copy and the kernel
     dir are often out of reach of another uid, and ``warning()`` says so.)"""
-    s = course.setting
+    setting = course.setting
     # run by path, isolated and without site: stdlib only, whatever sys.path the venv has
     return [sys.executable, "-I", "-S", str(Path(__file__).with_name("limits.py")),
-            "--as-mib", str(s("KERNEL_MEMORY_MIB", 0)),
-            "--cpu-s", str(s("KERNEL_CPU_S", 0)),
-            "--nproc", str(s("KERNEL_MAX_PROCESSES", 128) if nproc else 0),
-            "--fsize-mib", str(s("KERNEL_MAX_FILE_MIB", 64)),
-            "--nofile", str(s("KERNEL_MAX_OPEN_FILES", 1024)), "--"]
+            "--as-mib", str(setting("KERNEL_MEMORY_MIB")),
+            "--cpu-s", str(setting("KERNEL_CPU_S")),
+            "--nproc", str(setting("KERNEL_MAX_PROCESSES") if nproc else 0),
+            "--fsize-mib", str(setting("KERNEL_MAX_FILE_MIB")),
+            "--nofile", str(setting("KERNEL_MAX_OPEN_FILES")), "--"]
 
 
 def _looks_like_course(path):
@@ -441,13 +441,13 @@ def configure_sandbox(course, sandbox=None):
     """Make kernels started by this process sandboxed and give them the grading env.
 
     ``sandbox``: None = use bwrap when ``available()``; False = never (rlimits only)."""
-    threads = str(course.setting("KERNEL_THREADS", 1))
+    threads = str(course.setting("KERNEL_THREADS"))
     for key, value in KERNEL_ENV.items():
         os.environ[key] = threads if key.endswith("_NUM_THREADS") else value
     # the kernel itself drops output beyond the grader's per-cell cap (kernel_boot.cap_output)
-    os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS", 10_000)))
+    os.environ["NNCOURSE_MAX_OUTPUT_CHARS"] = str(10 * int(course.setting("MAX_OUTPUT_CHARS")))
     # ... and answers the grader's calls within MAX_REPLY_BYTES (kernel_boot.Server)
-    _STATE["max_reply"] = int(course.setting("MAX_REPLY_BYTES", wire.MAX_REPLY_BYTES))
+    _STATE["max_reply"] = int(course.setting("MAX_REPLY_BYTES"))
     os.environ["NNCOURSE_MAX_REPLY_BYTES"] = str(_STATE["max_reply"])
     # ... and sends an output too large for the grader as a note (kernel_boot.cap_messages)
     os.environ["NNCOURSE_MAX_MESSAGE_BYTES"] = str(IOPUB_MESSAGE_BYTES - MESSAGE_MARGIN)
@@ -457,14 +457,14 @@ def configure_sandbox(course, sandbox=None):
     _STATE["prefix"] = limits_prefix(course, nproc=not use or _root())
     _STATE["inner"] = inner_limits(course) if use and not _root() else []
     _STATE["boot"] = make_boot(course)
-    first, count = int(course.setting("SANDBOX_UID", 2_000_000)), int(course.setting("SANDBOX_UIDS", 256))
+    first, count = int(course.setting("SANDBOX_UID")), int(course.setting("SANDBOX_UIDS"))
     _STATE["uid"] = sandbox_uid(first, count) if use and _root() else first
-    _STATE["gid"] = int(course.setting("SANDBOX_GID", 65534))
-    _STATE["tmpfs"] = int(course.setting("KERNEL_TMPFS_MIB", 256)) << 20
+    _STATE["gid"] = int(course.setting("SANDBOX_GID"))
+    _STATE["tmpfs"] = int(course.setting("KERNEL_TMPFS_MIB")) << 20
     hidden = hidden_dirs(course)
     _STATE["hidden"] = hidden
-    mnist = {"NNCOURSE_MNIST_CACHE": str(course.setting("MNIST_CACHE_DIR", "") or ""),
-             "NNCOURSE_MNIST_DIR": str(course.setting("MNIST_DIR", "") or "")}
+    mnist = {"NNCOURSE_MNIST_CACHE": str(course.setting("MNIST_CACHE_DIR") or ""),
+             "NNCOURSE_MNIST_DIR": str(course.setting("MNIST_DIR") or "")}
     extra = [Path(v) for v in mnist.values() if v and Path(v).is_dir()]
     _STATE["binds"], _STATE["masks"] = sandbox_binds(hidden, extra)
     env = dict(TMP_HOME)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from ..core.course import CourseError
+from ..core.settings import SCHEMA
 
 IGNORED = {"__MACOSX", ".DS_Store", "Thumbs.db", ".ipynb_checkpoints", "desktop.ini"}
 UTF8_FLAG = 0x800
@@ -65,11 +65,11 @@ class EntryError(Exception):
 @dataclass(frozen=True)
 class Limits:
     """How much of a download ``collect`` reads (course_config.py's ``COLLECT_MAX_*``)."""
-    members: int = 10_000               # files in the download, zips inside it included
-    total_bytes: int = 2 << 30          # bytes read out of the download, all files together
-    file_bytes: int = 100 << 20         # bytes of one file, as unpacked
-    ratio: int = 200                    # unpacked size / packed size of one zip entry
-    depth: int = 1                      # levels of zips inside the download that are opened
+    members: int = SCHEMA["COLLECT_MAX_MEMBERS"].default      # files in the download, zips in it too
+    total_bytes: int = SCHEMA["COLLECT_MAX_BYTES"].default    # bytes read out of the download
+    file_bytes: int = SCHEMA["COLLECT_MAX_FILE_BYTES"].default  # bytes of one file, as unpacked
+    ratio: int = SCHEMA["COLLECT_MAX_RATIO"].default          # unpacked / packed size of a zip entry
+    depth: int = SCHEMA["COLLECT_MAX_DEPTH"].default          # levels of zips inside that are opened
 
     SETTINGS = {"members": "COLLECT_MAX_MEMBERS", "total_bytes": "COLLECT_MAX_BYTES",
                 "file_bytes": "COLLECT_MAX_FILE_BYTES", "ratio": "COLLECT_MAX_RATIO",
@@ -77,16 +77,9 @@ class Limits:
 
     @classmethod
     def of(cls, setting):
-        """The limits from ``setting(name, default)`` (``Course.setting``); CourseError when
-        a setting is not a whole number >= 0."""
-        values = {}
-        for attr, name in cls.SETTINGS.items():
-            value = setting(name, getattr(cls, attr))
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise CourseError(f"{name} in course_config.py must be a whole number >= 0, "
-                                  f"not {value!r}")
-            values[attr] = value
-        return cls(**values)
+        """The limits from ``setting(name)`` (``Course.setting``: CourseError when a setting is
+        not a whole number >= 0)."""
+        return cls(**{attr: setting(name) for attr, name in cls.SETTINGS.items()})
 
 
 def display(name, limit=LABEL_CHARS):

@@ -36,13 +36,9 @@ from ..core.course import CourseError
 from . import archive, canvas, deadlines, moodle, records
 from .roster import STUDENT_ID, Roster, RosterError, norm_name
 
-# "<student id>_<notebook>.ipynb", e.g. "s0123_loss_functions.ipynb"; optionally with nbgrader's
-# timestamp: "s0123_attempt_2024-05-01-10-00-00_loss_functions.ipynb".  COLLECT_REGEXP overrides.
-DEFAULT_REGEXP = (r".*/(?P<student_id>[A-Za-z0-9.\-]+)_(?:attempt_(?P<timestamp>[0-9\-]+)_)?"
-                  r"(?P<file_id>[^/]+\.ipynb)$")
-# a student id in the files layout without a roster: letters, digits, "." and "-", at least one
-# digit (a 学籍番号); COLLECT_STUDENT_ID overrides
-DEFAULT_STUDENT_ID = r"^(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9.\-]*$"
+# COLLECT_REGEXP (default "<student id>_[attempt_<timestamp>_]<notebook>.ipynb") and
+# COLLECT_STUDENT_ID (default: letters, digits, "." and "-", at least one digit, a 学籍番号):
+# their defaults are in core/settings.py
 BACKUP_DIR = ".nncourse-backup"          # in submitted/; a dot folder is no student
 TIMESTAMP = "timestamp.txt"
 
@@ -225,13 +221,13 @@ class _Files:
 
     def __init__(self, course, roster):
         self.roster = roster
-        self.pattern = self._compiled(course, "COLLECT_STUDENT_ID", DEFAULT_STUDENT_ID)
-        self.regexp = self._compiled(course, "COLLECT_REGEXP", DEFAULT_REGEXP)
+        self.pattern = self._compiled(course, "COLLECT_STUDENT_ID")
+        self.regexp = self._compiled(course, "COLLECT_REGEXP")
 
     @staticmethod
-    def _compiled(course, name, default):
+    def _compiled(course, name):
         try:
-            return re.compile(course.setting(name, default))
+            return re.compile(course.setting(name))
         except (re.error, TypeError) as exc:
             raise CourseError(f"{name} in course_config.py is not a regular expression: "
                               f"{exc}") from None

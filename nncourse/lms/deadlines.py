@@ -46,7 +46,7 @@ class DeadlineError(Exception):
 
 
 def _tz(course):
-    name = course.setting("LMS_TIMEZONE", "Asia/Tokyo")
+    name = course.setting("LMS_TIMEZONE")
     tz = dateutil.tz.gettz(name)
     if tz is None:
         raise DeadlineError(f"LMS_TIMEZONE {name!r} is not a time zone")
@@ -78,7 +78,7 @@ def parse_lms_time(text, tz):
 
 
 def policy(course):
-    p = dict(course.setting("LATE_PENALTY", {"policy": "none"}) or {"policy": "none"})
+    p = dict(course.setting("LATE_PENALTY") or {"policy": "none"})
     p.setdefault("policy", "none")
     if p["policy"] not in POLICIES:
         raise DeadlineError(f"LATE_PENALTY policy {p['policy']!r}: use one of {POLICIES}")
@@ -92,10 +92,10 @@ def extensions(course):
     """{(assignment, student): aware due date} from EXTENSIONS and EXTENSIONS_CSV."""
     tz = _tz(course)
     out = {}
-    for aid, per in (course.setting("EXTENSIONS", {}) or {}).items():
+    for aid, per in (course.setting("EXTENSIONS") or {}).items():
         for student, due in per.items():
             out[(aid, student)] = parse_time(due, tz)
-    name = course.setting("EXTENSIONS_CSV", "")
+    name = course.setting("EXTENSIONS_CSV")
     if name:
         out.update(read_extensions_csv(course, name, tz))
     return out
@@ -122,7 +122,7 @@ def read_extensions_csv(course, name, tz=None):
         raise DeadlineError(f"EXTENSIONS_CSV {p}: the first row must name the columns "
                             f"{','.join(CSV_COLUMNS)} (it is {','.join(header or []) or 'empty'!r})")
     at = {c: columns.index(c) for c in CSV_COLUMNS}
-    known = set(course.setting("ASSIGNMENTS", []) or [])
+    known = set(course.setting("ASSIGNMENTS") or [])
     out = {}
     for row in reader:
         line = reader.line_num
@@ -149,7 +149,7 @@ def due_date(course, aid, student=None, _ext=None):
     ext = (_ext if _ext is not None else extensions(course)).get((aid, student))
     if ext:
         return ext
-    due = (course.setting("DUE_DATES", {}) or {}).get(aid)
+    due = (course.setting("DUE_DATES") or {}).get(aid)
     return parse_time(due, _tz(course)) if due else None
 
 
@@ -223,7 +223,7 @@ def penalty(course, aid, student, _ext=None):
         p.days_late = max(0, math.ceil(over.total_seconds() / 86400))
     elif mark:
         p.time_known = False
-        p.days_late = int(course.setting("LATE_WITHOUT_TIME_DAYS", 1))
+        p.days_late = int(course.setting("LATE_WITHOUT_TIME_DAYS"))
     if p.days_late and pol["policy"] == "zero":
         p.factor = 0.0
     elif p.days_late and pol["policy"] == "per_day":

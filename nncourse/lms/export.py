@@ -107,7 +107,7 @@ class ExportResult:
 
 
 def lms_settings(course, aid):
-    return dict((course.setting("LMS_ASSIGNMENTS", {}) or {}).get(aid, {}))
+    return dict((course.setting("LMS_ASSIGNMENTS") or {}).get(aid, {}))
 
 
 def grade_rows(course, aid, roster=None):

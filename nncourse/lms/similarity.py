@@ -33,6 +33,7 @@ import numpy as np
 
 from ..core.notebook import is_solution_code, remove_solutions
 from ..core.submission import read, refusal, scan
+from ..core.settings import SCHEMA
 from ..core.safetext import encodable
 
 # noise threshold k (characters of the filtered code) and winnowing window; copydetect's
@@ -40,8 +41,6 @@ from ..core.safetext import encodable
 K = 25
 WINDOW = 1
 MIN_CHARS = 60                # documents shorter than this (filtered) are not compared
-DEFAULT_THRESHOLD = 0.6
-DEFAULT_COMMON_FRACTION = 0.5
 DEFAULT_COMMON_MIN = 4        # the common-passage rule needs at least this many students
 
 
@@ -137,8 +136,9 @@ def compare(documents, boilerplate_code="", threshold=None, common_fraction=None
             common_min=DEFAULT_COMMON_MIN, assignment=""):
     """Compare ``documents`` ({student: code}); returns a SimilarityResult."""
     from copydetect import compare_files
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    common_fraction = DEFAULT_COMMON_FRACTION if common_fraction is None else common_fraction
+    threshold = SCHEMA["SIMILARITY_THRESHOLD"].default if threshold is None else threshold
+    common_fraction = (SCHEMA["SIMILARITY_COMMON_FRACTION"].default if common_fraction is None
+                       else common_fraction)
     bp = set(_fingerprint(boilerplate_code, window=1).hashes) if boilerplate_code.strip() else set()
     first = {s: _fingerprint(code, list(bp)) for s, code in documents.items()}
     counts = Counter(h for fp in first.values() for h in fp.hashes)
@@ -197,9 +197,9 @@ def find_similar(course, aid, threshold=None):
         else:
             docs[student] = code
     if threshold is None:
-        threshold = course.setting("SIMILARITY_THRESHOLD", DEFAULT_THRESHOLD)
+        threshold = course.setting("SIMILARITY_THRESHOLD")
     result = compare(docs, release_code(course, aid), threshold,
-                     course.setting("SIMILARITY_COMMON_FRACTION", DEFAULT_COMMON_FRACTION),
+                     course.setting("SIMILARITY_COMMON_FRACTION"),
                      assignment=aid)
     result.not_compared = sorted(result.not_compared + not_compared)
     return result
