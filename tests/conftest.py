@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from nncourse.core.course import Course, copy_course as copy_course_files
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 BIN = Path(sys.executable).parent
@@ -46,6 +48,16 @@ def nbgrader(course, *args, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def configured_copy(src, dest, settings=""):
+    """A copy of the course at ``src`` in ``dest`` (``nncourse.core.course.copy_course``) with
+    ``settings`` (lines of course_config.py, e.g. smaller timeouts) appended, loaded."""
+    root = copy_course_files(src, dest)
+    if settings:
+        with open(root / "course_config.py", "a", encoding="utf-8") as f:
+            f.write("\n" + settings + "\n")
+    return Course.load(root)
 
 
 @pytest.fixture
@@ -100,7 +112,6 @@ def demo_cohort(tmp_path_factory):
     works on its own copy instead: ``shutil.copytree(course.root, tmp_path / "demo",
     symlinks=True)`` (the gradebook is ``<root>/gradebook.db``: the copy is independent).
     """
-    from nncourse.core.course import Course, copy_course as copy_course_files
     from nncourse.demo import demo
     base = tmp_path_factory.mktemp("demo-cohort")
     course = Course.load(copy_course_files(ROOT, base / "course"))

@@ -21,6 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from autograders.catalogue.attacks import ASSIGNMENT, attack_notebook, load
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
@@ -145,9 +147,7 @@ def graded(tmp_path_factory):
     canaries = {k: f"CANARY-{k}-{secrets.token_hex(8)}"
                 for k in ("REFERENCE", "CHECK", "ROOT", "OTHER", "OTHER2", "NET")}
     base = tmp_path_factory.mktemp("attacks")
-    course_dir = copy_course(ROOT, base / "course")
-    with open(course_dir / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS)
+    course_dir = configured_copy(ROOT, base / "course", TEST_SETTINGS).root
     plant(course_dir / "reference" / "losses.py", canaries["REFERENCE"])
     plant(course_dir / "autograders" / "a1_loss.py", canaries["CHECK"])
     (course_dir / "canary.txt").write_text(canaries["ROOT"] + "\n", encoding="utf-8")
@@ -346,10 +346,7 @@ def grade_beside_victims(tmp_path, attack, settings="", env=(), victims=VICTIMS)
     """Grade ``attack`` next to honest ``victims`` (jobs=2) on a fresh course copy; returns
     (course, run, token).  Every process the attack started is killed afterwards."""
     token = f"NNATK-{secrets.token_hex(6)}"
-    course = Course.load(copy_course(ROOT, tmp_path / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS + settings)
-    course = Course.load(course.root)
+    course = configured_copy(ROOT, tmp_path / "course", TEST_SETTINGS + settings)
     ensure_built(course, [ASSIGNMENT])
     name = release_notebook(course, ASSIGNMENT).name
     subs = {v: reference_submission(course, ASSIGNMENT) for v in victims}

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from conftest import configured_copy
 from nbgrader import utils as nbutils
 
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course
+
 from nncourse.grade.run import grade
 from nncourse.kernel.sandbox import available
 
@@ -103,10 +105,7 @@ def student_text(course, result):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("bad")
-    course_dir = copy_course(ROOT, base / "course")
-    with open(course_dir / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS)
-    course = Course.load(course_dir)
+    course = configured_copy(ROOT, base / "course", TEST_SETTINGS)
     ensure_built(course, AIDS)
     for student in GOOD:
         for aid in AIDS:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import configured_copy
+
 from nncourse.cohort import create_cohort
 from nncourse.core.course import Course, copy_course
 from nncourse.build import build
@@ -77,9 +79,8 @@ def test_a_kernel_that_cannot_start_is_the_graders_failure_and_leaves_nothing(tm
     small for Python) is the grader's failure, named in one line; and the run leaves no
     folder in the temporary directory (kernel, boot and scratch folders all go, although the
     kernel never started), only the sandbox uid locks shared by every run."""
-    course = Course.load(copy_course(TOY, tmp_path / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write("\nKERNEL_MEMORY_MIB = 40   # (test) too small for the kernel to start\n")
+    course = configured_copy(TOY, tmp_path / "course",
+                             "KERNEL_MEMORY_MIB = 40   # (test) too small for the kernel to start")
     build(course, ["t1_square"])
     create_cohort(course, [{"student": "s1", "kind": "reference"}], ["t1_square"])
     tmp = tmp_path / "tmp"

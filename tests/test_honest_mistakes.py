@@ -17,11 +17,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from conftest import configured_copy
 from nbgrader import utils as nbutils
 
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course
+
 from nncourse.core.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,10 +151,7 @@ OLD_MINOR = (0, 4)              # nbformat 4.0 and 4.4 (no cell ids)
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course_dir = copy_course(ROOT, tmp_path_factory.mktemp("honest") / "course")
-    with open(course_dir / "course_config.py", "a", encoding="utf-8") as f:
-        f.write("\nCELL_TIMEOUT_S = 10\nNOTEBOOK_TIMEOUT_S = 90\n")
-    course = Course.load(course_dir)
+    course = configured_copy(ROOT, tmp_path_factory.mktemp("honest") / "course", "\nCELL_TIMEOUT_S = 10\nNOTEBOOK_TIMEOUT_S = 90\n")
     ensure_built(course, [AID])
     name = release_notebook(course, AID).name
 

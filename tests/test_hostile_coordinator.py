@@ -29,9 +29,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course, tree_digest
+from nncourse.core.course import tree_digest
 from nncourse.core.records import load_result
 from nncourse.core.submission import digest, scan
 
@@ -87,10 +89,7 @@ def put(course, student, nb=None):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile-coordinator")
-    course = Course.load(copy_course(ROOT, base / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS)
-    course = Course.load(course.root)
+    course = configured_copy(ROOT, base / "course", TEST_SETTINGS)
     ensure_built(course, [AID])
     for v in VICTIMS:
         put(course, v)

@@ -30,9 +30,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course
+from nncourse.core.course import Course
 from nncourse.grade.merge import rebuild_feedback
 from nncourse.core.records import load_result
 from nncourse.core.submission import WALK_LIMIT, limits, scan
@@ -122,9 +124,7 @@ def cli(course, *args, wrapper=None):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile-leftovers")
-    course = Course.load(copy_course(ROOT, base / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS)
+    course = configured_copy(ROOT, base / "course", TEST_SETTINGS)
     [src_path] = course.source_dir(AID).glob("*.ipynb")
     src = nbformat.read(src_path, as_version=4)
     cell = next(c for c in src.cells if c.metadata.get("nbgrader", {}).get("grade_id")

@@ -36,9 +36,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from nncourse.build import build
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course
+
 from nncourse.grade.run import grade, load_result
 
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
@@ -140,10 +142,7 @@ def put(course, student, nb):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile-worker")
-    course = Course.load(copy_course(TOY, base / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(TEST_SETTINGS)
-    course = Course.load(course.root)
+    course = configured_copy(TOY, base / "course", TEST_SETTINGS)
     build(course, [AID])
     put(course, "victim", reference_submission(course, AID))
     for student, code in SQUARE.items():

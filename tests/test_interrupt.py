@@ -21,9 +21,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course
+
 from nncourse.core.records import load_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +35,7 @@ pytestmark = pytest.mark.slow
 
 
 def make_course(base, students):
-    course_dir = copy_course(ROOT, base / "course")
-    with open(course_dir / "course_config.py", "a", encoding="utf-8") as f:
-        f.write("\nCELL_TIMEOUT_S = 10\nNOTEBOOK_TIMEOUT_S = 90\n")
-    course = Course.load(course_dir)
+    course = configured_copy(ROOT, base / "course", "\nCELL_TIMEOUT_S = 10\nNOTEBOOK_TIMEOUT_S = 90\n")
     ensure_built(course, [AID])
     for student in students:
         dest = course.submitted_dir(student, AID)

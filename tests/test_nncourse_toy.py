@@ -14,11 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from nncourse.build import BuildError, build
 from nncourse.check import check_notebook
 from nncourse.cohort import CohortError, apply_mistake, create_cohort, reference_submission
 from nncourse.api import collect
-from nncourse.core.course import Course, copy_course
+from nncourse.core.course import Course
 from nncourse.demo import demo
 from nncourse.grade.run import grade
 from nncourse.validate import validate
@@ -28,7 +30,7 @@ NNCOURSE = [sys.executable, "-m", "nncourse.cli"]
 
 
 def toy_copy(dest):
-    return Course.load(copy_course(TOY, dest))
+    return configured_copy(TOY, dest)
 
 
 def csv_rows(path):
@@ -251,10 +253,8 @@ def test_a_check_slow_only_when_the_grader_calls_is_flagged(tmp_path):
     the sleep was switched on) keeps its points but is flagged ``slow`` for the instructor
     (SLOW_CHECK_S), and the report's 要確認 section names it."""
     from nncourse.report import FLAGGED_TITLE
-    course = toy_copy(tmp_path / "course")
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write("\nSLOW_CHECK_S = 1   # (test)\nCELL_TIMEOUT_S = 30\nNOTEBOOK_TIMEOUT_S = 120\n")
-    course = Course.load(course.root)
+    course = configured_copy(TOY, tmp_path / "course",
+                             "SLOW_CHECK_S = 1   # (test)\nCELL_TIMEOUT_S = 30\nNOTEBOOK_TIMEOUT_S = 120")
     build(course, ["t1_square"])
     nb = reference_submission(course, "t1_square")
     for cell in nb.cells:

@@ -19,10 +19,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import configured_copy
+
 from autograders.catalogue.attacks import ASSIGNMENT, attack_notebook, load
 from nncourse.build import ensure_built, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.core.course import Course, copy_course
+from nncourse.core.course import Course
 from nncourse.core.records import load_result
 from test_attacks import outputs_text as outputs, processes_with, written
 from nonroot import (is_root, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
@@ -57,9 +59,7 @@ def student_of(attack):
 
 def cohort(base, attacks, token, acct, settings=""):
     """A course copy in ``base`` (owned by the account) with ``attacks`` and the victims."""
-    course = Course.load(copy_course(ROOT, base / "course"))
-    with open(course.root / "course_config.py", "a", encoding="utf-8") as f:
-        f.write(SETTINGS + settings)
+    course = configured_copy(ROOT, base / "course", SETTINGS + settings)
     (course.root / "canary.txt").write_text(f"CANARY-{token}\n", encoding="utf-8")
     course = Course.load(course.root)
     ensure_built(course, [ASSIGNMENT])
