@@ -5,7 +5,6 @@ source's solutions or hidden tests contain, references to ``autograders``/``refe
 stored outputs, a jupytext twin (``*.pct.py``) or a copy of a reference/autograders module
 that the source does not deliberately ship (as a symlink, like a4's ``mnist.py``).
 """
-import logging
 import re
 import shutil
 from pathlib import Path
@@ -15,28 +14,13 @@ from nbgrader import utils as nbutils
 
 from .core.course import tree_digest
 from .core.lock import GRADEBOOK_LOCK
-from .kernel.nbconfig import nbgrader_config
+from .kernel.nbconfig import ErrorLog, nbgrader_config
 from .kernel.checks import source_problems
 from .core.notebook import (HIDDEN_BEGIN, HIDDEN_END, INSIDE, MARKERS, OUTSIDE, SOLUTION_BEGIN,
                             SOLUTION_END, has_marker, scan)
 
 PRIVATE_NAMES = re.compile(r"\bautograders\b|^\s*(from|import)\s+reference\b", re.M)
 MIN_LINE = 8          # shorter lines ("return x", "pass") are too common to call a leak
-
-
-class ErrorLog(logging.Handler):
-    """nbgrader's error log lines; ``reason()`` is the exception line of its traceback."""
-
-    def __init__(self):
-        super().__init__(logging.ERROR)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines += record.getMessage().splitlines()
-
-    def reason(self):
-        found = [ln.strip() for ln in self.lines if re.match(r"^\s*[\w.]+(Error|Exception)\b", ln)]
-        return found[-1] if found else ""
 
 
 class BuildError(Exception):

@@ -188,7 +188,7 @@ def test_every_test_cell_of_the_course_names_an_existing_check(aid, notebook):
 def test_random_hidden_inputs_depend_on_a_secret_seed(tmp_path):
     from autograders import compare
     from nncourse.core.course import Course, copy_course
-    from nncourse.grade.task import submission_seed
+    from nncourse.grade.inputs import submission_seed
     fixed = compare.rng(1).random(3)
     course = Course.load(copy_course(ROOT, tmp_path / "c"))
     seeds = {submission_seed(course, fp) for fp in ("a", "b")}

@@ -10,7 +10,8 @@ import pytest
 
 from nncourse.core.course import Course
 from nncourse.grade.run import grading_inputs_digest
-from nncourse.grade.task import UnsafeArchive, _safe_extract, make_inputs
+from nncourse.grade.inputs import make_inputs
+from nncourse.grade.task import UnsafeArchive, _safe_extract
 
 
 def archive(*members):

@@ -23,7 +23,8 @@ from .executors import make_executor
 from .merge import merge, rebuild_feedback
 from ..kernel.sandbox import available, protections, warning
 from ..core.submission import digest, refusal, scan
-from .task import GradingTask, make_inputs, not_graded, read_submission, submission_seed
+from .inputs import make_inputs, read_submission, submission_seed
+from .task import GradingTask, not_graded
 from ..core.lock import GRADEBOOK_LOCK, one_run_at_a_time
 from ..manual import answers_changed, pending_manual, stale_feedback
 from ..kernel.nbconfig import nbgrader_config

@@ -35,12 +35,10 @@ import nbformat
 from nbgrader.converters import Autograde
 
 from .. import manual
-from ..build import ErrorLog, build
 from ..core.course import Course
 from ..feedback import generate_feedback
 from ..core.gradebook import session
-from ..core.lock import GRADEBOOK_LOCK
-from ..kernel.nbconfig import nbgrader_config
+from ..kernel.nbconfig import ErrorLog, nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
 # grading machinery (an exception in the grader, a worker that died, a kernel that could not
 # start): the latter is never the student's fault, and fails the run (``GradeRun.grader_failures``)
@@ -50,7 +48,6 @@ from ..kernel.checks import hidden_calls
 from ..kernel.execute import GRADING_FLAGS, VISIBLE_ONLY
 from ..kernel.sandbox import booted, configure_sandbox, scratch_base, warning
 from ..core.repair import repair_notes
-from ..core.submission import read, scan
 GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
              "あなたの提出の問題ではありません。先生が直してから採点し直します。")
 # nbgrader's lines that say the kernel never ran the student's code (the grader's side)
@@ -111,95 +108,7 @@ def exception_line(exc):
     return f"grader error: {type(exc).__name__}: {msg[:300]}{where}"
 
 
-# --- the coordinator's side: inputs and tasks from the course directory ---------------------
-def _walk(base):
-    for p in sorted(Path(base).rglob("*")):
-        if p.is_file() and not any(s in p.parts for s in SKIP) and not p.name.endswith(".pyc"):
-            yield p
-
-
-def make_inputs(course, aid, digest):
-    """The grading inputs of ``aid`` as an archive (deterministic: sorted, no times), with
-    the assignment's scratch gradebook (``template.db``, made once per digest)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
-        def add(name, data):
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
-        tops = [course.root / n for n in INPUT_FILES] + [course.source_dir(aid)]
-        for top in tops:
-            for p in ([top] if top.is_file() else _walk(top) if top.is_dir() else []):
-                add(str(p.relative_to(course.root)), p.read_bytes())
-        add(TEMPLATE, template_gradebook(course, aid, digest))
-    return GradingInputs(aid, digest, buf.getvalue())
-
-
-def template_gradebook(course, aid, digest):
-    """An SQLite gradebook that holds the assignment alone (nbgrader's generate_assignment
-    in a scratch copy of the inputs), kept in the state dir by digest."""
-    path = course.state_dir / "templates" / f"{aid}-{digest[:24]}.db"
-    if path.is_file():
-        return path.read_bytes()
-    lock, pythonpath = GRADEBOOK_LOCK.path, os.environ.get("PYTHONPATH")
-    with tempfile.TemporaryDirectory(prefix="nncourse-template-") as tmp:
-        root = Path(tmp)
-        for name in INPUT_FILES:
-            src = course.root / name
-            if src.is_dir():
-                shutil.copytree(src, root / name, symlinks=True,
-                                ignore=shutil.ignore_patterns(*SKIP))
-            elif src.is_file():
-                shutil.copy2(src, root / name)
-        shutil.copytree(course.source_dir(aid), root / "source" / aid, symlinks=True)  # the
-        # build tells a shipped module (a symlink into reference/) from a copied one
-        try:
-            scratch = _load_course(root)
-            build(scratch, [aid])
-            data = scratch.gradebook_path.read_bytes()
-        finally:
-            if lock is not None:
-                GRADEBOOK_LOCK.configure(lock)
-            if pythonpath is None:
-                os.environ.pop("PYTHONPATH", None)
-            else:
-                os.environ["PYTHONPATH"] = pythonpath
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp_path.write_bytes(data)
-    os.replace(tmp_path, path)
-    return data
-
-
-def read_submission(course, aid, student, found=None):
-    """{relative path: bytes} of a submission within the course's limits (``submission.py``:
-    links, special files and names that are not UTF-8 left out, sizes checked before reading;
-    ``found``: its ``submission.Scan`` when already made)."""
-    return read(found or scan(course, aid, student))
-
-
-def submission_seed(course, fingerprint):
-    """The secret seed of a submission's random hidden inputs: HMAC of its fingerprint under
-    the course's grading secret (state dir, never in a sandbox), the same on every regrade."""
-    import hmac
-    import secrets
-    path = course.state_dir / "grading-secret"
-    if not path.exists():                  # made once, atomically
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
-    key = path.read_text().strip().encode()
-    return int.from_bytes(hmac.new(key, fingerprint.encode(), "sha256").digest()[:8], "big")
-
-
+# --- versions (the client and every worker must agree) -----------------------------------
 def code_version():
     """A digest of this nncourse's code and the versions that decide a grade: client and
     workers must agree (checked when connecting to a cluster, and on every result)."""
@@ -284,7 +193,8 @@ def _activate(root):
     _STATE["current"] = root
 
 
-def _load_course(root):
+def scratch_course(root):
+    """The course at ``root`` (a scratch copy of grading inputs) with its own SQLite gradebook."""
     course = Course.load(root)
     course.settings.GRADEBOOK_URL = ""          # the scratch gradebook, whatever the course uses
     return course
@@ -332,7 +242,7 @@ def _run_task(task, inputs):
     with _LOCK:
         root = prepare(inputs)
         _activate(root)
-        course = _load_course(root)
+        course = scratch_course(root)
         if _STATE.get("sandbox_root") != root or not booted():
             configure_sandbox(course)
             _STATE["sandbox_root"] = root

@@ -3,6 +3,8 @@
 ``kernel/``), for every nbgrader converter nncourse runs (generate_assignment, autograde,
 generate_feedback) and for stock ``nbgrader autograde`` in the course directory.
 """
+import logging
+import re
 import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -62,3 +64,18 @@ def grading_config(c, course):
     c.SanitizeSubmission.course_root = str(course.root)
     c.RepairSubmission.source_dir = str(course.root / "source")
     return c
+
+
+class ErrorLog(logging.Handler):
+    """nbgrader's error log lines; ``reason()`` is the exception line of its traceback."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines += record.getMessage().splitlines()
+
+    def reason(self):
+        found = [ln.strip() for ln in self.lines if re.match(r"^\s*[\w.]+(Error|Exception)\b", ln)]
+        return found[-1] if found else ""
