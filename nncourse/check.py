@@ -20,6 +20,8 @@ from nbgrader import utils as nbutils
 
 from .core.course import Course, CourseError
 from .core.notebook import has_hidden_tests, remove_hidden_tests
+from .core.settings import SCHEMA
+from .kernel.execute import BudgetedExecute
 from .results import cell_message, cell_problems
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -89,12 +91,11 @@ def _limits(notebook, course_dir):
                         course.setting("NOTEBOOK_TIMEOUT_S"))
             except (CourseError, Exception):
                 break
-    return 120, 600
+    return SCHEMA["CELL_TIMEOUT_S"].default, SCHEMA["NOTEBOOK_TIMEOUT_S"].default
 
 
 def check_notebook(notebook, course_dir=None):
     """Run the visible tests of ``notebook``; a CheckResult says which failed and why."""
-    from .kernel.execute import BudgetedExecute
     notebook = Path(notebook).resolve()
     result = CheckResult(notebook)
     try:
