@@ -35,6 +35,7 @@ HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
 PRIVATE_PATHS = ("autograders", "/reference/")   # traceback frames of these files are dropped
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "nncourse_feedback"
+A11Y_CSS = TEMPLATES / "shared" / "a11y.css"   # contrast and reflow rules, formgrader's page too
 MATHJAX = "es5/tex-svg.js"         # MathJax 3 with its fonts inside (no other file to load)
 NO_RESPONSE = "解答がありません (No response)"
 
@@ -66,7 +67,7 @@ class FeedbackExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         resources = resources if resources is not None else {}
-        resources["nncourse"] = {"mathjax": mathjax_js()}
+        resources["nncourse"] = {"mathjax": mathjax_js(), "a11y_css": A11Y_CSS.read_text(encoding="utf-8")}
         return super().from_notebook_node(nb, resources, **kw)
 
 
