@@ -40,6 +40,7 @@ HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
 PRIVATE_PATHS = ("autograders", "/reference/")   # traceback frames of these files are dropped
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "nncourse_feedback"
+A11Y_CSS = TEMPLATES / "shared" / "a11y.css"   # contrast and reflow rules, formgrader's page too
 MATHJAX = "es5/tex-svg.js"         # MathJax 3 with its fonts inside (no other file to load)
 NO_RESPONSE = "解答がありません (No response)"
 
@@ -71,7 +72,7 @@ class FeedbackExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         resources = resources if resources is not None else {}
-        resources["nncourse"] = {"mathjax": mathjax_js()}
+        resources["nncourse"] = {"mathjax": mathjax_js(), "a11y_css": A11Y_CSS.read_text(encoding="utf-8")}
         return super().from_notebook_node(nb, resources, **kw)
 
 
@@ -205,11 +206,12 @@ class FeedbackSummary(NbGraderPreprocessor):
                      f"{_points(info.get('max_score'))} 点</b>"
                      + (f" (記述式など {pending} 問、{_points(pending_points)} 点分はまだ採点されて"
                         "いません: 採点待ち)" if pending else "") + "</p>")
-        text = ("<h3>採点結果の概要</h3>" + total
+        text = ("<h2>採点結果の概要</h2>" + total
                 + (f"<p><b>{html.escape(late)}</b></p>" if late else "")
                 + (f"<p><b>注意:</b></p><ul>{problems}</ul>" if problems else "")
-                + "<table class='nncourse-summary'><tr><th>テスト・解答</th>"
-                  "<th class='score'>点数</th><th>メッセージ</th></tr>"
+                + "<table class='nncourse-summary'><caption>テストと解答ごとの点数とメッセージ"
+                  "</caption><tr><th scope='col'>テスト・解答</th>"
+                  "<th scope='col' class='score'>点数</th><th scope='col'>メッセージ</th></tr>"
                 + "".join(rows) + "</table>"
                 + "<p>非公開テストのコードは表示されません。メッセージを手がかりに直してください。</p>")
         nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=text,
@@ -261,6 +263,11 @@ def generate_feedback(course, aid, student, config=None):
     return sorted(course.feedback_dir(student, aid).glob("*.html"))
 
 
+FAILURE_STYLE = ("body{font-family:sans-serif;line-height:1.5;margin:1em auto;max-width:50em;"
+                 "padding:0 1em;color:#222}pre{white-space:pre-wrap;overflow-wrap:anywhere;"
+                 "background:#f5f5f5;padding:.6em}")     # the error wraps at any width
+
+
 def write_failure_feedback(course, aid, student, reason, notes=()):
     """A one-page feedback for a submission that could not be graded at all (``notes``: what
     the coordinator left out of it, Japanese)."""
@@ -273,8 +280,10 @@ def write_failure_feedback(course, aid, student, reason, notes=()):
     listed = "".join(f"<li>{html.escape(encodable(n))}</li>" for n in notes)
     listed = f"<p><b>注意:</b></p><ul>{listed}</ul>" if listed else ""
     path.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>採点できませんでした</title>"
-        "</head><body><h2>採点できませんでした</h2>"
+        "<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>採点できませんでした ({html.escape(aid)})</title><style>{FAILURE_STYLE}</style>"
+        "</head><body><h1>採点できませんでした</h1>"
         f"<p>課題 <code>{html.escape(aid)}</code> の提出を採点できませんでした。</p>"
         f"<pre>{html.escape(encodable(reason))}</pre>{listed}"
         "<p>ノートブックが壊れていないか (Jupyter で開けるか)、ファイル名を変えていないかを"

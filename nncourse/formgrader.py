@@ -38,6 +38,7 @@ def configure_formgrader(c):
     the path (formgrader sets only that one, before the config files are read)."""
     from nbgrader.server_extensions.formgrader import handlers
     c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), handlers.template_path]
+    c.HTMLExporter.extra_template_paths = [str(TEMPLATES / "shared")]   # a11y.css (also feedback's)
     return c
 
 

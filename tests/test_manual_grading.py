@@ -321,7 +321,7 @@ def test_formgrader_in_chromium_to_feedback_report_and_stock_nbgrader(tmp_path, 
     assert float(row["score"]) == auto + 1.5
     report = run.report.html.read_text("utf-8")
     assert f"{auto + 1.5:g}" in report
-    graded = report.split("採点済みの記述問題 (Manual grades given)")[1].split("</table>")[0]
+    graded = report.split("採点済みの記述問題 (Manual grades given)</caption>")[1].split("</table>")[0]
     assert (f"<td class='l'>{gid}</td><td>1.5 / {max_points:g}</td>"
             f"<td class='l msg'>{COMMENT}</td>") in graded
     page = course.feedback_dir(student, aid) / f"{nb_name}.html"

@@ -87,7 +87,7 @@ def test_sanitizer_removes_scripts_handlers_and_unsafe_outputs():
     assert "<b>ok</b>" in html and "<table>" in html and "https://ok.example" in html
     svg = code.outputs[1].data["image/svg+xml"]
     assert svg.startswith("<svg") and "<rect" in svg
-    assert code.outputs[4].data["image/png"] == PNG                  # plots kept as they are
+    assert code.outputs[4].data["image/png"] == PNG                  # plots kept (base64)
     assert code.outputs[6].text == "<script>printed</script>\n"      # plain text: escaped by renderers
     for text in (html, svg, code.outputs[5].data["text/markdown"], answer.source, raw.source):
         assert not unsafe(text), text
@@ -95,6 +95,39 @@ def test_sanitizer_removes_scripts_handlers_and_unsafe_outputs():
     assert plain.source == "精度は **0/1** でしか変わらない。$a<b$ と `x<3`"   # nothing to clean: as written
     assert trusted.source == "<div onclick='teacher()'>先生の説明</div>"      # the instructor's cell
     assert "widgets" not in nb.metadata
+
+
+def test_image_outputs_keep_base64_data_and_safe_metadata_only():
+    """A figure is kept with its alt text; an image whose data is not base64 is dropped, and
+    metadata nbconvert would write into the page unquoted (``width=``) or read a path from
+    (``filenames``) is dropped, in formgrader's and the feedback's renderings alike."""
+    from nbconvert import HTMLExporter
+    figure = new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"},
+                        metadata={"alt": "あなたのコードが描いた図 (1 個のグラフ): 「loss」",
+                                  "needs_background": "light"})
+    fake = new_output("display_data", data={"image/png": '" onerror="window.__pwned=10',
+                                            "text/plain": "fake"})
+    attrs = new_output("display_data", data={"image/jpeg": PNG}, metadata={
+        "image/jpeg": {"width": "1 onerror=window.__pwned=11", "height": 300,
+                       "alt": "x" * 5000},
+        "filenames": {"image/jpeg": "javascript:window.__pwned=12"}})
+    bare = new_output("execute_result", data={"image/png": PNG}, execution_count=1)
+    nb = S.sanitize_notebook(new_notebook(cells=[new_code_cell("plt.show()", outputs=[
+        figure, fake, attrs, bare])]))
+    figure, fake, attrs, bare = nb.cells[0].outputs
+    assert figure.data["image/png"] == PNG
+    assert figure.metadata == {"image/png": {"alt": "あなたのコードが描いた図 (1 個のグラフ): 「loss」",
+                                             "needs_background": "light"}}
+    assert fake.data == {"text/plain": "fake"} and fake.metadata == {}
+    assert attrs.metadata == {"image/jpeg": {"height": 300, "alt": "x" * S.MAX_ALT}}
+    assert bare.metadata == {"image/png": {"alt": S.IMAGE_ALT}}
+    for template in ("classic", "lab"):
+        page = HTMLExporter(template_name=template).from_notebook_node(nb)[0]
+        body = page[page.index("<body"):]
+        assert "__pwned" not in body and "javascript:" not in body, template
+        assert body.count(f"data:image/png;base64,{PNG}") == 2, template
+        if template == "classic":           # lab's template writes no alt (ours does: feedback)
+            assert 'alt="あなたのコードが描いた図 (1 個のグラフ): 「loss」"' in body
 
 
 def test_sanitizer_keeps_a_matplotlib_svg_drawable():

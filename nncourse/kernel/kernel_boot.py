@@ -14,6 +14,8 @@ The grader sends ``__nncourse__.serve('<request>')`` as a silent execute request
 """
 import builtins
 import contextlib
+import importlib.abc
+import importlib.util
 import io
 import os
 import sys
@@ -209,6 +211,70 @@ def cap_messages(limit):
     Session.serialize = serialize
 
 
+MAX_ALT = 300               # characters of a figure's description (its alt text)
+
+
+def figure_alt(fig):
+    """What a matplotlib figure shows, in words, from its own titles, axis labels and legends
+    (the alt text of its image in the feedback and formgrader; sanitize.py caps it)."""
+    def text(t):
+        return " ".join(str(t or "").split())
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and text(suptitle.get_text()):
+        parts.append(f"「{text(suptitle.get_text())}」")
+    for ax in fig.axes[:6]:
+        bits = [f"「{text(ax.get_title())}」"] if text(ax.get_title()) else []
+        if text(ax.get_xlabel()):
+            bits.append(f"横軸 {text(ax.get_xlabel())}")
+        if text(ax.get_ylabel()):
+            bits.append(f"縦軸 {text(ax.get_ylabel())}")
+        legend = ax.get_legend()
+        names = [text(t.get_text()) for t in legend.get_texts()] if legend else []
+        if any(names):
+            bits.append("凡例 " + ", ".join(n for n in names if n))
+        parts.append("、".join(bits) or "ラベルのないグラフ")
+    what = "; ".join(parts) if parts else "空の図"
+    return f"あなたのコードが描いた図 ({len(fig.axes)} 個のグラフ): {what}"[:MAX_ALT]
+
+
+def describe_figures():
+    """matplotlib's inline backend (Jupyter's, ``MPLBACKEND``) displays each figure with
+    ``_fetch_figure_metadata(fig)`` as its metadata: add ``figure_alt`` as ``alt`` once the
+    backend module is imported (it is imported only when a cell uses matplotlib)."""
+    name = "matplotlib_inline.backend_inline"
+
+    def describe(module):
+        original = module._fetch_figure_metadata
+
+        def metadata(fig):
+            md = dict(original(fig) or {})
+            try:
+                md["alt"] = figure_alt(fig)
+            except Exception:           # a figure's odd texts never stop its display
+                pass
+            return md
+        module._fetch_figure_metadata = metadata
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname != name:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(fullname)
+            if spec is None or spec.loader is None:
+                return spec
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                describe(module)
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+
 def install_server():
     """Make ``__nncourse__`` (the call server) a builtin once IPython's shell exists."""
     import testfuncs
@@ -230,6 +296,7 @@ if __name__ == "__main__":
         del sys.path[0]
     sys.path.insert(0, here)           # wire.py and testfuncs.py, nothing else
     install_server()
+    describe_figures()
     if os.environ.get("NNCOURSE_MAX_OUTPUT_CHARS"):
         cap_output(int(os.environ["NNCOURSE_MAX_OUTPUT_CHARS"]))
     if os.environ.get("NNCOURSE_MAX_MESSAGE_BYTES"):

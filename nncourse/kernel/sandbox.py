@@ -80,9 +80,10 @@ MESSAGE_BYTES = 1 << 20           # one message on the other sockets; the shell 
 REPLY_MARGIN = 1 << 20            #   MAX_REPLY_BYTES (the call protocol's answer) + this
 
 # environment of every grading kernel: one BLAS thread (same floating-point results whatever
-# --jobs is, and N jobs use N cores), no GUI backend for matplotlib
+# --jobs is, and N jobs use N cores), matplotlib's inline backend (Jupyter's: each figure
+# becomes an image/png output, within the output caps; sanitize.py checks it)
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+              "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONHASHSEED": "0"}
 BOOT_MOUNT = "/tmp/nncourse-boot"       # where the boot folder appears inside the sandbox
 BOOT = "kernel_boot.py"                   # the kernel's main script, in the boot folder
 SANDBOX_WARNING = ("WARNING: NO SANDBOX. Student code ran with only memory/CPU/process/"

@@ -22,8 +22,13 @@ bleach (``bleach.Cleaner``, the library nbconvert's ``SanitizeHTML`` uses), with
 - every other output type is dropped: ``application/javascript``, widget views
   (``application/vnd.jupyter.widget-view+json``), anything unknown; and the notebook's widget
   state (``metadata.widgets``, which nbconvert would load a widget manager for).
-- kept as they are: plain text, PNG/JPEG images, LaTeX, JSON, stdout/stderr and error outputs
-  (nbconvert and JupyterLab escape those).
+- PNG/JPEG images (a figure of matplotlib's inline backend, the grading kernel's): kept when
+  their data is base64 (else dropped); their metadata keeps only a numeric ``width``/``height``,
+  ``needs_background``, ``unconfined`` and an ``alt`` text of at most ``MAX_ALT`` characters
+  (the kernel describes the figure, ``kernel_boot.figure_alt``; else ``IMAGE_ALT``): nbconvert
+  writes ``width=…`` unquoted and reads image paths from ``metadata.filenames``;
+- kept as they are: plain text, LaTeX, JSON, stdout/stderr and error outputs (nbconvert and
+  JupyterLab escape those).
 """
 import html
 import re
@@ -80,8 +85,11 @@ SVG_ATTRIBUTES += [a for a in ("viewBox", "preserveAspectRatio", "clipPathUnits"
                                "refX", "refY")]       # as the HTML parser spells them in SVG
 SVG_PROTOCOLS = frozenset()          # only local references (href="#id"), no URL at all
 
-SAFE_OUTPUT_KEYS = frozenset({"text/plain", "image/png", "image/jpeg", "text/latex",
-                              "application/json"})
+SAFE_OUTPUT_KEYS = frozenset({"text/plain", "text/latex", "application/json"})
+IMAGE_TYPES = ("image/png", "image/jpeg")
+IMAGE_ALT = "あなたのコードが描いた図 (説明なし)"   # an image's alt text when it has none
+MAX_ALT = 300                                     # characters of an image's alt text
+MAX_IMAGE_SIDE = 10_000                           # largest width/height kept (pixels)
 
 _CSS = CSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES,
                     allowed_svg_properties=ALLOWED_SVG_PROPERTIES)
@@ -168,18 +176,50 @@ def _embed_attachments(cleaned, attachments):
     return _ATTACHMENT_SRC.sub(embed, cleaned)
 
 
+def image_metadata(metadata, mime):
+    """An image output's metadata as nbconvert and JupyterLab read it (per type, then the
+    output's own), reduced to safe values; ``alt`` always there."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    own = metadata.get(mime) if isinstance(metadata.get(mime), dict) else {}
+
+    def get(key):
+        return own.get(key, metadata.get(key))
+    kept = {}
+    for key in ("width", "height"):
+        value = get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and 0 < value <= MAX_IMAGE_SIDE:
+            kept[key] = int(value)
+    if get("needs_background") in ("light", "dark"):
+        kept["needs_background"] = get("needs_background")
+    if get("unconfined") is True:
+        kept["unconfined"] = True
+    alt = get("alt")
+    alt = " ".join(alt.split())[:MAX_ALT] if isinstance(alt, str) else ""
+    kept["alt"] = alt or IMAGE_ALT
+    return kept
+
+
 def sanitize_outputs(outputs, log=None):
-    """Code cell outputs with unsafe types dropped and HTML/SVG/markdown cleaned."""
+    """Code cell outputs with unsafe types dropped and HTML/SVG/markdown/images cleaned."""
     kept = []
     for out in outputs:
         if out.get("output_type") in ("stream", "error"):
             kept.append(out)
             continue
         data = out.get("data", {})
+        metadata = {}
         for key in list(data):
             if key in SAFE_OUTPUT_KEYS:
                 continue
-            if key == "text/html":
+            if key in IMAGE_TYPES:
+                if isinstance(data[key], (str, list)) and _BASE64.fullmatch(_text(data[key])):
+                    metadata[key] = image_metadata(out.get("metadata"), key)
+                else:
+                    if log:
+                        log.info("sanitize: dropped a %s output that is not base64", key)
+                    del data[key]
+            elif key == "text/html":
                 data[key] = clean_html(data[key])
             elif key == "image/svg+xml":
                 data[key] = clean_svg(data[key])
@@ -189,6 +229,8 @@ def sanitize_outputs(outputs, log=None):
                 if log:
                     log.info("sanitize: dropped a %s output", key)
                 del data[key]
+        if "metadata" in out:
+            out["metadata"] = metadata
         if data or out.get("output_type") not in ("display_data", "execute_result",
                                                   "update_display_data"):
             kept.append(out)
