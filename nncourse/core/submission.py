@@ -64,7 +64,7 @@ class SubmissionError(Exception):
 class Scan:
     base: Path
     aid: str
-    files: list[tuple[PurePosixPath, int]] = field(default_factory=list)    # (relative PurePosixPath, size), sorted
+    files: list[tuple[PurePosixPath, int]] = field(default_factory=list)  # (relative PurePosixPath, size), sorted
     notes_ja: list[str] = field(default_factory=list)  # what was left out or changed, per item
     notes_en: list[str] = field(default_factory=list)
     left_out: int = 0                             # files left out (noted one by one up to
