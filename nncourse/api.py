@@ -15,6 +15,10 @@ prints; tests call these).
 The errors a command raises for bad input (a usage or configuration error the instructor can
 fix) are exported here too.
 """
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +35,7 @@ from .lms.archive import ArchiveError
 from .lms.collecting import CollectResult, collect_download
 from .lms.deadlines import DeadlineError
 from .lms.export import ExportError, export
-from .lms.roster import RosterError
+from .lms.roster import Roster, RosterError
 from .lms.similarity import find_similar as similarity
 from .core.lock import CourseBusy
 from .manual import answers_changed, format_pending, pending_manual
@@ -43,7 +47,9 @@ __all__ = ["ArchiveError", "BuildError", "CohortError", "CollectResult", "Course
            "export", "feedback", "formgrader", "grade", "similarity", "validate"]
 
 
-def collect(course: Course, aid: str, path, roster=None, worksheet=None, lms: str = "auto",
+def collect(course: Course, aid: str, path: str | os.PathLike[str],
+            roster: str | os.PathLike[str] | Roster | None = None,
+            worksheet: str | os.PathLike[str] | None = None, lms: str = "auto",
             replace: bool = False) -> CollectResult:
     """Place the submissions found at ``path`` (a zip as downloaded from the LMS, or a folder)
     into submitted/; returns a CollectResult listing what was placed and what was not, and why.
@@ -64,10 +70,10 @@ class FeedbackRun:
     """What ``feedback`` rebuilt, what it could not (not graded yet) and the manual grading
     still pending."""
     course: Course
-    rebuilt: list = field(default_factory=list)        # (student, assignment)
-    not_graded: list = field(default_factory=list)     # (student, assignment)
+    rebuilt: list[tuple[str, str]] = field(default_factory=list)  # (student, assignment)
+    not_graded: list[tuple[str, str]] = field(default_factory=list)  # (student, assignment)
     pending_manual: list = field(default_factory=list)
-    answers_changed: list = field(default_factory=list)
+    answers_changed: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
     def format(self) -> str:
         lines = [f"{student}/{aid}: {path.relative_to(self.course.root)}"
@@ -80,7 +86,7 @@ class FeedbackRun:
         return "\n".join(lines + format_pending(self.pending_manual, self.answers_changed))
 
 
-def feedback(course: Course, assignments=None) -> FeedbackRun:
+def feedback(course: Course, assignments: Collection[str] | None = None) -> FeedbackRun:
     """Rebuild every submitted student's feedback pages from the gradebook (manual scores and
     comments included), without grading."""
     aids = course.select(assignments)

@@ -4,16 +4,24 @@ Everything in nncourse takes a ``Course`` so that it works on the course itself 
 copy of it (tests, ``validate`` and ``demo`` run on copies).  The settings module is loaded
 from the directory by path, never with ``import course_config``.
 """
+from __future__ import annotations
+
 import hashlib
 import importlib.util
 import os
 import shutil
 import sys
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 from . import settings as settings_schema
 from .safetext import encodable
@@ -33,10 +41,10 @@ class CourseError(Exception):
 class Course:
     """A course directory and its settings module."""
     root: Path
-    settings: object
+    settings: ModuleType
 
     @classmethod
-    def load(cls, course_dir=None):
+    def load(cls, course_dir: str | os.PathLike[str] | None = None) -> Course:
         """Load ``<course_dir>/course_config.py`` (default: the current directory)."""
         root = Path(course_dir or ".").resolve()
         path = root / "course_config.py"
@@ -50,7 +58,7 @@ class Course:
         return cls(root, settings)
 
     # --- settings ---------------------------------------------------------------------
-    def setting(self, name):
+    def setting(self, name: str) -> Any:
         """A course setting (``core/settings.py``: its default when course_config.py leaves it
         out); CourseError when its value has the wrong type."""
         try:
@@ -58,19 +66,19 @@ class Course:
         except settings_schema.SettingError as exc:
             raise CourseError(str(exc)) from None
 
-    def unknown_settings(self):
+    def unknown_settings(self) -> list[str]:
         """Lines naming the keys of course_config.py that are no setting (e.g. misspelt)."""
         return settings_schema.unknown(self.settings)
 
     @property
-    def course_id(self):
+    def course_id(self) -> str:
         return self.settings.COURSE_ID
 
     @property
-    def assignments(self):
+    def assignments(self) -> list[str]:
         return list(self.settings.ASSIGNMENTS)
 
-    def select(self, assignments=None):
+    def select(self, assignments: Collection[str] | None = None) -> list[str]:
         """The named assignments (all when none), checked against ASSIGNMENTS."""
         if not assignments:
             return self.assignments
@@ -81,38 +89,38 @@ class Course:
         return [a for a in self.assignments if a in assignments]   # lecture order
 
     # --- paths ------------------------------------------------------------------------
-    def source_dir(self, aid):
+    def source_dir(self, aid: str) -> Path:
         return self.root / "source" / aid
 
-    def release_dir(self, aid):
+    def release_dir(self, aid: str) -> Path:
         return self.root / "release" / aid
 
-    def submitted_dir(self, student, aid):
+    def submitted_dir(self, student: str, aid: str) -> Path:
         return self.root / "submitted" / student / aid
 
-    def autograded_dir(self, student, aid):
+    def autograded_dir(self, student: str, aid: str) -> Path:
         return self.root / "autograded" / student / aid
 
-    def feedback_dir(self, student, aid):
+    def feedback_dir(self, student: str, aid: str) -> Path:
         return self.root / "feedback" / student / aid
 
     @property
-    def state_dir(self):
+    def state_dir(self) -> Path:
         return self.root / "autograded" / STATE_DIR
 
     @property
-    def gradebook_path(self):
+    def gradebook_path(self) -> Path:
         """The default gradebook, an SQLite file (used when GRADEBOOK_URL is empty)."""
         return self.root / "gradebook.db"
 
     @property
-    def db_url(self):
+    def db_url(self) -> str:
         """The gradebook's SQLAlchemy URL: ``GRADEBOOK_URL``, or the SQLite file
         ``gradebook.db`` in the course directory when that is empty."""
         return self.setting("GRADEBOOK_URL") or f"sqlite:///{self.gradebook_path}"
 
     @property
-    def gradebook_name(self):
+    def gradebook_name(self) -> str:
         """The gradebook for messages: its file, or its URL without a password."""
         if not self.setting("GRADEBOOK_URL"):
             return str(self.gradebook_path)
@@ -122,7 +130,7 @@ class Course:
         except Exception:           # not a URL SQLAlchemy understands: nbgrader will say so
             return "(an unreadable GRADEBOOK_URL)"
 
-    def has_gradebook(self):
+    def has_gradebook(self) -> bool:
         """Whether the gradebook exists: the SQLite file, or nbgrader's tables in the
         database of GRADEBOOK_URL.  CourseError when that database cannot be reached."""
         if not self.setting("GRADEBOOK_URL"):
@@ -150,16 +158,16 @@ class Course:
             self._gradebook_seen = self.db_url
         return found
 
-    def notebooks(self, aid):
+    def notebooks(self, aid: str) -> list[str]:
         """Notebook names (without .ipynb) of an assignment's source, sorted."""
         return sorted(p.stem for p in self.source_dir(aid).glob("*.ipynb"))
 
-    def students(self, assignments=None):
+    def students(self, assignments: Collection[str] | None = None) -> list[str]:
         """Student ids with a submission of any of the assignments, sorted (a folder whose
         name is not UTF-8 is no student id: ``unnamed_students``)."""
         return [s for s in self._student_folders(assignments) if encodable(s) == s]
 
-    def unnamed_students(self, assignments=None):
+    def unnamed_students(self, assignments: Collection[str] | None = None) -> list[str]:
         """Folders of submitted/ with a submission whose name is not UTF-8 (escaped, for
         messages): nothing can record or show them, ``nncourse grade`` names them."""
         return [encodable(s) for s in self._student_folders(assignments) if encodable(s) != s]
@@ -173,12 +181,12 @@ class Course:
                       if p.is_dir() and not p.name.startswith(".")
                       and any((p / a).is_dir() for a in aids))
 
-    def read_source(self, aid, notebook=None):
+    def read_source(self, aid: str, notebook: str | None = None) -> nbformat.NotebookNode:
         notebook = notebook or self.notebooks(aid)[0]
         return nbformat.read(self.source_dir(aid) / f"{notebook}.ipynb", as_version=4)
 
     # --- nbgrader (the config itself: nbconfig.py) -------------------------------------
-    def prepare_environment(self):
+    def prepare_environment(self) -> None:
         """PYTHONPATH with this course first; this Python's bin on PATH (nbgrader runs
         ``alembic`` when it creates a gradebook)."""
         self.put_first_on_pythonpath()
@@ -186,13 +194,14 @@ class Course:
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
 
-    def put_first_on_pythonpath(self):
+    def put_first_on_pythonpath(self) -> None:
         """Kernels started from here import this course's autograders/reference first."""
         parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                  if p and p != str(self.root)]
         os.environ["PYTHONPATH"] = os.pathsep.join([str(self.root)] + parts)
 
-    def coursedir(self, config, assignment_id="", student_id="*"):
+    def coursedir(self, config: Config, assignment_id: str = "",
+                  student_id: str = "*") -> CourseDirectory:
         """An nbgrader CourseDirectory for one assignment (and student glob); ``config``:
         ``nbconfig.nbgrader_config(course)``."""
         cd = CourseDirectory(config=config)
@@ -201,7 +210,7 @@ class Course:
         return cd
 
 
-def copy_course(src_root, dest_root):
+def copy_course(src_root: str | os.PathLike[str], dest_root: str | os.PathLike[str]) -> Path:
     """Copy the files that make a course (not its outputs) to ``dest_root``; symlinks stay.
 
     The gradebook is an output too: a copy of a course whose GRADEBOOK_URL names a database
@@ -226,7 +235,7 @@ def copy_course(src_root, dest_root):
     return dest_root
 
 
-def tree_digest(paths):
+def tree_digest(paths: Iterable[str | os.PathLike[str]]) -> str:
     """SHA-256 over the names and contents of files (symlinks followed) under ``paths``."""
     h = hashlib.sha256()
     for base in paths:

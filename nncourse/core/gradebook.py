@@ -3,15 +3,23 @@
 across processes, ``lock.GRADEBOOK_LOCK``), with one look-up of a submission that may be
 missing, and the reads the report, feedback and merge share.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from .course import Course
 from .lock import GRADEBOOK_LOCK
+
+if TYPE_CHECKING:
+    from nbgrader.api import SubmittedAssignment
 
 
 @contextmanager
-def session(course, locked=True):
+def session(course: Course, locked: bool = True) -> Iterator[Gradebook]:
     """An open nbgrader ``Gradebook`` of ``course``, under the gradebook lock unless
     ``locked`` is False (a worker's own scratch gradebook, which no one else opens)."""
     if locked:
@@ -22,7 +30,7 @@ def session(course, locked=True):
             yield gb
 
 
-def find_submission(gb, aid, student):
+def find_submission(gb: Gradebook, aid: str, student: str) -> SubmittedAssignment | None:
     """``student``'s submission of ``aid`` in the open gradebook ``gb``, or None."""
     try:
         return gb.find_submission(aid, student)
@@ -30,7 +38,8 @@ def find_submission(gb, aid, student):
         return None
 
 
-def read_scores(course, aid, student, gb=None):
+def read_scores(course: Course, aid: str, student: str,
+                gb: Gradebook | None = None) -> dict[str, tuple[float, float, bool]]:
     """{grade_id: (score, max_score, needs_manual_grade)} of a submission in the gradebook."""
     if gb is None:
         with session(course) as gb:
@@ -42,7 +51,8 @@ def read_scores(course, aid, student, gb=None):
             for nb in sub.notebooks for g in nb.grades}
 
 
-def gradebook_scores(course, aids):
+def gradebook_scores(course: Course,
+                     aids: Iterable[str]) -> dict[tuple[str, str], dict[str, Any]]:
     """{(student, aid): {score, max_score, needs_manual_grade, timestamp, grades, comments}}
     from the gradebook; ``grades``: {grade_id: {score, max_score, auto_score, manual_score,
     needs_manual_grade, cell_type}}, ``comments``: {cell name: the teacher's comment} (what

@@ -6,29 +6,38 @@ Grading workers never touch the course's gradebook (each grades into a scratch o
 commands (``feedback``, ``build``, the report) take it too.  Formgrader and stock nbgrader
 do not: SQLite's and PostgreSQL's own transactions keep their writes whole.
 """
+from __future__ import annotations
+
 import fcntl
 import functools
 import json
 import os
 import platform
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+from .course import Course
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class GradebookLock:
     """A re-entrant, process-wide ``flock`` on a file next to the grading state."""
 
-    def __init__(self):
-        self.path = None      # None: no lock configured (e.g. ``nncourse check``): all no-ops
-        self._fd = None
+    def __init__(self) -> None:
+        self.path: Path | None = None   # None: no lock configured (e.g. ``nncourse check``): all no-ops
+        self._fd: int | None = None
         self._depth = 0
 
-    def configure(self, path):
+    def configure(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def acquire(self):
+    def acquire(self) -> None:
         if self.path is None:
             return
         if self._depth == 0:
@@ -36,7 +45,7 @@ class GradebookLock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         self._depth += 1
 
-    def release(self):
+    def release(self) -> None:
         if self.path is None or self._depth == 0:
             return
         self._depth -= 1
@@ -45,11 +54,11 @@ class GradebookLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self):
+    def __enter__(self) -> GradebookLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
@@ -67,11 +76,11 @@ class RunLock:
     ends: a lock never outlives its run.  A second run is refused at once (``CourseBusy``),
     before it grades or writes anything."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._fd = None
+        self._fd: int | None = None
 
-    def holder(self):
+    def holder(self) -> str:
         """What the lock file says about the run holding it ("" if unreadable)."""
         try:
             info = json.loads(self.path.read_text(encoding="utf-8"))
@@ -80,7 +89,7 @@ class RunLock:
         except (OSError, ValueError, KeyError, TypeError):
             return "details unreadable"
 
-    def acquire(self):
+    def acquire(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -101,24 +110,25 @@ class RunLock:
         self._fd = fd
         return self
 
-    def release(self):
+    def release(self) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self):
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
-def one_run_at_a_time(func):
+def one_run_at_a_time(func: Callable[Concatenate[Course, P], R]
+                      ) -> Callable[Concatenate[Course, P], R]:
     """Decorator: ``func(course, ...)`` runs holding the course's ``RunLock``."""
     @functools.wraps(func)
-    def locked(course, *args, **kwargs):
+    def locked(course: Course, *args: P.args, **kwargs: P.kwargs) -> R:
         with RunLock(course.state_dir / "grade.lock"):
             return func(course, *args, **kwargs)
     return locked

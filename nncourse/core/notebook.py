@@ -5,7 +5,15 @@ hidden-test region is the lines between ``### BEGIN HIDDEN TESTS`` (or ``ALWAYS 
 and its END.  A marker is recognised anywhere in a line (as nbgrader does), and the marker
 lines themselves belong to neither side.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
 from nbgrader import utils as nbutils
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 SOLUTION_BEGIN = ("BEGIN SOLUTION",)
 SOLUTION_END = ("END SOLUTION",)
@@ -16,12 +24,12 @@ MARKERS = SOLUTION_BEGIN + SOLUTION_END + HIDDEN_BEGIN + HIDDEN_END
 BEGIN, END, INSIDE, OUTSIDE = "begin", "end", "inside", "outside"
 
 
-def has_marker(source, markers):
+def has_marker(source: str, markers: Iterable[str]) -> bool:
     """Whether any of ``markers`` occurs in ``source``."""
     return any(m in source for m in markers)
 
 
-def scan(source, begin, end):
+def scan(source: str, begin: Iterable[str], end: Iterable[str]) -> Iterator[tuple[str, str]]:
     """``(line, state)`` for every line of ``source``: BEGIN or END for a marker line (of
     ``begin`` / ``end``), INSIDE or OUTSIDE of a region for the others."""
     inside = False
@@ -36,17 +44,17 @@ def scan(source, begin, end):
             yield line, INSIDE if inside else OUTSIDE
 
 
-def has_hidden_tests(source):
+def has_hidden_tests(source: str) -> bool:
     return has_marker(source, HIDDEN_BEGIN)
 
 
-def hidden_region(source):
+def hidden_region(source: str) -> str:
     """The lines of a cell's hidden-test regions, joined (markers excluded)."""
     return "\n".join(line for line, state in scan(source, HIDDEN_BEGIN, HIDDEN_END)
                      if state == INSIDE)
 
 
-def remove_hidden_tests(source, placeholder=None):
+def remove_hidden_tests(source: str, placeholder: str | None = None) -> str:
     """The source without its hidden-test regions (markers included); with ``placeholder``,
     one line of it (indented as the marker) where each region was."""
     out = []
@@ -58,22 +66,22 @@ def remove_hidden_tests(source, placeholder=None):
     return "\n".join(out)
 
 
-def remove_solutions(source):
+def remove_solutions(source: str) -> str:
     """The source without its solution regions (markers included): what a release keeps."""
     return "\n".join(line for line, state in scan(source, SOLUTION_BEGIN, SOLUTION_END)
                      if state == OUTSIDE)
 
 
-def without_solution_markers(source):
+def without_solution_markers(source: str) -> str:
     """The source without its BEGIN/END SOLUTION lines: a solution as a student submits it."""
     return "\n".join(line for line, state in scan(source, SOLUTION_BEGIN, SOLUTION_END)
                      if state in (INSIDE, OUTSIDE))
 
 
-def is_autograded_test(cell):
+def is_autograded_test(cell: NotebookNode) -> bool:
     """An autograded test cell: a code cell with points that is not a solution cell."""
     return cell.cell_type == "code" and nbutils.is_grade(cell) and not nbutils.is_solution(cell)
 
 
-def is_solution_code(cell):
+def is_solution_code(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and nbutils.is_solution(cell)

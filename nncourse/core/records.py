@@ -5,20 +5,26 @@ not gradable) submission, read by feedback, the report and the exports.
 A record says ``status`` (``GRADED`` or ``FAILED``), and for a failure its ``cause``:
 ``SUBMISSION`` (the student's to fix) or ``GRADER`` (the grading machinery's).
 """
+from __future__ import annotations
+
 import json
 import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
+from .course import Course
 from .safetext import scrub
 
 GRADED, FAILED = "graded", "failed"
 SUBMISSION, GRADER = "submission", "grader"      # what a FAILED record's cause is
 
 
-def result_path(course, aid, student):
+def result_path(course: Course, aid: str, student: str) -> Path:
     return course.state_dir / "results" / aid / f"{student}.json"
 
 
-def load_result(course, aid, student):
+def load_result(course: Course, aid: str, student: str) -> dict[str, Any] | None:
     """The record of ``student``'s ``aid``, or None (never graded, or unreadable)."""
     try:
         return json.loads(result_path(course, aid, student).read_text(encoding="utf-8"))
@@ -26,7 +32,7 @@ def load_result(course, aid, student):
         return None
 
 
-def load_results(course, aids):
+def load_results(course: Course, aids: Iterable[str]) -> dict[tuple[str, str], dict[str, Any]]:
     """{(student, aid): record} of every recorded submission of ``aids``."""
     found = {}
     for aid in aids:
@@ -37,7 +43,7 @@ def load_results(course, aids):
     return found
 
 
-def write_result(course, record):
+def write_result(course: Course, record: dict[str, Any]) -> None:
     """Write ``record`` atomically (a reader sees the old record or the new one)."""
     path = result_path(course, record["assignment"], record["student"])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +52,7 @@ def write_result(course, record):
     os.replace(tmp, path)
 
 
-def scores_into(record, scores):
+def scores_into(record: dict[str, Any], scores: dict[str, tuple[float, float, bool]]) -> None:
     """Copy the gradebook's ``scores`` ({grade_id: (score, max_score, needs_manual_grade)},
     ``gradebook.read_scores``) into ``record``'s cells and totals."""
     for cell in record.get("cells", []):

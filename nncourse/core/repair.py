@@ -25,8 +25,12 @@ an English line for the instructor (``repair_notes``).
 (A pasted image in a written answer, ``![image.png](attachment:image.png)``, needs no
 repair: ``sanitize.py`` renders markdown with the cell's attachments.)
 """
+from __future__ import annotations
+
 import copy
+import os
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -43,7 +47,7 @@ def _cell_name(cell, meta):
     return f"{what} {meta['grade_id']}"
 
 
-def source_metadata(path):
+def source_metadata(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """{grade_id: nbgrader metadata} of the trusted source notebook at ``path``."""
     nb = nbformat.read(str(path), as_version=4)
     out = {}
@@ -84,7 +88,8 @@ def _as_source(cell, meta):
     cell.metadata["nbgrader"] = copy.deepcopy(meta)
 
 
-def repair_notebook(nb, source_meta):
+def repair_notebook(nb: nbformat.NotebookNode,
+                    source_meta: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     """Repair ``nb`` in place against ``source_meta`` (``source_metadata``); returns the notes
     [{"ja": sentence for the student, "en": line for the instructor}], also stored in it."""
     seen, duplicates, unknown, other_version, restored, dropped = set(), {}, [], [], [], 0
@@ -172,7 +177,7 @@ def repair_notebook(nb, source_meta):
     return notes
 
 
-def repair_notes(nb):
+def repair_notes(nb: nbformat.NotebookNode) -> list[dict[str, str]]:
     """The repair notes stored in a graded notebook (``repair_notebook``)."""
     meta = nb.get("metadata", {}).get(NOTES_KEY, {})
     notes = meta.get("repairs", []) if isinstance(meta, dict) else []
@@ -186,7 +191,8 @@ class RepairSubmission(Preprocessor):
     enabled = Bool(True, help="Always on while grading.").tag(config=True)
     source_dir = Unicode("", help="The course's trusted source/ folder.").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None
+                   ) -> tuple[nbformat.NotebookNode, dict[str, Any] | None]:
         meta = (resources or {}).get("nbgrader", {})
         name = f"{meta.get('notebook', '')}.ipynb"
         path = Path(self.source_dir) / meta.get("assignment", "") / name

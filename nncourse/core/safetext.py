@@ -13,16 +13,20 @@
 - ``shorten``: a message cut to a length (the check messages a notebook and the feedback
   show, the results' and report's summaries), its last hint line kept.
 """
+from __future__ import annotations
+
 import csv
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def shorten(text, limit, mark="…"):
+def shorten(text: str, limit: int, mark: str = "…") -> str:
     """``text`` in at most ``limit`` characters: cut, with ``mark`` where it was cut; a hint
     line ("ヒント: …") at the end is kept when it is short."""
     if len(text) <= limit:
@@ -33,20 +37,20 @@ def shorten(text, limit, mark="…"):
     return text[:max(0, limit - len(mark))] + mark
 
 
-def encodable(text):
+def encodable(text: str) -> str:
     """``text`` with lone surrogates written as escapes (``\\udcff``): valid UTF-8."""
     if not isinstance(text, str) or not _SURROGATE.search(text):
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def replace_surrogates(text):
+def replace_surrogates(text: str) -> str:
     """``text`` with each lone surrogate replaced by U+FFFD (for a notebook's cells, where an
     escape would be read as code)."""
     return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
-def scrub(obj, fix=encodable):
+def scrub(obj: Any, fix: Callable[[str], str] = encodable) -> Any:
     """``obj`` (str, dict, list, tuple: a result record, JSON data) with every string passed
     through ``fix`` (default ``encodable``), keys too; other values as they are."""
     if isinstance(obj, str):
@@ -58,7 +62,7 @@ def scrub(obj, fix=encodable):
     return obj
 
 
-def has_surrogates(obj):
+def has_surrogates(obj: object) -> bool:
     """Whether any string in ``obj`` (as ``scrub`` walks it) holds a lone surrogate."""
     if isinstance(obj, str):
         return bool(_SURROGATE.search(obj))
@@ -69,13 +73,13 @@ def has_surrogates(obj):
     return False
 
 
-def file_name(name):
+def file_name(name: str | bytes) -> str:
     """A file name for messages: bytes that are not UTF-8 shown as ``\\xff``."""
     return os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, str) \
         else bytes(name).decode("utf-8", "backslashreplace")
 
 
-def spreadsheet_cell(value):
+def spreadsheet_cell(value: object) -> str | int | float | None:
     """A CSV cell that no spreadsheet runs: text starting like a formula gets a leading
     ``'``; numbers (int, float, or text that is a plain number) are kept."""
     if value is None or isinstance(value, (int, float)):
@@ -89,18 +93,18 @@ def spreadsheet_cell(value):
 class _Rows:
     """A ``csv.writer`` whose rows pass through ``spreadsheet_cell``."""
 
-    def __init__(self, writer):
+    def __init__(self, writer: Any) -> None:
         self._w = writer
 
-    def writerow(self, row):
+    def writerow(self, row: Iterable[object]) -> Any:
         return self._w.writerow([spreadsheet_cell(v) for v in row])
 
-    def writerows(self, rows):
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
         for row in rows:
             self.writerow(row)
 
 
-def csv_writer(f, **kw):
+def csv_writer(f: IO[str], **kw: Any) -> _Rows:
     """``csv.writer(f, **kw)`` for nncourse's CSVs (cells through ``spreadsheet_cell``)."""
     return _Rows(csv.writer(f, **kw))
 
@@ -109,12 +113,12 @@ class CsvDictWriter(csv.DictWriter):
     """``csv.DictWriter`` for nncourse's CSVs (cells through ``spreadsheet_cell``; the header
     too)."""
 
-    def writeheader(self):
+    def writeheader(self) -> Any:
         return self.writer.writerow([spreadsheet_cell(h) for h in self.fieldnames])
 
-    def writerow(self, rowdict):
+    def writerow(self, rowdict: Mapping[str, object]) -> Any:
         return super().writerow({k: spreadsheet_cell(v) for k, v in rowdict.items()})
 
-    def writerows(self, rowdicts):
+    def writerows(self, rowdicts: Iterable[Mapping[str, object]]) -> None:
         for row in rowdicts:
             self.writerow(row)

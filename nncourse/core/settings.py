@@ -3,9 +3,13 @@ written once.  ``Course.setting(name)`` reads a value through this schema (the d
 the course leaves the key out; a clear ``CourseError`` when the value has the wrong type);
 ``unknown(settings)`` names the keys of a course_config.py that nncourse does not know, so a
 misspelt limit is reported rather than silently ignored."""
+from __future__ import annotations
+
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 MIB = 2 ** 20
 
@@ -115,7 +119,7 @@ SCHEMA = {s.name: s for s in [
 OWN_NAMES = {"COURSE_ROOT"}
 
 
-def value(settings, name):
+def value(settings: ModuleType, name: str) -> Any:
     """The value of setting ``name`` in the course's settings module, or its default; a
     ``SettingError`` that says what the value must be when it has the wrong type."""
     spec = SCHEMA[name]                  # KeyError: a name nncourse does not define (a bug)
@@ -129,7 +133,7 @@ def value(settings, name):
     return v
 
 
-def unknown(settings):
+def unknown(settings: ModuleType) -> list[str]:
     """One line per upper-case name of ``settings`` that is no setting, with the nearest
     known name when there is one (a misspelt key is otherwise silently ignored)."""
     lines = []

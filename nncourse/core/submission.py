@@ -27,14 +27,19 @@ way).  Any error is a ``SubmissionError`` with a Japanese reason for the student
 one for the instructor (``refusal``).  The notes go into the result and, by ``with_notes``, into
 the graded notebooks, so that every feedback page shows them (``notes_in``).
 """
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import re
 import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from .course import Course
 from .safetext import encodable, file_name, has_surrogates, replace_surrogates, scrub
 from .repair import NOTES_KEY
 
@@ -50,7 +55,7 @@ class SubmissionError(Exception):
     """A submission the coordinator will not send to grading: ``ja`` for the student's
     feedback, ``en`` for the instructor's summary."""
 
-    def __init__(self, ja, en):
+    def __init__(self, ja: str, en: str) -> None:
         super().__init__(en)
         self.ja, self.en = ja, en
 
@@ -59,17 +64,17 @@ class SubmissionError(Exception):
 class Scan:
     base: Path
     aid: str
-    files: list = field(default_factory=list)    # (relative PurePosixPath, size), sorted
-    notes_ja: list = field(default_factory=list)  # what was left out or changed, per item
-    notes_en: list = field(default_factory=list)
+    files: list[tuple[PurePosixPath, int]] = field(default_factory=list)  # (relative PurePosixPath, size), sorted
+    notes_ja: list[str] = field(default_factory=list)  # what was left out or changed, per item
+    notes_en: list[str] = field(default_factory=list)
     left_out: int = 0                             # files left out (noted one by one up to
                                                   # NOTES_MAX, then counted)
 
-    def note(self, ja, en):
+    def note(self, ja: str, en: str) -> None:
         self.notes_ja.append(ja)
         self.notes_en.append(en)
 
-    def leave_out(self, ja, en):
+    def leave_out(self, ja: str, en: str) -> None:
         """Note a file left out; past NOTES_MAX of them, only count it (``scan`` notes how
         many more): a folder of thousands of links makes a page of NOTES_MAX lines."""
         self.left_out += 1
@@ -77,7 +82,7 @@ class Scan:
             self.note(ja, en)
 
 
-def limits(course):
+def limits(course: Course) -> tuple[int, int, int]:
     """(notebook max bytes, submission max bytes, submission max files) of the course."""
     return (int(course.setting("NOTEBOOK_MAX_BYTES")),
             int(course.setting("SUBMISSION_MAX_BYTES")),
@@ -136,7 +141,7 @@ def _walk(base, budget, wanted=()):
             return
 
 
-def scan(course, aid, student):
+def scan(course: Course, aid: str, student: str) -> Scan:
     """The ``Scan`` of a submission: which files ``read`` sends, and the notes; raises
     ``SubmissionError`` when the submission cannot be graded at all."""
     nb_max, total_max, files_max = limits(course)
@@ -216,7 +221,7 @@ def _open(scan, rel, size):
             yield chunk
 
 
-def digest(scan):
+def digest(scan: Scan) -> str:
     """The fingerprint of what ``read`` sends (``course.tree_digest``'s format), streamed."""
     h = hashlib.sha256()
     for rel, size in scan.files:
@@ -244,7 +249,7 @@ def _repair_notebook(scan, rel, data):
     return json.dumps(scrub(nb, replace_surrogates), ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def small_text(path, max_bytes=4096):
+def small_text(path: str | os.PathLike[str], max_bytes: int = 4096) -> str:
     """The text of a small regular file of a submission (``timestamp.txt``): "" when it is a
     link, not a regular file, larger than ``max_bytes`` or unreadable; bytes that are not
     UTF-8 replaced.  For readers outside grading (deadlines, report, export)."""
@@ -259,7 +264,7 @@ def small_text(path, max_bytes=4096):
         return ""
 
 
-def read(scan, notebooks_only=False):
+def read(scan: Scan, notebooks_only: bool = False) -> dict[str, bytes]:
     """{relative path: bytes} of the files of ``scan`` (only its notebooks: ``notebooks_only``)."""
     out = {}
     for rel, size in scan.files:
@@ -270,7 +275,7 @@ def read(scan, notebooks_only=False):
     return out
 
 
-def refusal(exc):
+def refusal(exc: BaseException) -> tuple[str, str]:
     """(Japanese, English) reason for a submission that could not be read or sent."""
     if isinstance(exc, SubmissionError):
         return exc.ja, exc.en
@@ -280,7 +285,7 @@ def refusal(exc):
             f"the submission could not be read: {what}")
 
 
-def with_notes(files, notes_ja):
+def with_notes(files: dict[str, bytes], notes_ja: Sequence[str]) -> dict[str, bytes]:
     """The graded files ({relative path: bytes} of ``autograded/``) with ``notes_ja`` (what the
     coordinator left out or changed) stored in each notebook's metadata, where every feedback
     page (``nncourse grade``, ``nncourse feedback``, formgrader's) finds them: ``notes_in``."""
@@ -299,7 +304,7 @@ def with_notes(files, notes_ja):
     return out
 
 
-def notes_in(nb):
+def notes_in(nb: Mapping[str, Any]) -> list[str]:
     """The coordinator's notes stored in a graded notebook by ``with_notes`` (the notebook's
     ``metadata.nncourse`` is the grader's alone: ``repair.RepairSubmission`` clears it)."""
     meta = nb.get("metadata", {}).get(NOTES_KEY, {})

@@ -19,6 +19,8 @@ submission could not be read), that result is yielded and nothing is sent.
   comes back as ``KilledWorker``.  Dask has no per-task timeout: the task keeps its own
   (``NOTEBOOK_TIMEOUT_S``, in the kernel driver).
 """
+from __future__ import annotations
+
 import logging
 import os
 import queue
@@ -31,10 +33,14 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 from .frames import read_frame, write_frame
+from ..core.course import Course
 from ..kernel.sandbox import children as process_children
-from .task import GRADER, TaskResult, code_version, not_graded, run_task, versions
+from .task import (GRADER, GradingInputs, GradingTask, TaskResult, code_version, not_graded,
+                   run_task, versions)
 
 CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
 CRASH_EN = "the grading process died {n} time(s) while grading this submission"
@@ -48,7 +54,7 @@ class ExecutorError(Exception):
     """The executor cannot run (no cluster at that address, workers of another version)."""
 
 
-def task_timeout(course):
+def task_timeout(course: Course) -> int:
     """The backstop of one task: the notebook budget + kernel start and feedback."""
     return int(course.setting("NOTEBOOK_TIMEOUT_S")) + 120
 
@@ -57,7 +63,7 @@ def task_timeout(course):
 class _Slot:
     """One long-lived worker process and the thread that reads its frames."""
 
-    def __init__(self, log_path, env):
+    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nncourse.grade.worker"], stdin=subprocess.PIPE,
@@ -78,10 +84,10 @@ class _Slot:
                 self.frames.put(None)
         threading.Thread(target=reader, daemon=True).start()
 
-    def send(self, obj):
+    def send(self, obj: object) -> None:
         write_frame(self.proc.stdin, obj)
 
-    def close(self, kill=False):
+    def close(self, kill: bool = False) -> None:
         with self._lock:
             if self.closed:
                 return
@@ -111,7 +117,7 @@ def _exited(proc, timeout):
     return False
 
 
-def kill_tree(pid):
+def kill_tree(pid: int) -> None:
     """SIGKILL the process ``pid``, its process group and every process below it (kernels
     started in sessions of their own included): nothing of a worker outlives it."""
     children, todo, found = process_children(), [pid], []
@@ -133,7 +139,8 @@ def kill_tree(pid):
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, course, jobs=1, tries=3, timeout=None):
+    def __init__(self, course: Course, jobs: int = 1, tries: int = 3,
+                 timeout: float | None = None) -> None:
         self.course, self.jobs, self.tries = course, max(1, int(jobs)), tries
         self.timeout = timeout or task_timeout(course)
         self.logs = course.state_dir / "logs"
@@ -141,10 +148,12 @@ class LocalExecutor:
         self._closing = threading.Event()
         self._lock = threading.Lock()
 
-    def describe(self):
+    def describe(self) -> str:
         return f"local, {self.jobs} process(es)"
 
-    def run(self, tasks, inputs, load=None):
+    def run(self, tasks: Sequence[GradingTask], inputs: Mapping[str, GradingInputs],
+            load: Callable[[GradingTask], GradingTask | TaskResult] | None = None
+            ) -> Iterator[TaskResult]:
         todo = queue.Queue()
         for t in tasks:
             todo.put(t)
@@ -228,7 +237,7 @@ class LocalExecutor:
                 slot.close(kill=self._closing.is_set())
                 self._slots.discard(slot)
 
-    def close(self):
+    def close(self) -> None:
         """End every worker process now, with its kernels (an interrupted run: the task
         each was grading is lost, never half merged)."""
         with self._lock:
@@ -238,7 +247,7 @@ class LocalExecutor:
             slot.close(kill=True)
 
 
-def remove_tree(path):
+def remove_tree(path: str | os.PathLike[str]) -> None:
     """Remove ``path`` and everything in it, also folders that were made unreadable or
     unwritable (the owner may always give the permissions back)."""
     def fix(func, name, _exc):
@@ -257,7 +266,8 @@ def remove_tree(path):
 
 
 # --- Dask -----------------------------------------------------------------------------------
-def compare_versions(mine, workers):
+def compare_versions(mine: Mapping[str, str],
+                     workers: Mapping[str, Mapping[str, str]]) -> list[str]:
     """Lines saying which workers differ from this machine, and in what."""
     lines = []
     for addr, theirs in sorted(workers.items()):
@@ -271,7 +281,8 @@ def compare_versions(mine, workers):
 class DaskExecutor:
     name = "dask"
 
-    def __init__(self, address="local", jobs=2, allowed_failures=2):
+    def __init__(self, address: str | None = "local", jobs: int = 2,
+                 allowed_failures: int = 2) -> None:
         import dask
         from distributed import Client, LocalCluster
         self.cluster = None
@@ -298,12 +309,12 @@ class DaskExecutor:
             self.close()
             raise
 
-    def describe(self):
+    def describe(self) -> str:
         n = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
         where = "LocalCluster" if self.cluster else self.address
         return f"dask ({where}), {n} worker(s)"
 
-    def check_versions(self):
+    def check_versions(self) -> None:
         """Workers must run the same nncourse code and the same libraries as this machine."""
         if not self.client.scheduler_info(n_workers=-1).get("workers"):
             self.client.wait_for_workers(1, timeout=60)
@@ -317,7 +328,9 @@ class DaskExecutor:
             raise ExecutorError("Dask workers run other versions than this machine; install "
                                 "the same project and packages there:\n" + "\n".join(lines))
 
-    def run(self, tasks, inputs, load=None):
+    def run(self, tasks: Sequence[GradingTask], inputs: Mapping[str, GradingInputs],
+            load: Callable[[GradingTask], GradingTask | TaskResult] | None = None
+            ) -> Iterator[TaskResult]:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
         load = load or _loaded
@@ -357,7 +370,7 @@ class DaskExecutor:
                 continue
             yield res
 
-    def close(self):
+    def close(self) -> None:
         try:
             self.client.close()
         finally:
@@ -392,7 +405,8 @@ def _failures():
     return int(dask.config.get("distributed.scheduler.allowed-failures", 3)) + 1
 
 
-def make_executor(course, jobs=1, dask=None, scheduler=None):
+def make_executor(course: Course, jobs: int = 1, dask: str | None = None,
+                  scheduler: str | None = None) -> LocalExecutor | DaskExecutor:
     """The executor ``nncourse grade`` asked for: ``scheduler`` (an address, or the course's
     ``DASK_SCHEDULER``), ``dask="local"``, else local processes."""
     address = scheduler or (None if dask else course.setting("DASK_SCHEDULER") or None)

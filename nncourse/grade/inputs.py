@@ -7,6 +7,8 @@
 - ``read_submission``: the submission's files as bytes, within the course's limits;
 - ``submission_seed``: the secret seed of its random hidden inputs.
 """
+from __future__ import annotations
+
 import hmac
 import io
 import os
@@ -17,8 +19,9 @@ import tempfile
 from pathlib import Path
 
 from ..build import build
+from ..core.course import Course
 from ..core.lock import GRADEBOOK_LOCK
-from ..core.submission import read, scan
+from ..core.submission import Scan, read, scan
 from .task import INPUT_FILES, SKIP, TEMPLATE, GradingInputs, scratch_course
 
 
@@ -28,7 +31,7 @@ def _walk(base):
             yield p
 
 
-def make_inputs(course, aid, digest):
+def make_inputs(course: Course, aid: str, digest: str) -> GradingInputs:
     """The grading inputs of ``aid`` as an archive (deterministic: sorted, no times), with
     the assignment's scratch gradebook (``template.db``, made once per digest)."""
     buf = io.BytesIO()
@@ -45,7 +48,7 @@ def make_inputs(course, aid, digest):
     return GradingInputs(aid, digest, buf.getvalue())
 
 
-def template_gradebook(course, aid, digest):
+def template_gradebook(course: Course, aid: str, digest: str) -> bytes:
     """An SQLite gradebook that holds the assignment alone (nbgrader's generate_assignment
     in a scratch copy of the inputs), kept in the state dir by digest."""
     path = course.state_dir / "templates" / f"{aid}-{digest[:24]}.db"
@@ -81,14 +84,15 @@ def template_gradebook(course, aid, digest):
     return data
 
 
-def read_submission(course, aid, student, found=None):
+def read_submission(course: Course, aid: str, student: str,
+                    found: Scan | None = None) -> dict[str, bytes]:
     """{relative path: bytes} of a submission within the course's limits (``submission.py``:
     links, special files and names that are not UTF-8 left out, sizes checked before reading;
     ``found``: its ``submission.Scan`` when already made)."""
     return read(found or scan(course, aid, student))
 
 
-def submission_seed(course, fingerprint):
+def submission_seed(course: Course, fingerprint: str) -> int:
     """The secret seed of a submission's random hidden inputs: HMAC of its fingerprint under
     the course's grading secret (state dir, never in a sandbox), the same on every regrade."""
     path = course.state_dir / "grading-secret"

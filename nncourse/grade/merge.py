@@ -17,23 +17,32 @@ Each ``TaskResult`` a worker returns (``task.py``) is merged here, in the proces
 A run killed before step 6 leaves no record with the new fingerprint, so the next
 ``nncourse grade`` grades that submission again; merging it twice writes the same rows.
 """
+from __future__ import annotations
+
 import os
 import shutil
 import warnings
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SAWarning
 
 from .. import manual
 from ..feedback import generate_feedback, late_note, write_failure_feedback
+from ..core.course import Course
 from ..core.gradebook import read_scores, session
 from ..core.lock import GRADEBOOK_LOCK
 from ..core.records import GRADED, load_result, scores_into, write_result
 from ..core.submission import with_notes
+from .task import TaskResult
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 
-def replace_dir(dest, files):
+def replace_dir(dest: str | os.PathLike[str], files: Mapping[str, bytes]) -> None:
     """Make ``dest`` hold exactly ``files`` ({relative path: bytes}): written beside it,
     then renamed into place, so a reader sees the old folder or the new one."""
     dest = Path(dest)
@@ -77,7 +86,7 @@ def _write_grades(gb, aid, student, result):
     gb.db.commit()
 
 
-def merge(course, result, config=None):
+def merge(course: Course, result: TaskResult, config: Config | None = None) -> dict[str, Any]:
     """Write one ``TaskResult`` into the course (see the module's docstring); returns the
     result record as written."""
     record = dict(result.record)
@@ -125,7 +134,8 @@ def merge(course, result, config=None):
     return record
 
 
-def rebuild_feedback(course, aid, student, config=None):
+def rebuild_feedback(course: Course, aid: str, student: str,
+                     config: Config | None = None) -> dict[str, Any] | None:
     """Feedback again from the autograded notebooks and the gradebook, without grading, and
     the submission's result record brought up to date (scores, pending manual grades).
     Returns the updated record, or None when the submission has no graded result."""

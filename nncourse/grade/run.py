@@ -7,29 +7,33 @@ one writer of the gradebook and of ``autograded/``, ``feedback/`` and the result
 A task that crashes or overruns its time only costs that submission, which is recorded as
 not graded with its reason.
 """
+from __future__ import annotations
+
 import signal
 import sys
+from collections.abc import Callable, Collection, Iterable
 from html import escape
 import threading
 import time
 from itertools import chain
 from dataclasses import dataclass, field
+from typing import Any
 
 from tqdm import tqdm
 
 from ..build import ensure_built
-from ..core.course import tree_digest
-from .executors import make_executor
+from ..core.course import Course, tree_digest
+from .executors import DaskExecutor, LocalExecutor, make_executor
 from .merge import merge, rebuild_feedback
 from ..kernel.sandbox import available, protections, warning
-from ..core.submission import digest, refusal, scan
+from ..core.submission import Scan, digest, refusal, scan
 from .inputs import make_inputs, read_submission, submission_seed
 from .task import GradingTask, not_graded
 from ..core.lock import GRADEBOOK_LOCK, one_run_at_a_time
 from ..manual import answers_changed, pending_manual, stale_feedback
 from ..kernel.nbconfig import nbgrader_config
 from ..core.records import GRADED, GRADER, load_result
-from ..report import write_report
+from ..report import Report, write_report
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
@@ -39,7 +43,7 @@ class GradingInterrupted(Exception):
     """Ctrl-C (SIGINT) while grading: the workers and their kernels were ended; the results
     merged so far are kept, and the next ``grade`` skips them."""
 
-    def __init__(self, merged, total):
+    def __init__(self, merged: int, total: int) -> None:
         super().__init__(f"Interrupted: {merged} of {total} submission(s) merged; run "
                          "`nncourse grade` again to grade the rest")
         self.merged, self.total = merged, total
@@ -63,7 +67,7 @@ class _WholeMerges:
         else:
             raise KeyboardInterrupt
 
-    def merge(self, *args):
+    def merge(self, *args: Any) -> dict[str, Any]:
         self.merging = True
         try:
             record = merge(*args)
@@ -74,10 +78,10 @@ class _WholeMerges:
             if self.pending:
                 raise KeyboardInterrupt
 
-    def hold(self):
+    def hold(self) -> None:
         self.merging = True
 
-    def remove(self):
+    def remove(self) -> None:
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
 
@@ -85,41 +89,41 @@ class _WholeMerges:
 @dataclass
 class GradeRun:
     """What one ``grade`` did: per-submission results and where the outputs are."""
-    results: list = field(default_factory=list)      # result records (dicts), graded or not
-    skipped: list = field(default_factory=list)      # (student, aid) unchanged since graded
-    report: object = None                            # report.Report
+    results: list[dict[str, Any]] = field(default_factory=list)  # result records (dicts), graded or not
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (student, aid) unchanged since graded
+    report: Report | None = None                     # report.Report
     seconds: float = 0.0
     sandboxed: bool = True                           # kernels ran in bwrap (sandbox.py)
-    warnings: list = field(default_factory=list)     # loud lines for the summary and report
-    pending_manual: dict = field(default_factory=dict)   # (student, aid) -> [grade_id] to grade by hand
-    feedback_rebuilt: list = field(default_factory=list)  # (student, aid) skipped, but manual grades changed
-    answers_changed: list = field(default_factory=list)   # (student, aid, [grade_id]) pending because
+    warnings: list[str] = field(default_factory=list)  # loud lines for the summary and report
+    pending_manual: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (student, aid) -> [grade_id] to grade by hand
+    feedback_rebuilt: list[tuple[str, str]] = field(default_factory=list)  # (student, aid) skipped, but manual grades changed
+    answers_changed: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (student, aid, [grade_id]) pending because
                                                           # the answer changed since graded (any run)
     executor: str = ""                                    # where the tasks ran (describe())
-    unnamed: list = field(default_factory=list)           # student folders whose name is not
+    unnamed: list[tuple[str, str]] = field(default_factory=list)  # student folders whose name is not
                                                           # UTF-8: not graded (no record can name them)
 
     @property
-    def manual_changed(self):
+    def manual_changed(self) -> list[tuple[str, str, list[str]]]:
         """(student, aid, [grade_id]) whose manual grade was flagged again: the answer changed."""
         return [(r["student"], r["assignment"], r["manual_changed"]) for r in self.results
                 if r.get("manual_changed")]
 
     @property
-    def not_graded(self):
+    def not_graded(self) -> list[dict[str, Any]]:
         return [r for r in self.results if r["status"] != GRADED]
 
     @property
-    def grader_failures(self):
+    def grader_failures(self) -> list[dict[str, Any]]:
         """Not graded because of the grading machinery (never the student's fault)."""
         return [r for r in self.not_graded if r.get("cause") == GRADER]
 
     @property
-    def exit_status(self):
+    def exit_status(self) -> int:
         return EXIT_NOT_GRADED if self.not_graded or self.unnamed else EXIT_OK
 
 
-def grading_inputs_digest(course, aid):
+def grading_inputs_digest(course: Course, aid: str) -> str:
     """Everything besides the submission that decides its grade."""
     checks = sorted(p for p in (course.root / "autograders").iterdir()
                     if p.name != "catalogue")            # the catalogues do not grade
@@ -128,7 +132,8 @@ def grading_inputs_digest(course, aid):
                         course.root / "nbgrader_config.py"]) + VERSION
 
 
-def fingerprint(course, aid, student, inputs, found=None):
+def fingerprint(course: Course, aid: str, student: str, inputs: str,
+                found: Scan | None = None) -> str:
     """The submission's digest (what is sent to grading, ``submission.digest``) + inputs."""
     return digest(found or scan(course, aid, student)) + ":" + inputs
 
@@ -140,7 +145,7 @@ def _is_current(course, aid, student, fp):
             and all((course.root / f).exists() for f in old.get("feedback", [])))
 
 
-def protections_section():
+def protections_section() -> tuple[str, str]:
     """(title, html) for the report: which layers of the grading sandbox were on."""
     rows = "".join(f"<tr><td class='l'>{escape(layer)}</td><td>{'on' if on else '<b>OFF</b>'}"
                    f"</td><td class='l'>{escape(note)}</td></tr>" for layer, on, note in protections())
@@ -149,7 +154,8 @@ def protections_section():
             f"{rows}</table>")
 
 
-def refresh_feedback(course, submissions):
+def refresh_feedback(course: Course,
+                     submissions: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Rebuild the feedback of unchanged submissions whose grades changed in the gradebook
     since (a manual score or comment from formgrader); returns those (student, aid)."""
     GRADEBOOK_LOCK.configure(course.state_dir / "gradebook.lock")
@@ -173,8 +179,11 @@ def _order(course, todo):
 
 
 @one_run_at_a_time
-def grade(course, assignments=None, jobs=1, force=False, progress=True, report=True,
-          report_sections=None, executor=None, dask=None, scheduler=None):
+def grade(course: Course, assignments: Collection[str] | None = None, jobs: int = 1,
+          force: bool = False, progress: bool = True, report: bool = True,
+          report_sections: Callable[[GradeRun], Iterable[tuple[str, str]]] | None = None,
+          executor: LocalExecutor | DaskExecutor | None = None, dask: str | None = None,
+          scheduler: str | None = None) -> GradeRun:
     """Grade all submissions of ``assignments`` (default: all); returns a ``GradeRun``.
 
     ``executor``: a ``grading.executors`` executor (default: made from ``jobs``, ``dask``

@@ -16,6 +16,8 @@ only writer of the course's gradebook and folders.
 
 Tasks in one process run one at a time (a lock): Dask workers should run one thread.
 """
+from __future__ import annotations
+
 import hashlib
 import io
 import os
@@ -27,8 +29,10 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -72,23 +76,24 @@ class GradingTask:
     fingerprint: str
     seed: int
     inputs_digest: str
-    files: dict               # {path relative to submitted/<student>/<aid>/: bytes} (None:
+    files: dict[str, bytes] | None  # {path relative to submitted/<student>/<aid>/: bytes} (None:
                               # not read yet; the executor's ``load`` reads it)
     attempt: int = 1
 
 
 @dataclass
 class TaskResult:
-    record: dict              # the result record (status, cells, problems, flags, seconds, ...)
-    grades: dict = field(default_factory=dict)     # {notebook: {grade_id: (auto_score, max_score)}}
-    comments: dict = field(default_factory=dict)   # {notebook: {grade_id: auto_comment}}
-    autograded: dict = field(default_factory=dict)  # {relative path: bytes}
-    feedback: dict = field(default_factory=dict)    # {relative path: bytes}
+    record: dict[str, Any]    # the result record (status, cells, problems, flags, seconds, ...)
+    grades: dict[str, dict[str, tuple[float | None, float]]] = field(default_factory=dict)  # {notebook: {grade_id: (auto_score, max_score)}}
+    comments: dict[str, dict[str, str | None]] = field(default_factory=dict)  # {notebook: {grade_id: auto_comment}}
+    autograded: dict[str, bytes] = field(default_factory=dict)  # {relative path: bytes}
+    feedback: dict[str, bytes] = field(default_factory=dict)  # {relative path: bytes}
     feedback_grades: str = ""                       # what the feedback shows (manual.grades_digest)
-    worker: dict = field(default_factory=dict)      # host, pid, code version
+    worker: dict[str, Any] = field(default_factory=dict)  # host, pid, code version
 
 
-def not_graded(task, reason_ja, reason_en="", cause=SUBMISSION):
+def not_graded(task: GradingTask, reason_ja: str, reason_en: str = "",
+               cause: str = SUBMISSION) -> TaskResult:
     """A ``TaskResult`` for a task that could not be graded (crash, timeout, lost workers, an
     error of the grader: ``cause``)."""
     if cause == GRADER and not reason_ja.startswith(GRADER_JA):
@@ -100,7 +105,7 @@ def not_graded(task, reason_ja, reason_en="", cause=SUBMISSION):
                        "attempts": task.attempt})
 
 
-def exception_line(exc):
+def exception_line(exc: BaseException) -> str:
     """One English line for an exception of the grader: its type, message and where."""
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
@@ -109,7 +114,7 @@ def exception_line(exc):
 
 
 # --- versions (the client and every worker must agree) -----------------------------------
-def code_version():
+def code_version() -> str:
     """A digest of this nncourse's code and the versions that decide a grade: client and
     workers must agree (checked when connecting to a cluster, and on every result)."""
     import nbgrader
@@ -124,7 +129,7 @@ def code_version():
     return h.hexdigest()[:16]
 
 
-def versions():
+def versions() -> dict[str, str]:
     """What a worker reports about itself (for the version check at connect time)."""
     import nbgrader
     import numpy
@@ -193,14 +198,14 @@ def _activate(root):
     _STATE["current"] = root
 
 
-def scratch_course(root):
+def scratch_course(root: str | os.PathLike[str]) -> Course:
     """The course at ``root`` (a scratch copy of grading inputs) with its own SQLite gradebook."""
     course = Course.load(root)
     course.settings.GRADEBOOK_URL = ""          # the scratch gradebook, whatever the course uses
     return course
 
 
-def prepare(inputs):
+def prepare(inputs: GradingInputs) -> Path:
     """The scratch course for ``inputs`` (made once per process and digest)."""
     if inputs.digest in _CACHE:
         return _CACHE[inputs.digest]
@@ -225,7 +230,7 @@ def _files(base):
             if p.is_file()} if Path(base).is_dir() else {}
 
 
-def run_task(task, inputs):
+def run_task(task: GradingTask, inputs: GradingInputs) -> TaskResult:
     """Grade one submission (``GradingTask``) with ``inputs`` (``GradingInputs``, the same
     digest); returns a ``TaskResult``.  Never raises for a bad submission."""
     try:
@@ -337,7 +342,7 @@ def _set_seed(seed):
     set_submission_seed(seed)
 
 
-def failure_reason(lines, exc):
+def failure_reason(lines: Sequence[str], exc: BaseException | None) -> str:
     """The one line of nbgrader's log that says what went wrong."""
     text = "\n".join(lines)
     for marker in ("NotJSONError", "JSONDecodeError", "ValidationError", "NotebookValidation",
@@ -348,7 +353,7 @@ def failure_reason(lines, exc):
     return f"{type(exc).__name__}: {exc}" if exc else (lines[-1] if lines else "unknown error")
 
 
-def reason_in_japanese(reason):
+def reason_in_japanese(reason: str) -> str:
     if "JSON" in reason or "Unreadable" in reason or "NotebookValidation" in reason:
         return f"ノートブックを読み込めませんでした (ファイルが壊れています)。\n{reason}"
     if "No notebooks" in reason:
@@ -356,7 +361,7 @@ def reason_in_japanese(reason):
     return f"採点中にエラーが起きました。\n{reason}"
 
 
-def wrong_files_hint(course, aid, student):
+def wrong_files_hint(course: Course, aid: str, student: str) -> str:
     """What was submitted versus the notebook names the assignment expects."""
     expected = [f"{n}.ipynb" for n in course.notebooks(aid)]
     got = sorted(p.name for p in course.submitted_dir(student, aid).iterdir()) \
@@ -367,7 +372,7 @@ def wrong_files_hint(course, aid, student):
             f"ノートブックは {', '.join(expected)} という名前で提出してください。")
 
 
-def summarize_flags(flags):
+def summarize_flags(flags: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The grading flags (execute.GRADING_FLAGS), one entry per (cell, kind, detail) with a count."""
     counts = {}
     for f in flags:

@@ -7,14 +7,17 @@ printed goes to stderr (the slot's log), never into a frame.
 Requests: ``("inputs", GradingInputs)`` once per assignment's inputs, ``("task", GradingTask)``
 answered by ``("result", TaskResult)``; end of input ends the process.
 """
+from __future__ import annotations
+
 import logging
 import os
 import sys
+from typing import IO
 
 from .frames import read_frame, write_frame
 from .task import run_task
 
-def serve(inp, out):
+def serve(inp: IO[bytes], out: IO[bytes]) -> int:
     inputs = {}
     while True:
         msg = read_frame(inp)
@@ -27,7 +30,7 @@ def serve(inp, out):
             write_frame(out, ("result", run_task(obj, inputs[obj.inputs_digest])))
 
 
-def main():
+def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     out = os.fdopen(os.dup(1), "wb")
