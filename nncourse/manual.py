@@ -21,11 +21,11 @@ the confirmed manual score is for}}``, keys ``<notebook>/<grade_id>``.
 """
 import hashlib
 import json
-import os
 
 import nbformat
 from nbgrader import utils as nbutils
 
+from .core.files import atomic_write
 from .core.gradebook import find_submission, session
 from .lms.deadlines import DeadlineError, extensions, late_key
 from .core.lock import GRADEBOOK_LOCK
@@ -79,11 +79,7 @@ def load_state(course, aid, student):
 
 
 def save_state(course, aid, student, state):
-    path = state_path(course, aid, student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(state_path(course, aid, student), json.dumps(state, indent=1, sort_keys=True))
 
 
 def _grades(gb, aid, student):

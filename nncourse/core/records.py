@@ -8,13 +8,13 @@ A record says ``status`` (``GRADED`` or ``FAILED``), and for a failure its ``cau
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .course import Course
 from .safetext import scrub
+from .files import atomic_write
 
 GRADED, FAILED = "graded", "failed"
 SUBMISSION, GRADER = "submission", "grader"      # what a FAILED record's cause is
@@ -45,11 +45,8 @@ def load_results(course: Course, aids: Iterable[str]) -> dict[tuple[str, str], d
 
 def write_result(course: Course, record: dict[str, Any]) -> None:
     """Write ``record`` atomically (a reader sees the old record or the new one)."""
-    path = result_path(course, record["assignment"], record["student"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(scrub(record), ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(result_path(course, record["assignment"], record["student"]),
+                 json.dumps(scrub(record), ensure_ascii=False, indent=1))
 
 
 def scores_into(record: dict[str, Any], scores: dict[str, tuple[float, float, bool]]) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..build import build
 from ..core.course import Course
 from ..core.lock import GRADEBOOK_LOCK
+from ..core.files import atomic_write
 from ..core.submission import Scan, read, scan
 from .task import INPUT_FILES, SKIP, TEMPLATE, GradingInputs, scratch_course
 
@@ -77,10 +78,7 @@ def template_gradebook(course: Course, aid: str, digest: str) -> bytes:
                 os.environ.pop("PYTHONPATH", None)
             else:
                 os.environ["PYTHONPATH"] = pythonpath
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp_path.write_bytes(data)
-    os.replace(tmp_path, path)
+    atomic_write(path, data)
     return data
 
 

@@ -11,7 +11,8 @@ nbgrader's ``attempt_<time>`` file names): a ``timestamp.txt`` among a student's
 never read (``collecting.py`` lists it as ignored), and ``collect`` places only notebooks.
 """
 import json
-import os
+
+from ..core.files import atomic_write
 
 
 def path(course, aid):
@@ -26,9 +27,5 @@ def load(course, aid):
 
 
 def save(course, aid, records):
-    p = path(course, aid)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True),
-                   encoding="utf-8")
-    os.replace(tmp, p)
+    atomic_write(path(course, aid), json.dumps(records, ensure_ascii=False, indent=1,
+                                               sort_keys=True))
