@@ -58,7 +58,10 @@ def test_each_graded_cell_is_well_formed(aid, path):
     for cell in tests:
         src = cell.source
         assert cell.metadata["nbgrader"]["points"] > 0
-        assert src.lstrip().startswith(('"""', "'''")), f"{aid}: test cell without docstring"
+        # first line: the marker the summary cell reads (tests/test_check_summary.py), then a docstring
+        marker = f"# テストセル: {cell.metadata['nbgrader']['grade_id']}\n"
+        assert src.startswith(marker), f"{aid}: test cell without its first line {marker!r}"
+        assert src[len(marker):].lstrip().startswith(('"""', "'''")), f"{aid}: test cell without docstring"
         assert "### BEGIN HIDDEN TESTS" in src and "### END HIDDEN TESTS" in src, \
             f"{aid}/{cell.metadata['nbgrader']['grade_id']}: no hidden tests"
         hidden = src.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]

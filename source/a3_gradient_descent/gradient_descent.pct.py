@@ -61,6 +61,101 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
     return text + otherwise
 
 
+# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
+# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
+import html as _html
+
+_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
+_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
+
+
+def _error_text(err):
+    """エラー err を、まとめの表に出す短い説明にする。"""
+    if isinstance(err, AssertionError):
+        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
+    if isinstance(err, NotImplementedError):
+        return str(err) or "まだ実装していません。"
+    if isinstance(err, NameError):
+        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
+                "エラーで止まっています。上のセルから順に実行してください。")
+    return f"{type(err).__name__}: {err}"
+
+
+def _record(result):
+    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
+    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
+    if not lines:
+        return
+    err = result.error_before_exec or result.error_in_exec
+    if lines[0].startswith("# テストセル:"):
+        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
+    elif err is not None:
+        _cell_errors[lines[0]] = _error_text(err)
+    else:
+        _cell_errors.pop(lines[0], None)
+
+
+def _watch_cells():
+    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
+    try:
+        shell = get_ipython()
+    except NameError:  # IPython の外 (python コマンドなど) では記録しない
+        return
+    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
+        shell.events.unregister("post_run_cell", f)
+    shell.events.register("post_run_cell", _record)
+
+
+_watch_cells()
+
+
+class _Summary:
+    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
+
+    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
+            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
+            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
+            "実行して、このセルをもう一度実行してください。")
+
+    def __init__(self, checks):
+        self.rows = []
+        for label, name, points in checks:
+            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
+            mark = "✓" if passed else ("−" if passed is None else "✗")
+            self.rows.append((label, name, points, mark, message or ""))
+        self.errors = dict(_cell_errors)
+
+    def _head(self):
+        ok = [r for r in self.rows if r[3] == "✓"]
+        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
+                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
+
+    def _repr_html_(self):
+        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
+        cells = "".join(
+            f"<tr><td style='text-align:left'>{_html.escape(label)}</td>"
+            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
+            f"<td>{points}</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
+            for label, name, points, mark, message in self.rows)
+        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
+                         for first, text in self.errors.items())
+        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
+        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
+                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
+                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
+
+    def __repr__(self):
+        lines = [self._head()]
+        for label, name, points, mark, message in self.rows:
+            lines.append(f"{mark} {label} ({points} 点) {name}")
+            lines += ["    " + line for line in message.splitlines()]
+        if self.errors:
+            lines.append("テストセル以外でエラーになったセル:")
+            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
+        return "\n".join(lines + [self.NOTE])
+
+
 # %% [markdown]
 # ## 1. 準備: 数値微分による勾配 (前回の復習)
 #
@@ -69,7 +164,7 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 # スライドの版は `for idx in range(x.size)` で 1 次元の配列 (ベクトル) にしか使えませんが、
 # これは `np.nditer` で要素を順に回すので、行列 (たとえば 2×3 の重み) にもそのまま使えます。
 
-# %% nbgrader={"grade": false, "grade_id": "given_numerical_gradient", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_numerical_gradient", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def numerical_gradient(f, x):
     """f の x における勾配を中心差分で求める。x はどんな形の float 配列でもよい。"""
     h = 1e-4  # 0.0001
@@ -123,7 +218,7 @@ print(numerical_gradient(function_2, np.array([3.0, 4.0])))  # [6. 8.] になる
 # そのため `x -= lr * grad` で `x` を書き換えると、呼び出し元の `init_x` まで書き換わってしまいます。
 # 次の例で確かめてみましょう。
 
-# %%
+# %% tags=["raises-exception"]
 a = np.array([-3.0, 4.0])
 b = a          # コピーではない: b と a は同じ配列
 b -= 1.0       # その場で (in-place) 書き換える
@@ -137,7 +232,7 @@ print("a =", a, " (今度は変わらない)")
 # (最初に `init_x.copy()` や `np.array(init_x, dtype=float)` でコピーを作ります)。
 # 同じ理由で、`x_history` に記録するのも `x` そのものではなく、その時点のコピーです。
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_descent", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "gradient_descent", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gradient_descent(f, init_x, lr=0.01, step_num=100):
     """勾配法で f を最小にする。返り値は (最後の x, 更新前の x を記録した配列 x_history)。"""
     ### BEGIN SOLUTION
@@ -150,7 +245,8 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_descent", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_descent
 """gradient_descent の最終的な x: スライドの例 (init_x = [-3.0, 4.0], lr=0.1, step_num=100) で原点に近づくか"""
 x_final, _ = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 assert np.shape(x_final) == (2,), "x は長さ 2 の配列のはずです"
@@ -165,7 +261,8 @@ from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent(gradient_descent)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_descent_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_descent_history
 """gradient_descent の x_history: 形が (step_num, 2) で、最初の行が init_x、各行が更新前の x か"""
 _, hist = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 hist = np.asarray(hist)
@@ -185,7 +282,8 @@ from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent_history(gradient_descent)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_init_x", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_descent_init_x", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_descent_init_x
 """gradient_descent が呼び出し元の init_x を書き換えないか"""
 start = np.array([-3.0, 4.0])
 gradient_descent(function_2, start, lr=0.1, step_num=10)
@@ -204,7 +302,7 @@ a3_gradient_descent.check_gradient_descent_init_x(gradient_descent)
 # $f(x_0, x_1) = x_0^2 + x_1^2$ の等高線の上に、$(-3, 4)$ から出発した
 # 更新の経路 (`x_history`) を描きます。点が原点 (最小値の場所) に向かって進んでいく様子を確かめましょう。
 
-# %%
+# %% tags=["raises-exception"]
 path_end, path = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 print("最後の x:", path_end)
 
@@ -236,7 +334,7 @@ plt.show()
 #
 # 入れて、表示してください。
 
-# %% nbgrader={"grade": false, "grade_id": "learning_rate_experiments", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "learning_rate_experiments", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
 x_large_lr, _ = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=10.0, step_num=100)
 x_small_lr, _ = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=1e-10, step_num=100)
@@ -244,7 +342,8 @@ x_small_lr, _ = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=1e-10, st
 print("lr=10.0 :", x_large_lr)
 print("lr=1e-10:", x_small_lr)
 
-# %% nbgrader={"grade": true, "grade_id": "test_learning_rate_experiments", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_learning_rate_experiments", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_learning_rate_experiments
 """学習率の実験: lr=10.0 では発散し、lr=1e-10 ではほとんど動かないか"""
 assert np.linalg.norm(x_large_lr) > 1e6, _explain(x_large_lr, "とても大きな値 (発散)", "lr=10.0 の x_large_lr", [
     ([-3.0, 4.0], "init_x と同じ値です。lr=10.0, step_num=100 で gradient_descent を呼んだ結果を x_large_lr に"
@@ -272,7 +371,7 @@ a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
 # スライダーは JupyterLab、Jupyter Notebook、Google Colab で動きます (`ipywidgets` を使います。
 # インストールされていなければ、代わりにいくつかの学習率の図を並べて表示します)。
 
-# %%
+# %% tags=["raises-exception"]
 def plot_descent(lr=0.1, step_num=20):
     """あなたの gradient_descent で (-3, 4) から出発した経路を、f(x0, x1) = x0**2 + x1**2 の等高線の上に描く"""
     try:
@@ -355,7 +454,7 @@ else:
 # 出力層で使う `softmax` と、損失関数 `cross_entropy_error` (交差エントロピー誤差 (cross entropy error)、
 # 課題 1 で実装) を用意しました (読み取り専用)。
 
-# %% nbgrader={"grade": false, "grade_id": "given_softmax_cross_entropy", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_softmax_cross_entropy", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def softmax(x):
     """最後の軸についてのソフトマックス関数 (大きな値でもオーバーフローしないよう最大値を引く)"""
     x = x - np.max(x, axis=-1, keepdims=True)
@@ -382,7 +481,7 @@ def cross_entropy_error(y, t):
 # - `loss(x, t)`: `predict` の結果を `softmax` で確率にし、正解ラベル `t` (one-hot 表現) との
 #   `cross_entropy_error` を返す。
 
-# %% nbgrader={"grade": false, "grade_id": "simple_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "simple_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class simpleNet:
     """2×3 の重み W だけをもつニューラルネット"""
 
@@ -402,7 +501,8 @@ class simpleNet:
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_simple_net", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_simple_net", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_simple_net
 """simpleNet の predict と loss: 教科書と同じ重み W で値を比べる"""
 net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
@@ -437,7 +537,7 @@ a3_gradient_descent.check_simple_net(simpleNet)
 # `net.loss` はその書き換えられた重みで計算されます (ですから、コピーではなく `net.W` そのものを渡します)。
 # `dW` の形は `net.W` と同じ (2, 3) になります。
 
-# %% nbgrader={"grade": false, "grade_id": "simple_net_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "simple_net_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
 net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
                   [0.85557411, 0.03563661, 0.69422093]])  # 教科書と同じ重み
@@ -450,7 +550,8 @@ dW = numerical_gradient(f, net.W)
 ### END SOLUTION
 print(dW)
 
-# %% nbgrader={"grade": true, "grade_id": "test_simple_net_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_simple_net_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_simple_net_gradient
 """simpleNet の重みに関する勾配 dW: 形が (2, 3) で、教科書の値と一致するか"""
 assert np.shape(dW) == (2, 3), f"dW の形は W と同じ (2, 3) のはずです: {np.shape(dW)}"
 assert np.allclose(dW, [[0.21924763, 0.14356247, -0.36281009],
@@ -483,3 +584,31 @@ a3_gradient_descent.check_simple_net_gradient(dW)
 #   数値微分 `numerical_gradient(lambda W: net.loss(x, t), net.W)` で求められる。
 #
 # 次の課題では、これらを組み合わせて 2 層ニューラルネットを作り、MNIST の手書き数字を学習させます。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a3_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 提出の前に
+#
+# 1. メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動してすべてのセルを実行) で、
+#    上から順にすべてのセルを実行します。テストセルでエラーが出ても、実行は最後のセルまで続きます
+#    (テストセルには、エラーが出ても止まらない印 `raises-exception` のタグが付いています)。
+# 2. 下のセルの「見えているテストの結果」の表で、✗ (不合格) や − (未実行) のテストがないか確かめます。
+#    ✗ のテストは、表のメッセージ (ヒント) を読んでコードを直し、1. からやり直します。
+# 3. 記述問題 (「ここに解答を書いてください」のセル) に答えたかを確かめます。
+# 4. ノートブック (.ipynb ファイル) を保存して提出します (Google Colab では「ファイル → ダウンロード →
+#    .ipynb をダウンロード」)。
+#
+# **Google Colab では**: 「ランタイム → すべてのセルを実行」は、エラーが出たセルで止まります (Colab は
+# `raises-exception` のタグを使いません)。止まったら、そのセルのエラーを直すか、その次のセルを選んで
+# 「ランタイム → 以降のセルを実行 (Run after)」で続けてください。下のまとめのセルは、それまでに実行した
+# テストセルの結果を表にします。
+#
+# ✓ は見えているテストに合格したという意味です。点数は提出後の採点で、見えていないテスト
+# (**隠しテスト**: 別の入力での確認) も含めて決まります。
+# %% nbgrader={"grade": false, "grade_id": "a3_check_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストの結果のまとめ (このセルは採点されません。上のテストセルの結果を表にします)
+_Summary([("問 1 (最後の x)", "test_gradient_descent", 2),
+          ("問 1 (x_history)", "test_gradient_descent_history", 1),
+          ("問 1 (init_x)", "test_gradient_descent_init_x", 1),
+          ("問 2", "test_learning_rate_experiments", 1),
+          ("問 4", "test_simple_net", 2),
+          ("問 5", "test_simple_net_gradient", 2)])

@@ -124,6 +124,101 @@ def _call(error, hint, func, *args):
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
 
 
+# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
+# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
+import html as _html
+
+_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
+_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
+
+
+def _error_text(err):
+    """エラー err を、まとめの表に出す短い説明にする。"""
+    if isinstance(err, AssertionError):
+        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
+    if isinstance(err, NotImplementedError):
+        return str(err) or "まだ実装していません。"
+    if isinstance(err, NameError):
+        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
+                "エラーで止まっています。上のセルから順に実行してください。")
+    return f"{type(err).__name__}: {err}"
+
+
+def _record(result):
+    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
+    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
+    if not lines:
+        return
+    err = result.error_before_exec or result.error_in_exec
+    if lines[0].startswith("# テストセル:"):
+        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
+    elif err is not None:
+        _cell_errors[lines[0]] = _error_text(err)
+    else:
+        _cell_errors.pop(lines[0], None)
+
+
+def _watch_cells():
+    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
+    try:
+        shell = get_ipython()
+    except NameError:  # IPython の外 (python コマンドなど) では記録しない
+        return
+    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
+        shell.events.unregister("post_run_cell", f)
+    shell.events.register("post_run_cell", _record)
+
+
+_watch_cells()
+
+
+class _Summary:
+    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
+
+    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
+            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
+            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
+            "実行して、このセルをもう一度実行してください。")
+
+    def __init__(self, checks):
+        self.rows = []
+        for label, name, points in checks:
+            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
+            mark = "✓" if passed else ("−" if passed is None else "✗")
+            self.rows.append((label, name, points, mark, message or ""))
+        self.errors = dict(_cell_errors)
+
+    def _head(self):
+        ok = [r for r in self.rows if r[3] == "✓"]
+        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
+                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
+
+    def _repr_html_(self):
+        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
+        cells = "".join(
+            f"<tr><td style='text-align:left'>{_html.escape(label)}</td>"
+            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
+            f"<td>{points}</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
+            for label, name, points, mark, message in self.rows)
+        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
+                         for first, text in self.errors.items())
+        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
+        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
+                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
+                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
+
+    def __repr__(self):
+        lines = [self._head()]
+        for label, name, points, mark, message in self.rows:
+            lines.append(f"{mark} {label} ({points} 点) {name}")
+            lines += ["    " + line for line in message.splitlines()]
+        if self.errors:
+            lines.append("テストセル以外でエラーになったセル:")
+            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
+        return "\n".join(lines + [self.NOTE])
+
+
 # %% [markdown]
 # ## 1. 準備: これまでに作った関数
 #
@@ -132,7 +227,7 @@ def _call(error, hint, func, *args):
 # `softmax` は、大きな値でも `exp` がオーバーフローしないように最大値を引いてから計算します。
 # `numerical_gradient` は行列 (重み) にも使える版です。
 
-# %% nbgrader={"grade": false, "grade_id": "given_functions_two_layer_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_functions_two_layer_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def sigmoid(x):
     """シグモイド関数"""
     return 1 / (1 + np.exp(-x))
@@ -202,7 +297,7 @@ def numerical_gradient(f, x):
 #   関数で求め、`params` と同じキーの辞書 `grads` で返す。課題 3 の `simpleNet` と同じく、
 #   `loss_W = lambda W: self.loss(x, t)` を `numerical_gradient(loss_W, self.params['W1'])` のように使います。
 
-# %% nbgrader={"grade": false, "grade_id": "two_layer_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "two_layer_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class TwoLayerNet:
     """2 層ニューラルネット: 入力 → 隠れ層 (sigmoid) → 出力 (softmax)"""
 
@@ -268,7 +363,7 @@ class TwoLayerNet:
 #
 # **注意**: 上の `TwoLayerNet` のセルを実行し直したら、このセルも実行し直してください。
 
-# %% nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def gradient(self, x, t):
     """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は one-hot 表現)"""
     p = self.params
@@ -297,7 +392,8 @@ TwoLayerNet.gradient = gradient  # TwoLayerNet クラスのメソッドとして
 #
 # 次のセルは、小さなネットワークで各メソッドを確かめます。
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_init", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_init", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_init
 """TwoLayerNet の初期化: params の形、バイアスが 0、重みの大きさ (標準偏差 ≈ weight_init_std)"""
 net = TwoLayerNet(input_size=784, hidden_size=100, output_size=10)
 assert net.params['W1'].shape == (784, 100) and net.params['b1'].shape == (100,), "W1, b1 の形が違います"
@@ -311,7 +407,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_init(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_predict", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_predict", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_predict
 """TwoLayerNet.predict: 決まった重みでの出力 (各行の和が 1 の確率) が正しいか"""
 net = TwoLayerNet(input_size=3, hidden_size=2, output_size=2)
 net.params['W1'] = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
@@ -329,7 +426,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_predict(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_loss
 """TwoLayerNet.loss: 上と同じ重みで、バッチの交差エントロピー誤差 (平均) が正しいか"""
 L = net.loss(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
 assert np.isclose(L, 0.95099494), _explain(L, 0.95099494, "loss の値", [
@@ -341,7 +439,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_loss(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_accuracy
 """TwoLayerNet.accuracy: one-hot 表現とラベルのどちらの教師データでも認識精度が正しいか"""
 xs = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-3.0, 1.0, -2.0]])  # 予測はどれもクラス 0
 ONE_HOT = "t が one-hot 表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
@@ -359,7 +458,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_accuracy(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_numerical_gradient
 """TwoLayerNet.numerical_gradient: 勾配の辞書のキーと形、値が正しいか"""
 grads = net.numerical_gradient(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
 assert sorted(grads) == ['W1', 'W2', 'b1', 'b2'], f"キーは W1, b1, W2, b2 のはずです: {sorted(grads)}"
@@ -393,7 +493,7 @@ a4_two_layer_net.check_numerical_gradient(TwoLayerNet)
 # `numerical_gradient` と `gradient` で勾配を求め、4 つのパラメータそれぞれの相対誤差を
 # 辞書 `grad_errors` (キーは `'W1'`, `'b1'`, `'W2'`, `'b2'`) に入れてください。
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_check", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "gradient_check", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def rel_error(a, b):
     """2 つの配列の相対誤差 ||a - b|| / (||a|| + ||b||)"""
     return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
@@ -414,7 +514,8 @@ for key in ('W1', 'b1', 'W2', 'b2'):
 for key, err in grad_errors.items():
     print(key, ":", err)
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_check
 """勾配確認: 数値微分と誤差逆伝播法の勾配の相対誤差が、4 つのパラメータすべてで 1e-7 未満か"""
 assert sorted(grad_errors) == ['W1', 'W2', 'b1', 'b2'], "grad_errors のキーは W1, b1, W2, b2 です"
 for key, err in grad_errors.items():
@@ -469,7 +570,7 @@ print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 # 正しく更新されるかを確かめます。次の課題 4-4 (学習の記録と結果) の点は、この `train_step` が正しく
 # 動き、学習のセルがそれを使って学習したときにだけ与えられます (ほかで学習させた重みを貼り付けても点になりません)。
 
-# %% nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(network, x_batch, t_batch, learning_rate):
     """ミニバッチ 1 つ分の学習: 損失関数の勾配を求め、パラメータを勾配の逆向きに更新する"""
     ### BEGIN SOLUTION
@@ -481,7 +582,8 @@ def train_step(network, x_batch, t_batch, learning_rate):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_train_step
 """train_step: 決まった重みとミニバッチで 1 回更新したあとのパラメータが正しいか (学習率 0.5)"""
 net = TwoLayerNet(input_size=3, hidden_size=2, output_size=2)
 net.params['W1'] = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
@@ -535,7 +637,7 @@ a4_two_layer_net.check_train_step(train_step, TwoLayerNet)
 # 10,000 回では半日以上かかります。`train_step` では必ず速い `network.gradient` を使ってください
 # (正しく書ければ、このセルは数秒で終わります)。
 
-# %% nbgrader={"grade": false, "grade_id": "minibatch_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "minibatch_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
 np.random.seed(0)  # 毎回同じ結果になるように乱数の種を固定する
 
 network = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
@@ -574,7 +676,8 @@ for i in range(iters_num):
         print("train acc, test acc | " + str(train_acc) + ", " + str(test_acc))
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_minibatch_training_history
 """ミニバッチ学習の記録: train_loss_list は毎回 (10000 個)、認識精度は 1 エポックごと (17 個)"""
 CRASHED = "学習のセルが途中でエラーになっていませんか？"
 assert len(train_loss_list) == 10000, _explain(len(train_loss_list), 10000, "train_loss_list の長さ (毎回記録)",
@@ -592,7 +695,8 @@ a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_ac
                                         train_step, TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_minibatch_training_result
 """ミニバッチ学習の結果: テストデータの認識精度が 0.94 以上で、訓練データとの差が 0.02 未満か"""
 assert len(test_acc_list) > 0, "test_acc_list が空です。学習のセルが途中でエラーになっていませんか？"
 assert test_acc_list[-1] >= 0.94, _explain(test_acc_list[-1], "0.94 以上", "テストデータの認識精度", [
@@ -612,7 +716,7 @@ a4_two_layer_net.check_training_result(network, train_acc_list, test_acc_list, t
 # 左は 1 エポックごとの訓練データ (train) とテストデータ (test) の認識精度 (スライドと同じグラフ)、
 # 右はミニバッチの損失関数の値の推移です。
 
-# %%
+# %% tags=["raises-exception"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 epochs = np.arange(len(train_acc_list))
 ax1.plot(epochs, train_acc_list, marker="o", label="train acc")
@@ -673,3 +777,34 @@ plt.show()
 #   (**汎化能力** が身についているか) を確かめる。
 # - データセットは **訓練用** と **テスト用** に分ける。学習は損失関数を指標とし、それが小さくなるように
 #   重みパラメータを **勾配法** で更新する。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a4_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 提出の前に
+#
+# 1. メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動してすべてのセルを実行) で、
+#    上から順にすべてのセルを実行します。テストセルでエラーが出ても、実行は最後のセルまで続きます
+#    (テストセルには、エラーが出ても止まらない印 `raises-exception` のタグが付いています)。
+# 2. 下のセルの「見えているテストの結果」の表で、✗ (不合格) や − (未実行) のテストがないか確かめます。
+#    ✗ のテストは、表のメッセージ (ヒント) を読んでコードを直し、1. からやり直します。
+# 3. 記述問題 (「ここに解答を書いてください」のセル) に答えたかを確かめます。
+# 4. ノートブック (.ipynb ファイル) を保存して提出します (Google Colab では「ファイル → ダウンロード →
+#    .ipynb をダウンロード」)。
+#
+# **Google Colab では**: 「ランタイム → すべてのセルを実行」は、エラーが出たセルで止まります (Colab は
+# `raises-exception` のタグを使いません)。止まったら、そのセルのエラーを直すか、その次のセルを選んで
+# 「ランタイム → 以降のセルを実行 (Run after)」で続けてください。下のまとめのセルは、それまでに実行した
+# テストセルの結果を表にします。
+#
+# ✓ は見えているテストに合格したという意味です。点数は提出後の採点で、見えていないテスト
+# (**隠しテスト**: 別の入力での確認) も含めて決まります。
+# %% nbgrader={"grade": false, "grade_id": "a4_check_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストの結果のまとめ (このセルは採点されません。上のテストセルの結果を表にします)
+_Summary([("問 1 (__init__)", "test_two_layer_net_init", 2),
+          ("問 1 (predict)", "test_two_layer_net_predict", 2),
+          ("問 1 (loss)", "test_two_layer_net_loss", 1),
+          ("問 1 (accuracy)", "test_two_layer_net_accuracy", 1),
+          ("問 1 (numerical_gradient)", "test_two_layer_net_numerical_gradient", 2),
+          ("問 2", "test_gradient_check", 1),
+          ("問 3", "test_train_step", 2),
+          ("問 4 (学習の記録)", "test_minibatch_training_history", 1),
+          ("問 4 (学習の結果)", "test_minibatch_training_result", 1)])

@@ -1,0 +1,151 @@
+"""Every visible check at a glance (issue 19, item 2).
+
+- Each notebook's test cells are tagged ``raises-exception`` (so JupyterLab, Notebook 7 and
+  nbclient go on after a failure), begin with ``# テストセル: <grade_id>``, and the last cell
+  lists exactly the notebook's test cells with their points.
+- A release answered with the reference except one catalogue mutant runs top to bottom under
+  nbclient *stopping on untagged errors* (what "Run All" does), as a student runs it (HOME
+  empty, no course settings); the last cell's table shows exactly the mutant's test cells ✗
+  with the mutant's hint and every other one ✓.
+- nbgrader's own ``validate`` still flags that cell, and passes the reference.
+- A fresh release (nothing answered) also runs to the table: every check ✗ with the stub message.
+"""
+import json
+import re
+
+import nbformat
+import pytest
+from conftest import BIN, ROOT, assignments, nbgrader
+
+from autograders import catalogue
+from nncourse.build import build, release_notebook
+from nncourse.cohort import reference_submission
+from nncourse.course import Course, copy_course
+from test_student_side import STUB_MESSAGE, run_notebook
+
+ASSIGNMENTS = dict(assignments())
+MARKER = "# テストセル: "
+TAG = "raises-exception"
+# one mutant per assignment whose visible asserts catch it (mutants.toml; its `loses`)
+MUTANTS = {"a1_loss": "sse_no_half", "a2_gradient": "grad_1d_only",
+           "a3_gradient_descent": "gd_alias_init_x", "a4_two_layer_net": "gradcheck_same_gradient"}
+MNIST_LOAD = "= load_mnist(normalize=True, one_hot_label=True)"
+
+
+def _test_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")]
+
+
+def _summary_checks(nb):
+    """(label, grade_id, points) of the summary cell's _Summary([...]) call."""
+    cell = nb.cells[-1]
+    assert cell.cell_type == "code" and "_Summary([" in cell.source, "the last cell is not the summary"
+    return [(label, gid, int(points)) for label, gid, points
+            in re.findall(r'\("([^"]+)", "([a-z0-9_]+)", (\d+)\)', cell.source)]
+
+
+@pytest.mark.parametrize("aid", sorted(ASSIGNMENTS))
+def test_test_cells_are_tagged_marked_and_listed_in_the_summary(aid):
+    nb = nbformat.read(ASSIGNMENTS[aid], 4)
+    tests = _test_cells(nb)
+    for cell in tests:
+        gid = cell.metadata.nbgrader.grade_id
+        assert cell.source.startswith(MARKER + gid + "\n"), f"{aid}/{gid}: no marker line"
+        assert TAG in cell.metadata.get("tags", []), f"{aid}/{gid}: not tagged {TAG}"
+    checks = _summary_checks(nb)
+    assert [(gid, pts) for _, gid, pts in checks] == \
+        [(c.metadata.nbgrader.grade_id, c.metadata.nbgrader.points) for c in tests]
+    assert len({label for label, _, _ in checks}) == len(checks)
+    # every code cell after the helpers that runs the student's code goes on after an error;
+    # a4's MNIST loading does not (without data the rest is pointless; its message is the fix)
+    helpers = next(i for i, c in enumerate(nb.cells) if "def _record(" in c.source)
+    for cell in nb.cells[helpers + 1:-1]:
+        if cell.cell_type == "code":
+            assert (TAG in cell.metadata.get("tags", [])) == (MNIST_LOAD not in cell.source), \
+                cell.source[:80]
+    assert TAG not in nb.cells[-1].metadata.get("tags", [])
+
+
+def _rows(cell):
+    """(mark, label, grade_id, message) per row of the summary's text output."""
+    [out] = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert "text/html" in out.data and "<table>" in out.data["text/html"]
+    text = out.data["text/plain"]
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r"([✓✗−]) (.+) \((\d+) 点\) ([a-z0-9_]+)$", line)
+        if m:
+            rows.append([m.group(1), m.group(2), m.group(4), ""])
+        elif line.startswith("    ") and rows:
+            rows[-1][3] += line[4:] + "\n"
+    return text, rows
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    c = Course.load(copy_course(ROOT, tmp_path_factory.mktemp("summary") / "course"))
+    build(c)
+    return c
+
+
+def _mutant_submission(course, aid):
+    entry = next(e for e in catalogue.load().mutants if e.id == MUTANTS[aid])
+    return entry, catalogue.apply(reference_submission(course, aid), entry)
+
+
+@pytest.mark.parametrize("aid", [pytest.param(a, marks=pytest.mark.slow) if a.startswith("a4") else a
+                                 for a in sorted(ASSIGNMENTS)])
+def test_run_all_shows_exactly_the_wrong_exercise(course, aid, tmp_path):
+    entry, nb = _mutant_submission(course, aid)
+    files = [release_notebook(course, aid).parent / "mnist.py"] if aid.startswith("a4") else []
+    ran = run_notebook(nb, tmp_path / aid, allow_errors=False, files=files)
+    assert all(c.execution_count for c in ran.cells if c.cell_type == "code" and c.source.strip()), \
+        "Run All stopped before the last cell"
+    errors = {c.metadata.nbgrader.grade_id for c in _test_cells(ran)
+              if any(o.output_type == "error" for o in c.outputs)}
+    assert errors == set(entry.loses)
+    text, rows = _rows(ran.cells[-1])
+    assert [r[2] for r in rows] == [gid for _, gid, _ in _summary_checks(ran)]
+    wrong = {r[2]: r for r in rows if r[0] == "✗"}
+    assert set(wrong) == set(entry.loses), text
+    assert all(r[0] == "✓" for r in rows if r[2] not in wrong), text
+    for r in wrong.values():
+        assert entry.message in r[3], text
+    assert "隠しテスト" in text and "テストセル以外でエラー" not in text
+
+    # nbgrader's own validate still sees the failure (it ignores the tags: errors are errors)
+    folder = tmp_path / "validate"
+    folder.mkdir()
+    for f in files:
+        (folder / f.name).write_bytes(f.read_bytes())
+    nbformat.write(nb, folder / "wrong.ipynb")
+    nbformat.write(reference_submission(course, aid), folder / "right.ipynb")
+    proc = nbgrader(folder, "validate", "wrong.ipynb", check=False)
+    out = proc.stdout + proc.stderr
+    assert "VALIDATION FAILED ON 1 CELL(S)" in out or \
+        f"VALIDATION FAILED ON {len(entry.loses)} CELL(S)" in out, out[-3000:]
+    assert entry.message.split("。")[0][:15] in out, out[-3000:]
+    proc = nbgrader(folder, "validate", "right.ipynb", check=False)
+    assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout[-3000:]
+
+
+def test_fresh_release_runs_to_the_summary_with_every_check_not_implemented(course, tmp_path):
+    nb = nbformat.read(release_notebook(course, "a1_loss"), 4)
+    ran = run_notebook(nb, tmp_path / "a1", allow_errors=False)
+    text, rows = _rows(ran.cells[-1])
+    assert rows and all(r[0] == "✗" for r in rows), text
+    assert all(STUB_MESSAGE in r[3] for r in rows), text
+
+
+def test_summary_outside_ipython_and_without_running_anything():
+    """The helper cell runs under plain Python (tests/test_autograders_* exec the twins) and a
+    summary before any test cell ran says so (− まだ実行していません)."""
+    nb = nbformat.read(ASSIGNMENTS["a1_loss"], 4)
+    helpers = next(c for c in nb.cells if "def _record(" in c.source)
+    ns = {}
+    exec(compile("import numpy as np\n" + helpers.source, "helpers", "exec"), ns)
+    summary = ns["_Summary"]([("問 1", "test_sum_squared_error", 2)])
+    assert repr(summary).splitlines()[1] == "− 問 1 (2 点) test_sum_squared_error"
+    assert "まだ実行していません" in summary._repr_html_()
+    json.dumps(summary._repr_html_())
