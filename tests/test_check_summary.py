@@ -149,3 +149,78 @@ def test_summary_outside_ipython_and_without_running_anything():
     assert repr(summary).splitlines()[1] == "− 問 1 (2 点) test_sum_squared_error"
     assert "まだ実行していません" in summary._repr_html_()
     json.dumps(summary._repr_html_())
+
+
+# --- a2: the slides' 1-D numerical_gradient on the matrix test (issue 19, item 3) ---------------
+
+SLIDES_GRADIENT = '''
+def numerical_gradient(f, x):
+    h = 1e-4 # 0.0001
+    grad = np.zeros_like(x)
+    for idx in range(x.size):
+        tmp_val = x[idx]
+        x[idx] = float(tmp_val) + h
+        fxh1 = f(x) # f(x+h)
+        x[idx] = tmp_val - h
+        fxh2 = f(x) # f(x-h)
+        grad[idx] = (fxh1 - fxh2) / (2*h)
+        x[idx] = tmp_val # 値を元に戻す
+    return grad
+'''
+# the slides' code as written (float(row): TypeError), without float() (x[2] of a 2-row
+# matrix: IndexError), and with a test of the element (a row's truth value: ValueError)
+SLIDES_VARIANTS = {
+    "TypeError": SLIDES_GRADIENT,
+    "IndexError": SLIDES_GRADIENT.replace("float(tmp_val) + h", "tmp_val + h"),
+    "ValueError": SLIDES_GRADIENT.replace("        tmp_val = x[idx]\n",
+                                          "        tmp_val = x[idx]\n        if tmp_val == 0:\n"
+                                          "            continue\n"),
+}
+
+
+@pytest.mark.parametrize("error", sorted(SLIDES_VARIANTS))
+def test_slides_numerical_gradient_on_the_matrix_test_shows_the_japanese_hint(course, error):
+    """The release's cells (imports, helpers, function_2, the matrix test) run with the slides'
+    numerical_gradient: the test fails with the prepared hint, the raw error chained to it."""
+    nb = nbformat.read(release_notebook(course, "a2_gradient"), 4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    ns = {}
+    for gid in ("a2_imports", "a2_test_helpers"):
+        exec(cells[gid], ns)
+    exec(SLIDES_VARIANTS[error], ns)
+    exec(cells["function_2_given"], ns)
+    with pytest.raises(AssertionError) as failed:
+        exec(cells["test_numerical_gradient_matrix"], ns)
+    message = str(failed.value)
+    assert message.startswith(error + ": ")
+    assert type(failed.value.__cause__).__name__ == error
+    assert "1 つの要素ではなく 1 行全体になります" in message and "np.ndindex(x.shape)" in message
+    assert error in message.split("\n", 1)[1]       # the hint names this very error
+
+
+# --- a4: BLAS threads (issue 19, item 4) ----------------------------------------------------------
+
+def test_a4_sets_one_blas_thread_before_numpy_is_imported(tmp_path):
+    """a4's first code cell, run by a fresh Python: the BLAS thread variables are 1 when numpy
+    is imported, and a value the student set beforehand is kept."""
+    import os
+    import subprocess
+    import sys
+    nb = nbformat.read(ASSIGNMENTS["a4_two_layer_net"], 4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert first.source.index("OPENBLAS_NUM_THREADS") < first.source.index("import numpy")
+    probe = ("import sys\n"
+             "class Probe:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name == 'numpy':\n"
+             "            import os\n"
+             "            print('AT_IMPORT', os.environ.get('OPENBLAS_NUM_THREADS'),"
+             " os.environ.get('OMP_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))\n"
+             "        return None\n"
+             "sys.meta_path.insert(0, Probe())\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    for preset, want in ((None, "1 1 1"), ("2", "2 1 1")):
+        run_env = dict(env, **({"OPENBLAS_NUM_THREADS": preset} if preset else {}))
+        out = subprocess.run([sys.executable, "-c", probe + first.source], cwd=tmp_path, env=run_env,
+                             capture_output=True, text=True, timeout=120).stdout
+        assert f"AT_IMPORT {want}" in out.splitlines()[0], out

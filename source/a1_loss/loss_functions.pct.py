@@ -77,7 +77,7 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 
 
 def _call(error, hint, func, *args):
-    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
+    """func(*args) の値。error (例外の型、またはそのタプル) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
     except error as err:

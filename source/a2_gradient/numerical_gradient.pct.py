@@ -76,7 +76,7 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 
 
 def _call(error, hint, func, *args):
-    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
+    """func(*args) の値。error (例外の型、またはそのタプル) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
     except error as err:
@@ -459,8 +459,11 @@ a2_gradient.check_numerical_gradient(numerical_gradient)
 W = np.array([[0.5, -1.0, 2.0],
               [0.0, 1.5, -0.5]])
 W_before = W.copy()
-dW = _call(IndexError, "x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
-           "行列のすべての要素 x[i, j] を 1 つずつずらしてください。", numerical_gradient, function_2, W)
+ROW = ("x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
+       "スライドの for idx in range(x.size) の版では、float(x[idx]) (1 行を 1 つの数にする) が TypeError に、"
+       "行の数を超えた x[idx] が IndexError に、1 行全体を 1 つの数として比べたり代入したりすると ValueError に"
+       "なります。行列のすべての要素 x[i, j] を 1 つずつずらしてください (ヒント: np.ndindex(x.shape))。")
+dW = _call((TypeError, IndexError, ValueError), ROW, numerical_gradient, function_2, W)
 assert np.shape(dW) == (2, 3), _explain(np.shape(dW), (2, 3), "勾配の形 (W と同じ形)")
 assert np.allclose(dW, 2 * W_before), _explain(dW, 2 * W_before, "np.sum(W**2) の勾配 2W", [
     (2 * W_before + 1e-4, "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。"),
