@@ -396,7 +396,7 @@ def test_a3_explorer_without_ipywidgets_and_before_gradient_descent_exists(cours
     cell = _explorer_outputs(nb)
     text = stdout_of(cell)
     assert "ipywidgets がないので" in text
-    assert "gradient_descent を使えませんでした (NotImplementedError" in text and "課題 3-1" in text
+    assert "gradient_descent を使えませんでした (NotImplementedError" in text and "問 1" in text
 
 
 @pytest.mark.slow

@@ -20,13 +20,26 @@
 # 2. **学習率 (learning rate)** が大きすぎる・小さすぎるとどうなるかを実験する
 # 3. 重み 2×3 だけをもつ簡単なニューラルネット `simpleNet` で、重みに関する勾配 $\partial L / \partial W$ を求める
 #
-# **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください
-# (インターネット接続は不要です)。`# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)`
-# を消して) にコードを書き、すぐ下のテストのセルを実行して確かめます。テストのセルは
-# 書き換えないでください。採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
+# ## 進め方
 #
-# Google Colaboratory でも、このノートブックをアップロードすればそのまま動きます
-# (Google ドライブのマウントは不要です)。
+# - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError(...)` の部分を
+#   消して、自分のコードを書きます。
+# - 各問のすぐ下の **テストセル** を実行して確かめます (テストセルは書き換えないでください)。
+#   何も表示されずエラーも出なければ、見えているテストには合格です。提出後は、別の入力での
+#   見えていないテスト (**隠しテスト**) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセル (記述問題) には、日本語の文章で答えます
+#   (教員が採点します)。
+# - ノートブックの最後の「提出の前に」に、提出前の確認の手順と、すべてのテストセルの結果をまとめた表があります。
+#
+# ## 実行環境
+#
+# - **Jupyter Notebook / JupyterLab**: このノートブックを開き、上のセルから順に実行します。
+#   インターネット接続は不要です (使うのは NumPy と Matplotlib だけです)。
+# - **Google Colab**: 「ファイル → ノートブックをアップロード」でこのファイルを開きます (Google ドライブの
+#   マウントは不要です)。ほかにアップロードするファイルはありません。ランタイムがリセットされると
+#   (しばらく操作しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、実行の結果と変数は消えます。
+#   上から実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で
+#   保存した .ipynb です。
 
 # %%
 import numpy as np
@@ -204,7 +217,7 @@ print(numerical_gradient(function_2, np.array([3.0, 4.0])))  # [6. 8.] になる
 # 勾配の逆向きに進んで最小値を探すので **勾配降下法 (gradient descent method)** とも呼びます
 # (符号を変えて最大値を探す勾配上昇法もありますが、本質は同じです)。
 #
-# ### 課題 3-1: `gradient_descent` (4 点)
+# ### 問 1: `gradient_descent` (4 点)
 #
 # `gradient_descent(f, init_x, lr=0.01, step_num=100)` を実装してください。
 #
@@ -325,7 +338,7 @@ plt.show()
 #
 # 学習率 $\eta$ は大きすぎても小さすぎても、よい場所にたどり着けません。
 #
-# ### 課題 3-2: 学習率の実験 (1 点)
+# ### 問 2: 学習率の実験 (1 点)
 #
 # 同じ出発点 `[-3.0, 4.0]`、同じ `step_num=100` で、
 #
@@ -378,7 +391,7 @@ def plot_descent(lr=0.1, step_num=20):
         x_end, path = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=lr, step_num=step_num)
         x_end, path = np.asarray(x_end, dtype=float).reshape(2), np.asarray(path, dtype=float).reshape(-1, 2)
     except Exception as err:  # まだ実装していない、またはエラーになった
-        print(f"gradient_descent を使えませんでした ({type(err).__name__}: {err})。先に課題 3-1 を仕上げてください。")
+        print(f"gradient_descent を使えませんでした ({type(err).__name__}: {err})。先に問 1 を仕上げてください。")
         return
     path = np.vstack([path, x_end])  # 更新前の点の記録 + 最後の点
     g0, g1 = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-4.5, 4.5, 100))
@@ -409,7 +422,7 @@ else:
         step_num=widgets.IntSlider(value=20, min=1, max=200, description="step_num", continuous_update=False))
 
 # %% [markdown]
-# ### 課題 3-3: 記述問題 (2 点、手動採点)
+# ### 問 3 (2 点、記述問題: 教員が採点)
 #
 # 上の実験の結果から、(1) 学習率が大きすぎるとき・小さすぎるときに何が起きるか、
 # (2) 学習率のような値を **ハイパーパラメータ (hyper-parameter)** と呼ぶのはなぜか
@@ -462,7 +475,7 @@ def softmax(x):
 
 
 def cross_entropy_error(y, t):
-    """交差エントロピー誤差 (バッチ対応、t は one-hot 表現)"""
+    """交差エントロピー誤差 (バッチ対応、t は ワンホット表現)"""
     if y.ndim == 1:
         t = t.reshape(1, t.size)
         y = y.reshape(1, y.size)
@@ -472,13 +485,13 @@ def cross_entropy_error(y, t):
 
 
 # %% [markdown]
-# ### 課題 3-4: `simpleNet` (2 点)
+# ### 問 4: `simpleNet` (2 点)
 #
 # 重み `W` (形 (2, 3)) だけをもつ簡単なニューラルネットのクラス `simpleNet` を完成させてください。
 #
 # - `__init__`: 重みをガウス分布の乱数で初期化します (済み)。
 # - `predict(x)`: 入力 `x` (形 (2,) または (N, 2)) に対して、スコア `np.dot(x, self.W)` を返す。
-# - `loss(x, t)`: `predict` の結果を `softmax` で確率にし、正解ラベル `t` (one-hot 表現) との
+# - `loss(x, t)`: `predict` の結果を `softmax` で確率にし、正解ラベル `t` (ワンホット表現) との
 #   `cross_entropy_error` を返す。
 
 # %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "simple_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -503,7 +516,7 @@ class simpleNet:
 
 # %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_simple_net", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # テストセル: test_simple_net
-"""simpleNet の predict と loss: 教科書と同じ重み W で値を比べる"""
+"""simpleNet の predict と loss: 教科書『ゼロから作る Deep Learning』の例と同じ重み W で値を比べる"""
 net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
                   [0.85557411, 0.03563661, 0.69422093]])
@@ -523,7 +536,7 @@ a3_gradient_descent.check_simple_net(simpleNet)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 課題 3-5: 重みに関する勾配 `dW` (2 点)
+# ### 問 5: 重みに関する勾配 `dW` (2 点)
 #
 # 次のセルの `net`, `x`, `t` について、損失関数の重みに関する勾配 `dW` を `numerical_gradient` で
 # 求めてください。`numerical_gradient` に渡す関数は「重み `W` を受け取って損失を返す関数」です:
@@ -540,7 +553,7 @@ a3_gradient_descent.check_simple_net(simpleNet)
 # %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "simple_net_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
 net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
-                  [0.85557411, 0.03563661, 0.69422093]])  # 教科書と同じ重み
+                  [0.85557411, 0.03563661, 0.69422093]])  # 教科書『ゼロから作る Deep Learning』の例と同じ重み
 x = np.array([0.6, 0.9])
 t = np.array([0, 0, 1])  # 正解はクラス 2
 
@@ -552,7 +565,7 @@ print(dW)
 
 # %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_simple_net_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # テストセル: test_simple_net_gradient
-"""simpleNet の重みに関する勾配 dW: 形が (2, 3) で、教科書の値と一致するか"""
+"""simpleNet の重みに関する勾配 dW: 形が (2, 3) で、教科書『ゼロから作る Deep Learning』の例の値と一致するか"""
 assert np.shape(dW) == (2, 3), f"dW の形は W と同じ (2, 3) のはずです: {np.shape(dW)}"
 assert np.allclose(dW, [[0.21924763, 0.14356247, -0.36281009],
                         [0.32887144, 0.2153437, -0.54421514]], rtol=1e-4), _explain(

