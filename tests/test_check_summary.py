@@ -14,8 +14,9 @@ import json
 import re
 
 import nbformat
+import numpy as np
 import pytest
-from conftest import BIN, ROOT, assignments, nbgrader
+from conftest import ROOT, assignments, nbgrader
 
 from autograders import catalogue
 from nncourse.build import build, release_notebook
@@ -113,6 +114,8 @@ def test_run_all_shows_exactly_the_wrong_exercise(course, aid, tmp_path):
     for r in wrong.values():
         assert entry.message in r[3], text
     assert "隠しテスト" in text and "テストセル以外でエラー" not in text
+    if aid.startswith("a4"):
+        _check_a4_digits_and_overfitting(ran)
 
     # nbgrader's own validate still sees the failure (it ignores the tags: errors are errors)
     folder = tmp_path / "validate"
@@ -224,3 +227,79 @@ def test_a4_sets_one_blas_thread_before_numpy_is_imported(tmp_path):
         out = subprocess.run([sys.executable, "-c", probe + first.source], cwd=tmp_path, env=run_env,
                              capture_output=True, text=True, timeout=120).stdout
         assert f"AT_IMPORT {want}" in out.splitlines()[0], out
+
+
+# --- the lecture's first and last slides, taught (issue 19, items 5 and 7) ---------------------
+
+def _check_a4_digits_and_overfitting(ran):
+    """a4 shows MNIST digits before training, and its small-subset run overfits: the 300
+    training images reach accuracy 1.0 while the test images stay far below."""
+    digits = next(c for c in ran.cells if c.cell_type == "code" and "image.reshape(28, 28)" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in digits.outputs)
+    small = next(c for c in ran.cells if c.cell_type == "code" and "small_net = TwoLayerNet" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in small.outputs)
+    line = "".join(o.get("text", "") for o in small.outputs if o.output_type == "stream")
+    m = re.search(r"訓練データの認識精度 ([0-9.]+)、テストデータの認識精度 ([0-9.]+)", line)
+    train_acc, test_acc = float(m.group(1)), float(m.group(2))
+    assert train_acc >= 0.99 and 0.6 < test_acc < 0.9 and train_acc - test_acc > 0.1, line
+
+
+def _cells_by_source(nb, *needles):
+    return [next(c.source for c in nb.cells if c.cell_type == "code" and n in c.source) for n in needles]
+
+
+def test_a3_lr10_text_tells_the_truth():
+    """a3's explanation of lr=10: -19 times per step, then frozen near -2.6e13 because x + h
+    rounds to x there (the numerical gradient is 0)."""
+    from reference import gradient_descent, numerical_gradient
+    text = "\n".join(c.source for c in nbformat.read(ASSIGNMENTS["a3_gradient_descent"], 4).cells)
+    assert "-2.6 \\times 10^{13}" in text and "-19x" in text and "lr} > 1" in text
+    f = lambda x: float(np.sum(x ** 2))  # noqa: E731
+    x, hist = gradient_descent(f, np.array([-3.0, 4.0]), lr=10.0, step_num=100)
+    assert np.allclose(hist[1], [57.0, -76.0]) and np.allclose(hist[2], [-1083.0, 1444.0], rtol=1e-6)
+    assert -2.7e13 < x[0] < -2.5e13 and -1.4e12 < x[1] < -1.2e12
+    assert np.array_equal(numerical_gradient(f, x.copy()), [0.0, 0.0])
+    assert np.array_equal(hist[20], x)            # frozen long before step 100
+
+
+@pytest.mark.parametrize("lr,step_num", [(1.05, 20), (10.0, 100), (0.1, 20)])
+def test_a3_explorer_axes_follow_the_path(course, lr, step_num):
+    """plot_descent's axes contain every point of the path (so divergence is visible), and stay
+    at ±4.5 for a converging learning rate."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from reference import gradient_descent
+    nb = nbformat.read(release_notebook(course, "a3_gradient_descent"), 4)
+    [given, explorer] = _cells_by_source(nb, "def function_2(", "def plot_descent(")
+    ns = {"np": np, "plt": plt}
+    exec(given, ns)
+    ns["gradient_descent"] = gradient_descent
+    exec(explorer.split("\ntry:\n    import ipywidgets")[0], ns)
+    plt.close("all")
+    ns["plot_descent"](lr, step_num)
+    ax = plt.gcf().axes[0]
+    x_end, path = gradient_descent(ns["function_2"], np.array([-3.0, 4.0]), lr=lr, step_num=step_num)
+    reach = np.max(np.abs(np.vstack([path, x_end])))
+    lo, hi = ax.get_xlim()
+    assert hi >= reach and lo <= -reach and ax.get_ylim()[1] >= reach
+    if reach < 4.5:
+        assert (lo, hi) == (-4.5, 4.5)
+    plt.close("all")
+
+
+def test_a1_teaches_training_and_test_data_first():
+    nb = nbformat.read(ASSIGNMENTS["a1_loss"], 4)
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    before = "\n".join(c.source for c in nb.cells[:first_code])
+    for term in ("訓練データ (training data)", "テストデータ (test data)", "汎化能力 (generalization ability)",
+                 "過学習 (overfitting)"):
+        assert term in before, term
+
+
+@pytest.mark.parametrize("aid", sorted(ASSIGNMENTS))
+def test_each_notebook_ends_with_try_more_then_before_submit(aid):
+    nb = nbformat.read(ASSIGNMENTS[aid], 4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in nb.cells[-3:]]
+    assert ids == [f"{aid[:2]}_try_more", f"{aid[:2]}_before_submit", f"{aid[:2]}_check_summary"]
+    assert "採点されません" in nb.cells[-3].source and nb.cells[-3].cell_type == "markdown"

@@ -47,6 +47,22 @@
 #   上から実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で
 #   保存した .ipynb です。
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_test_data_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 0. 訓練データとテストデータ
+#
+# 機械学習では、手元のデータを 2 つに分けて使います。
+#
+# - **訓練データ (training data)**: 学習に使うデータ。このデータで損失関数が小さくなるように、重みパラメータを探します。
+# - **テストデータ (test data)**: 学習には使わず、学習が終わったネットワークの性能を評価するためだけに使うデータ。
+#
+# 分けるのは、私たちが欲しいのが **汎化能力 (generalization ability)**、つまり訓練データに含まれない
+# **未知のデータ** も正しく認識できる力だからです。例えば手書き数字の認識なら、学習に使った画像ではなく、
+# これから誰かが書く新しい数字を読めることが大切です。訓練データだけで評価すると、その訓練データに
+# 過度に適合して、ほかのデータを正しく認識できない状態を見逃します。この状態を **過学習 (overfitting)** といい、
+# 避けなければなりません (課題 4 で、MNIST の訓練データを減らして過学習を実際に起こしてみます)。
+#
+# この課題では、学習の指標となる **損失関数** を作ります。
+
 # %% nbgrader={"grade": false, "grade_id": "a1_imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import matplotlib.pyplot as plt
@@ -530,6 +546,16 @@ print("損失関数の変化:", loss(c0 + h) - loss(c0))
 #   損失関数を指標にする。
 #
 # 次の課題では、この損失関数を小さくするための **数値微分** と **勾配** を学びます。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a1_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう (提出の前に消す必要はありません)。
+#
+# - 正解クラスの出力 $y_k$ を 0.01 から 1 まで変えながら、2乗和誤差と交差エントロピー誤差をグラフにして比べる。
+#   $y_k$ が 0 に近い (大きく間違えている) とき、どちらの損失が大きくなるでしょうか。
+# - `delta` を `1e-7` から `1e-3` や `1e-12` に変えると、`y_zero` の交差エントロピー誤差はどう変わるか。
+# - 「4. なぜ損失関数を使うのか」のデータ数を 30 から 300 に増やすと、認識精度の階段はどうなるか。
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "a1_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 提出の前に

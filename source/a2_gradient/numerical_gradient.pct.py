@@ -580,6 +580,16 @@ a2_gradient.check_gradient_field(points, arrows)
 # 次の課題では、この勾配の方向へ少しずつ進む **勾配法 (gradient method)** で、関数の最小値や
 # ニューラルネットの重みを求めます。
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a2_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう (提出の前に消す必要はありません)。
+#
+# - `numerical_gradient` の `h` を `1e-2` や `1e-8` に変えた版を作り、`function_2` の (3, 4) での勾配の誤差を比べる。
+# - $f(x_0, x_1) = x_0^2 + 4x_1^2$ の勾配のグラフを描く。矢印はまだ最小点 $(0, 0)$ を向いているでしょうか
+#   (向きと長さに注目)。
+# - 前方差分で勾配を求める版を書き、中心差分の版との差を、いろいろな点で比べる。
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "a2_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 提出の前に
 #

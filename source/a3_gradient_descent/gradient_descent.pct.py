@@ -371,6 +371,17 @@ a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# #### lr=10.0 の結果が約 $-2.6 \times 10^{13}$ で止まるのはなぜか
+#
+# $f(x_0, x_1) = x_0^2 + x_1^2$ の勾配は $(2x_0, 2x_1)$ なので、1 回の更新は
+# $x \leftarrow x - 10 \cdot 2x = -19x$ です。最初の 10 回ほどは、毎回 $-19$ 倍になって原点から遠ざかります
+# ($-3 \to 57 \to -1083 \to \cdots$)。ところが $|x|$ が $10^{12}$ くらいになると、課題 2 の「h の大きさと誤差」で見た
+# **丸め誤差** が効きます。そのくらい大きな数どうしの間隔は約 0.004 なので、$x + h$ ($h = 10^{-4}$) が
+# $x$ と同じ数に丸められ、数値微分の勾配が 0 になります。勾配が 0 なので $x$ はそれ以上動かず、
+# $[-2.6 \times 10^{13}, -1.3 \times 10^{12}]$ のまま残ります。最小値に着いたのではなく、発散して数値微分が
+# 働かなくなった結果です (本当の勾配 $2x$ はとても大きい)。
+
+# %% [markdown]
 # ### 学習率を変えながら確かめる (採点されません)
 #
 # 学習率のようなハイパーパラメータは、値を **変更しながら確認する** 作業が必要です。次のセルを実行すると
@@ -378,8 +389,10 @@ a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
 # 計算した $(-3, 4)$ からの経路が、等高線の上に描き直されます。
 #
 # 試してみましょう: `lr` = 0.01 (ゆっくり進む)、0.1、0.5 (1 回で原点に着く)、0.9 (原点の両側を行き来する)、
-# 1.0 (同じ 2 点を行き来して進まない)、1.1 より大きい値 (発散する)、上の実験の 1e-10 と 10。
-# 関数 $f(x_0, x_1) = x_0^2 + x_1^2$ では 1 回の更新で $x \leftarrow (1 - 2\,\mathrm{lr})\, x$ になるので、その理由も考えてみてください。
+# 1.0 (同じ 2 点を行き来して進まない)、1 より少しでも大きい値 (例えば 1.05: 発散する)、上の実験の 1e-10 と 10。
+# 関数 $f(x_0, x_1) = x_0^2 + x_1^2$ では 1 回の更新で $x \leftarrow (1 - 2\,\mathrm{lr})\, x$ になります。
+# $|1 - 2\,\mathrm{lr}| < 1$、つまり $0 < \mathrm{lr} < 1$ なら原点に近づき、$\mathrm{lr} > 1$ なら 1 回ごとに
+# 原点から遠ざかって発散します。図の範囲は経路に合わせて広がるので、発散すると軸の目盛りが大きくなります。
 #
 # スライダーは JupyterLab、Jupyter Notebook、Google Colab で動きます (`ipywidgets` を使います。
 # インストールされていなければ、代わりにいくつかの学習率の図を並べて表示します)。
@@ -394,14 +407,16 @@ def plot_descent(lr=0.1, step_num=20):
         print(f"gradient_descent を使えませんでした ({type(err).__name__}: {err})。先に問 1 を仕上げてください。")
         return
     path = np.vstack([path, x_end])  # 更新前の点の記録 + 最後の点
-    g0, g1 = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-4.5, 4.5, 100))
+    finite = path[np.all(np.isfinite(path), axis=1)]
+    lim = max(4.5, 1.1 * np.max(np.abs(finite))) if len(finite) else 4.5  # 図の範囲は経路が入る大きさ
+    g0, g1 = np.meshgrid(np.linspace(-lim, lim, 100), np.linspace(-lim, lim, 100))
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.contour(g0, g1, g0 ** 2 + g1 ** 2, levels=[0.5, 2, 4.5, 8, 12.5, 18, 24.5], colors="gray",
-               linestyles="--", linewidths=0.8)
+    ax.contour(g0, g1, g0 ** 2 + g1 ** 2, levels=(lim / 4.5) ** 2 * np.array([0.5, 2, 4.5, 8, 12.5, 18, 24.5]),
+               colors="gray", linestyles="--", linewidths=0.8)
     ax.plot(path[:, 0], path[:, 1], "o-", markersize=4)
     ax.plot(0, 0, "+k", markersize=12)
-    ax.set_xlim(-4.5, 4.5)
-    ax.set_ylim(-4.5, 4.5)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
     ax.set_xlabel("X0")
     ax.set_ylabel("X1")
     ax.set_title(f"lr={lr:.3g}, step_num={step_num}: last x = [{x_end[0]:.3g}, {x_end[1]:.3g}]")
@@ -597,6 +612,16 @@ a3_gradient_descent.check_simple_net_gradient(dW)
 #   数値微分 `numerical_gradient(lambda W: net.loss(x, t), net.W)` で求められる。
 #
 # 次の課題では、これらを組み合わせて 2 層ニューラルネットを作り、MNIST の手書き数字を学習させます。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a3_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう (提出の前に消す必要はありません)。
+#
+# - スライダーで `lr` = 0.9、0.99、1.0、1.01 を試し、$1 - 2\,\mathrm{lr}$ の値と経路の形を比べる。
+# - 関数を $f(x_0, x_1) = x_0^2 + 10x_1^2$ に変えて、発散しない一番大きな学習率を探す
+#   (ヒント: 1 回の更新で $x_1 \leftarrow (1 - 20\,\mathrm{lr})\, x_1$)。
+# - `simpleNet` で `net.W -= 0.1 * dW` を 100 回繰り返し (毎回 `dW` を求め直す)、損失がどう減るかをグラフにする。
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "a3_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 提出の前に

@@ -580,6 +580,20 @@ print("x_train:", x_train.shape, x_train.dtype, " t_train:", t_train.shape)
 print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 
 # %% [markdown]
+# 訓練データの最初の 10 枚を見てみましょう。1 枚の画像は 784 個の値の 1 行なので、`reshape(28, 28)` で
+# 28×28 の画像に並べ直して表示します。上の数字は正解ラベル (ワンホット表現の `t_train` の、1 になっている位置
+# `argmax`) です (実行するだけのセルです)。
+
+# %% tags=["raises-exception"]
+fig, axes = plt.subplots(1, 10, figsize=(12, 1.8))
+for ax, image, label in zip(axes, x_train[:10], t_train[:10]):
+    ax.imshow(image.reshape(28, 28), cmap="gray_r")
+    ax.set_title(str(label.argmax()))
+    ax.axis("off")
+plt.show()
+print("x_train[0] の値の範囲:", x_train[0].min(), "〜", x_train[0].max(), " t_train[0]:", t_train[0])
+
+# %% [markdown]
 # ### 問 3: パラメータの更新 `train_step` (2 点)
 #
 # スライドの学習の手順 (1. ミニバッチ、2. 勾配の算出、3. パラメータの更新、4. 繰り返す) のうち、
@@ -764,35 +778,70 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ### 過学習を起こしてみる
+#
+# 上の学習では、訓練データとテストデータの認識精度の線がほとんど重なりました。では、訓練データが
+# **少ない** とどうなるでしょうか。次のセルは、あなたの `TwoLayerNet` と `train_step` で、訓練データを
+# 最初の **300 枚だけ** にして、同じ設定 (隠れ層 50、ミニバッチ 100、学習率 0.1) で 3,000 回 (1,000 エポック)
+# 学習させ、150 回ごとに、その 300 枚 (train) とテストデータ 10,000 枚 (test) の認識精度を記録します
+# (実行するだけのセルです。数秒かかります。上の `network` などの変数は変えません)。
+
+# %% tags=["raises-exception"]
+np.random.seed(1)
+small_net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
+for key in small_net.params:
+    small_net.params[key] = small_net.params[key].astype(np.float32)
+x_small, t_small = x_train[:300], t_train[:300]   # 訓練データを 300 枚だけ使う
+small_iters, small_train_acc, small_test_acc = [], [], []
+for i in range(3000):
+    batch_mask = np.random.choice(300, 100)
+    train_step(small_net, x_small[batch_mask], t_small[batch_mask], 0.1)
+    if i % 150 == 0 or i == 2999:
+        small_iters.append(i)
+        small_train_acc.append(small_net.accuracy(x_small, t_small))
+        small_test_acc.append(small_net.accuracy(x_test, t_test))
+print(f"300 枚で学習: 訓練データの認識精度 {small_train_acc[-1]:.3f}、テストデータの認識精度 {small_test_acc[-1]:.3f}")
+
+plt.figure(figsize=(6, 4))
+plt.plot(small_iters, small_train_acc, marker="o", label="train acc (300 images)")
+plt.plot(small_iters, small_test_acc, marker="s", linestyle="--", label="test acc")
+plt.xlabel("iteration")
+plt.ylabel("accuracy")
+plt.ylim(0, 1.0)
+plt.legend(loc="lower right")
+plt.show()
+
+# %% [markdown]
 # ### 問 5 (2 点、記述問題: 教員が採点)
 #
-# 上の 2 つのグラフから読み取れることを、3〜5 文で説明してください。次の言葉を使うこと:
-# **過学習**、**汎化能力 (generalization ability)**。
+# 60,000 枚で学習したとき (上の「学習の経過」のグラフ) と、300 枚だけで学習したとき (すぐ上のグラフ) を比べて、
+# 3〜5 文で説明してください。次の言葉を使うこと: **過学習 (overfitting)**、**汎化能力 (generalization ability)**。
 #
-# - 損失関数の値と認識精度は、学習が進むとそれぞれどう変わりましたか。
-# - 訓練データとテストデータの認識精度を比べると、過学習は起きていると言えますか。その理由は。
-# - 訓練データとテストデータを分けて評価するのはなぜですか。
+# - それぞれ、訓練データとテストデータの認識精度は最後にいくつになり、その差はどうでしたか (数値で)。
+# - どちらで過学習が起きていると言えますか。その理由は。
+# - 訓練データとテストデータを分けて評価するのはなぜですか。訓練データの認識精度だけを見ていたら、
+#   300 枚のときに何を見誤りますか。
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_overfitting", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # **採点の観点** (リリース版には含まれません):
 #
-# - 損失は学習とともに (ばらつきながら) 減り、認識精度は最初の約 0.1 から 0.94 程度まで上がる。
-# - 訓練データとテストデータの認識精度がほぼ同じ曲線で上がり、差がほとんどない
-#   (テストの精度が途中から下がったり、訓練だけが上がり続けたりしていない) ので、過学習は起きていない。
+# - 60,000 枚: 訓練・テストとも約 0.94 で、差は 0.01 未満 (2 本の線がほぼ重なる) → 過学習は起きていない。
+# - 300 枚: 訓練データの認識精度は 1.0 (全問正解) になるが、テストデータは約 0.8 で止まり、差が約 0.2 ある
+#   → 訓練データに過度に適合した過学習。
 # - 過学習 = 訓練データに過度に適合し、それ以外のデータを正しく認識できない状態。
-#   汎化能力 = 訓練データに含まれない未知のデータにも対応できる能力。
-#   学習に使っていないテストデータで評価しないと汎化能力を測れない (過学習に気づけない)。
+#   汎化能力 = 訓練データに含まれない未知のデータにも対応できる能力。300 枚のネットワークは汎化能力が低い。
+# - 学習に使っていないテストデータで評価しないと汎化能力を測れない: 訓練データの精度 1.0 だけを見ると、
+#   よいネットワークができたと見誤る。
 #
 # **解答例**:
 #
-# 損失関数の値は、ミニバッチごとにばらつきながらも学習が進むにつれて小さくなり、認識精度は最初の
-# 約 0.1 (でたらめに答えるのと同じ) から、最後には訓練データ・テストデータとも約 0.94 まで上がりました。
-# 訓練データとテストデータの認識精度の 2 本の線はほとんど重なっていて、最後まで差がほとんどありません。
-# 訓練データでだけ精度が高くテストデータで低い状態 (訓練データに過度に適合した過学習) にはなっておらず、
-# 過学習は起きていないと言えます。学習に使っていないテストデータでも同じ精度が出ているので、
-# このネットワークは未知のデータにも対応できる汎化能力を身につけています。
-# 訓練データだけで評価すると過学習に気づけないため、訓練データとテストデータを分けて評価します。
+# 60,000 枚で学習したときは、最後の認識精度が訓練データ・テストデータとも約 0.94 で、差は 0.01 もなく、
+# 2 本の線はほとんど重なっていました。300 枚だけで学習したときは、訓練データの認識精度は 1.0 になりましたが、
+# テストデータでは約 0.8 にとどまり、約 0.2 の差が開きました。300 枚のほうは、学習に使った画像にだけ
+# 過度に適合して、それ以外の画像を正しく認識できない過学習の状態で、未知のデータに対応する汎化能力が
+# 低いと言えます。60,000 枚のほうは過学習が起きておらず、汎化能力が身についています。訓練データの認識精度
+# 1.0 だけを見るとよく学習できたと見誤るので、学習に使っていないテストデータで汎化能力を評価します。
 # ### END SOLUTION
 
 # %% [markdown]
@@ -808,6 +857,19 @@ plt.show()
 #   (**汎化能力** が身についているか) を確かめる。
 # - データセットは **訓練用** と **テスト用** に分ける。学習は損失関数を指標とし、それが小さくなるように
 #   重みパラメータを **勾配法** で更新する。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a4_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう。上の `network` や `train_loss_list` などの変数は上書きしないように、
+# 別の名前を使ってください (採点は、上のテストセルを実行したときの値で行われます)。
+#
+# - 隠れ層の大きさ `hidden_size` を 10、50、100 に、学習率を 0.01、0.1、0.5 に変えて学習させ、認識精度の曲線を
+#   比べる (「過学習を起こしてみる」のセルを写して、`small_net` の作り方と学習率を変えると簡単です)。
+# - 過学習の実験の 300 枚を 1,000 枚、3,000 枚に増やすと、訓練データとテストデータの認識精度の差はどうなるか。
+# - テストデータのうち間違えた画像を表示する:
+#   `wrong = np.where(np.argmax(network.predict(x_test), axis=1) != np.argmax(t_test, axis=1))[0]` で番号が分かります。
+#   人が見ても読みにくい数字でしょうか。
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "a4_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 提出の前に
