@@ -146,9 +146,9 @@ class _Summary:
     def _repr_html_(self):
         color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
         cells = "".join(
-            f"<tr><td style='text-align:left'>{_html.escape(label)}</td>"
+            f"<tr><td style='text-align:left;white-space:nowrap'>{_html.escape(label)}</td>"
             f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
-            f"<td>{points}</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='white-space:nowrap'>{points} 点</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
             f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
             for label, name, points, mark, message in self.rows)
         errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
