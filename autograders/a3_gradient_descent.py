@@ -243,7 +243,7 @@ def check_simple_net(simpleNet):  # noqa: N803
     W = rng.standard_normal((2, 3))
     inputs = [
         ("x = [0.6, 0.9] (1 つのデータ), t = [0, 0, 1]", np.array(BOOK_X), np.array(BOOK_T)),
-        ("x: 形 (4, 2) のバッチ, t: one-hot (4, 3)", rng.standard_normal((4, 2)),
+        ("x: 形 (4, 2) のバッチ, t: ワンホット表現 (4, 3)", rng.standard_normal((4, 2)),
          np.eye(3)[[0, 2, 1, 2]]),
     ]
     student = simpleNet.student

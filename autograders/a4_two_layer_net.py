@@ -46,7 +46,7 @@ HINTS = {
     "loss_sum": "損失がバッチサイズ倍になっています。交差エントロピー誤差はバッチの平均 "
                 "(バッチサイズで割る) です。",
     "loss_predict": "loss は self.predict(x) の出力 (確率) と t の cross_entropy_error です。",
-    "acc_no_argmax": "t が one-hot 表現のときは np.argmax(t, axis=1) で正解ラベルに直してから "
+    "acc_no_argmax": "t がワンホット表現のときは np.argmax(t, axis=1) で正解ラベルに直してから "
                      "比べてください。",
     "acc_labels": "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。",
     "acc_percent": "認識精度は 0〜1 の割合で返してください (100 を掛けない)。",
@@ -266,7 +266,7 @@ def check_loss(TwoLayerNet):  # noqa: N803
             labels[::2] = np.argmax(_ref_net(params).predict(x), axis=1)[::2]
         t = _one_hot(labels, sizes[2])
         inputs.append((desc, n, params, x, t))
-        cases.append((sizes, {}, params, [("loss", (x, t), desc + "、t は one-hot")]))
+        cases.append((sizes, {}, params, [("loss", (x, t), desc + "、t はワンホット表現")]))
     for (desc, n, params, x, t), (_, (got,)) in zip(inputs,
                                                     _student_nets(check, TwoLayerNet, cases)):
         got = _ok(got)
@@ -279,7 +279,7 @@ def check_loss(TwoLayerNet):  # noqa: N803
                 return HINTS["softmax_overflow"]
             return _predict_hint(x, params)(g, e) or HINTS["loss_predict"]
 
-        assert_close(check, got, expected, desc=desc + "、t は one-hot", hint=hint)
+        assert_close(check, got, expected, desc=desc + "、t はワンホット表現", hint=hint)
 
 
 def _own_accuracy(y, labels):
@@ -311,7 +311,7 @@ def check_accuracy(TwoLayerNet):  # noqa: N803
         wrong = _rng(seed + 200).random(n) < 0.4                  # about 60 % correct
         labels = np.where(wrong, (pred + 1 + _rng(seed + 300).integers(0, sizes[2] - 1, n))
                           % sizes[2], pred)
-        for kind, t in (("one-hot 表現", _one_hot(labels, sizes[2])), ("ラベル (形 (N,))", labels)):
+        for kind, t in (("ワンホット表現", _one_hot(labels, sizes[2])), ("ラベル (形 (N,))", labels)):
             desc = f"x: 形 {x.shape}, t: {kind}"
             inputs.append((n, x, rnet, labels, kind, t, desc))
             cases.append((sizes, {}, params, [("accuracy", (x, t), desc), ("predict", (x,), desc)]))
@@ -330,7 +330,7 @@ def check_accuracy(TwoLayerNet):  # noqa: N803
                 return HINTS["acc_percent"]
             if np.isclose(g, n * e):
                 return HINTS["acc_count"]
-            return HINTS["acc_no_argmax"] if kind.startswith("one-hot") else HINTS["acc_labels"]
+            return HINTS["acc_no_argmax"] if kind.startswith("ワンホット") else HINTS["acc_labels"]
 
         assert_close(check, got, expected, desc=desc, hint=hint)
 
@@ -351,7 +351,7 @@ def check_numerical_gradient(TwoLayerNet):  # noqa: N803
     params = _params(sizes, 8)
     x = _rng(108).random((n, sizes[0]))
     t = _one_hot(_rng(208).integers(0, sizes[2], n), sizes[2])
-    desc = f"ネットワーク {sizes}, x: 形 {x.shape}, t: one-hot"
+    desc = f"ネットワーク {sizes}, x: 形 {x.shape}, t: ワンホット表現"
     cases = [(sizes, {}, params, [("numerical_gradient", (x, t), desc), (PARAMS, (), desc)])]
     _, (grads, after) = next(_student_nets(check, TwoLayerNet, cases))
     grads = _as_grads(check, _ok(grads), desc)
@@ -469,7 +469,7 @@ def _check_step(check, train_step, TwoLayerNet):  # noqa: N803
         nets = list(_student_nets(check, TwoLayerNet, cases))
     except CheckFailed as exc:
         raise CheckFailed(M.render(check, "train_step を確かめるためのネットワークを TwoLayerNet で"
-                                   "作れませんでした。", hint="先に課題 4-1 の TwoLayerNet のテストを"
+                                   "作れませんでした。", hint="先に問 1 の TwoLayerNet のテストを"
                                    "通してください。") + f"\n{exc}") from None
     for (desc, dtype, params, batches), (_, results) in zip(inputs, nets):
         rnet = _ref_net(params)
@@ -502,7 +502,7 @@ def _require_step(check, train_step, TwoLayerNet):  # noqa: N803
     try:
         _check_step(check, train_step, TwoLayerNet)
     except CheckFailed:
-        fail(check, "パラメータの更新 train_step (課題 4-3) のテストが通っていないので、"
+        fail(check, "パラメータの更新 train_step (問 3) のテストが通っていないので、"
                     "この学習は採点できません。",
              hint="学習の点は、採点で train_step を別の重み・ミニバッチ・学習率で呼び出し、"
                   "正しく更新されることを確かめてから与えます。上の train_step のテストを通し、"

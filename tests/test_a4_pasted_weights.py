@@ -114,7 +114,7 @@ def test_pasted_network_next_to_answers_loses_exactly_the_training_points(graded
     messages = {c["grade_id"]: c["message"] or "" for c in r["cells"]}
     assert "まだ実装されていません" in messages["test_train_step"]
     for g in TRAINING[1:]:
-        assert "train_step (課題 4-3) のテストが通っていない" in messages[g], messages[g]
+        assert "train_step (問 3) のテストが通っていない" in messages[g], messages[g]
 
 
 def test_source_cells_are_still_graded(graded):

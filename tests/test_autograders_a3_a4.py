@@ -714,7 +714,7 @@ def test_a_pasted_network_gains_nothing_without_a_working_step(trained):
     for step in (step_not_written, step_ascent, step_copies):
         msg = fails(A4.check_training_history, *fake_history(trained), net, step, BookNet,
                     hint="上の train_step のテストを通し")
-        assert "train_step (課題 4-3) のテストが通っていない" in msg
+        assert "train_step (問 3) のテストが通っていない" in msg
         fails(A4.check_training_result, net, *fake_history(trained)[1:], step, BookNet,
               hint="上の train_step のテストを通し")
 

@@ -58,7 +58,10 @@ def test_each_graded_cell_is_well_formed(aid, path):
     for cell in tests:
         src = cell.source
         assert cell.metadata["nbgrader"]["points"] > 0
-        assert src.lstrip().startswith(('"""', "'''")), f"{aid}: test cell without docstring"
+        # first line: the marker the summary cell reads (tests/test_check_summary.py), then a docstring
+        marker = f"# テストセル: {cell.metadata['nbgrader']['grade_id']}\n"
+        assert src.startswith(marker), f"{aid}: test cell without its first line {marker!r}"
+        assert src[len(marker):].lstrip().startswith(('"""', "'''")), f"{aid}: test cell without docstring"
         assert "### BEGIN HIDDEN TESTS" in src and "### END HIDDEN TESTS" in src, \
             f"{aid}/{cell.metadata['nbgrader']['grade_id']}: no hidden tests"
         hidden = src.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
@@ -153,3 +156,26 @@ def test_nbgrader_pipeline_full_marks_for_solutions_zero_for_release(tmp_path):
     nbgrader(course, "generate_feedback", ASSIGNMENTS[0][0])
     assert list((course / "feedback").rglob("*.html"))
     json.dumps(rows)  # rows are plain data
+
+
+def test_one_vocabulary_and_one_layout():
+    """The slides' terms and one layout in every notebook (issue 19, item 6): ワンホット表現,
+    問 N, 隠しテスト; the same 提出の前に block; a Colab section that says what to upload and
+    that it vanishes when the runtime resets."""
+    blocks = set()
+    for aid, path in ASSIGNMENTS:
+        nb = nbformat.read(path, 4)
+        text = "\n".join(c.source for c in nb.cells)
+        for wrong in ("one-hot 表現", "隠れたテスト", "Google Colaboratory"):
+            assert wrong not in text, f"{aid}: {wrong!r}"
+        assert not re.search(r"課題 \d-\d", text), f"{aid}: 課題 N-M numbering"
+        assert re.findall(r"(?m)^### 問 1\b", text), f"{aid}: no 問 1"
+        colab = text.split("## 実行環境", 1)[1].split("\n## ", 1)[0]
+        assert "**Google Colab**" in colab and "リセット" in colab and "消え" in colab, aid
+        assert "ノートブックをアップロード" in colab and ".ipynb をダウンロード" in colab, aid
+        if aid.startswith("a4"):
+            assert "mnist.py" in colab and "セッション ストレージにアップロード" in colab
+        before = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_before_submit")]
+        assert len(before) == 1 and nb.cells.index(before[0]) == len(nb.cells) - 2, aid
+        blocks.add(before[0].source)
+    assert len(blocks) == 1, "the 提出の前に blocks differ"

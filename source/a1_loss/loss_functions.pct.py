@@ -30,18 +30,38 @@
 #
 # - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError(...)` の部分を
 #   消して、自分のコードを書きます。
-# - 各問のすぐ下の **テストセル** を実行して確認します。何も表示されずにエラーも出なければ、
-#   見えているテストには合格です。提出後は、見えていない追加のテスト (隠しテスト) でも採点されます。
-# - 「ここに解答を書いてください」と書かれたテキストのセルには、日本語の文章で答えます (教員が採点します)。
-# - 提出の前に、メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動して
-#   すべて実行) で、上から順にエラーなく動くことを確かめてください。
+# - 各問のすぐ下の **テストセル** を実行して確かめます (テストセルは書き換えないでください)。
+#   何も表示されずエラーも出なければ、見えているテストには合格です。提出後は、別の入力での
+#   見えていないテスト (**隠しテスト**) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセル (記述問題) には、日本語の文章で答えます
+#   (教員が採点します)。
+# - ノートブックの最後の「提出の前に」に、提出前の確認の手順と、すべてのテストセルの結果をまとめた表があります。
 #
 # ## 実行環境
 #
-# Jupyter Notebook または JupyterLab で開いてください。インターネット接続は不要です
-# (使うのは NumPy と Matplotlib だけです)。
-# Google Colab で開く場合は「ファイル → ノートブックをアップロード」でこのファイルを読み込めば、
-# そのまま動きます (Google ドライブのマウントは不要です)。提出するのは、ダウンロードした .ipynb です。
+# - **Jupyter Notebook / JupyterLab**: このノートブックを開き、上のセルから順に実行します。
+#   インターネット接続は不要です (使うのは NumPy と Matplotlib だけです)。
+# - **Google Colab**: 「ファイル → ノートブックをアップロード」でこのファイルを開きます (Google ドライブの
+#   マウントは不要です)。ほかにアップロードするファイルはありません。ランタイムがリセットされると
+#   (しばらく操作しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、実行の結果と変数は消えます。
+#   上から実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で
+#   保存した .ipynb です。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_test_data_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 0. 訓練データとテストデータ
+#
+# 機械学習では、手元のデータを 2 つに分けて使います。
+#
+# - **訓練データ (training data)**: 学習に使うデータ。このデータで損失関数が小さくなるように、重みパラメータを探します。
+# - **テストデータ (test data)**: 学習には使わず、学習が終わったネットワークの性能を評価するためだけに使うデータ。
+#
+# 分けるのは、私たちが欲しいのが **汎化能力 (generalization ability)**、つまり訓練データに含まれない
+# **未知のデータ** も正しく認識できる力だからです。例えば手書き数字の認識なら、学習に使った画像ではなく、
+# これから誰かが書く新しい数字を読めることが大切です。訓練データだけで評価すると、その訓練データに
+# 過度に適合して、ほかのデータを正しく認識できない状態を見逃します。この状態を **過学習 (overfitting)** といい、
+# 避けなければなりません (課題 4 で、MNIST の訓練データを減らして過学習を実際に起こしてみます)。
+#
+# この課題では、学習の指標となる **損失関数** を作ります。
 
 # %% nbgrader={"grade": false, "grade_id": "a1_imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -77,11 +97,106 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 
 
 def _call(error, hint, func, *args):
-    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
+    """func(*args) の値。error (例外の型、またはそのタプル) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
     except error as err:
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
+# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
+# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
+import html as _html
+
+_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
+_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
+
+
+def _error_text(err):
+    """エラー err を、まとめの表に出す短い説明にする。"""
+    if isinstance(err, AssertionError):
+        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
+    if isinstance(err, NotImplementedError):
+        return str(err) or "まだ実装していません。"
+    if isinstance(err, NameError):
+        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
+                "エラーで止まっています。上のセルから順に実行してください。")
+    return f"{type(err).__name__}: {err}"
+
+
+def _record(result):
+    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
+    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
+    if not lines:
+        return
+    err = result.error_before_exec or result.error_in_exec
+    if lines[0].startswith("# テストセル:"):
+        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
+    elif err is not None:
+        _cell_errors[lines[0]] = _error_text(err)
+    else:
+        _cell_errors.pop(lines[0], None)
+
+
+def _watch_cells():
+    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
+    try:
+        shell = get_ipython()
+    except NameError:  # IPython の外 (python コマンドなど) では記録しない
+        return
+    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
+        shell.events.unregister("post_run_cell", f)
+    shell.events.register("post_run_cell", _record)
+
+
+_watch_cells()
+
+
+class _Summary:
+    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
+
+    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
+            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
+            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
+            "実行して、このセルをもう一度実行してください。")
+
+    def __init__(self, checks):
+        self.rows = []
+        for label, name, points in checks:
+            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
+            mark = "✓" if passed else ("−" if passed is None else "✗")
+            self.rows.append((label, name, points, mark, message or ""))
+        self.errors = dict(_cell_errors)
+
+    def _head(self):
+        ok = [r for r in self.rows if r[3] == "✓"]
+        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
+                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
+
+    def _repr_html_(self):
+        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
+        cells = "".join(
+            f"<tr><td style='text-align:left;white-space:nowrap'>{_html.escape(label)}</td>"
+            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
+            f"<td style='white-space:nowrap'>{points} 点</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
+            for label, name, points, mark, message in self.rows)
+        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
+                         for first, text in self.errors.items())
+        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
+        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
+                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
+                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
+
+    def __repr__(self):
+        lines = [self._head()]
+        for label, name, points, mark, message in self.rows:
+            lines.append(f"{mark} {label} ({points} 点) {name}")
+            lines += ["    " + line for line in message.splitlines()]
+        if self.errors:
+            lines.append("テストセル以外でエラーになったセル:")
+            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
+        return "\n".join(lines + [self.NOTE])
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "sum_squared_error_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -100,7 +215,7 @@ def _call(error, hint, func, *args):
 # `y` と `t` (同じ形の NumPy 配列) を受け取り、2乗和誤差を返す関数 `sum_squared_error(y, t)` を
 # 実装してください。`for` 文を使っても、NumPy でまとめて計算してもかまいません。
 
-# %% nbgrader={"grade": false, "grade_id": "sum_squared_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "sum_squared_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sum_squared_error(y, t):
     """2乗和誤差 E = 1/2 * Σ_k (y_k - t_k)^2 を返す。"""
     ### BEGIN SOLUTION
@@ -112,14 +227,15 @@ def sum_squared_error(y, t):
 # スライドの例で試してみましょう。正解は 2 番目のクラスです。`y1` は正解のクラスの出力が 0.6 と
 # 大きく、`y2` は 0.1 と小さい出力です。
 
-# %% nbgrader={"grade": false, "grade_id": "sum_squared_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "sum_squared_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 t = np.array([0, 0, 1, 0, 0])
 y1 = np.array([0.1, 0.05, 0.6, 0.0, 0.1])
 y2 = np.array([0.1, 0.05, 0.1, 0.0, 0.1])
 print(sum_squared_error(y1, t))   # スライドでは 0.09125000000000003
 print(sum_squared_error(y2, t))   # スライドでは 0.41625
 
-# %% nbgrader={"grade": true, "grade_id": "test_sum_squared_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_sum_squared_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_sum_squared_error
 """sum_squared_error がスライドの値 (0.09125, 0.41625) などを返すか確かめる。"""
 sse_mistakes = [(2 * 0.09125, "ちょうど 2 倍です。1/2 (0.5) を掛け忘れていませんか？"),
                 (0.09125 / 5, "ちょうど 1/5 (1/要素数) です。平均 (np.mean) ではなく和 (np.sum) をとってください。"),
@@ -155,7 +271,7 @@ a1_loss.check_sum_squared_error(sum_squared_error)
 # 交差エントロピー誤差を返す関数 `cross_entropy_error(y, t)` を実装してください。
 # `delta = 1e-7` を使います。
 
-# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "cross_entropy_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cross_entropy_error(y, t):
     """交差エントロピー誤差 E = -Σ_k t_k log(y_k + delta) を返す (データ 1 つ分)。"""
     ### BEGIN SOLUTION
@@ -164,13 +280,14 @@ def cross_entropy_error(y, t):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "cross_entropy_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(cross_entropy_error(y1, t))   # 約 0.51
 print(cross_entropy_error(y2, t))   # 約 2.30
 y_zero = np.array([0.1, 0.05, 0.0, 0.0, 0.85])   # 正解のクラスの出力が 0
 print(cross_entropy_error(y_zero, t))   # delta のおかげで有限の値 (約 16.12) になる
 
-# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_cross_entropy_error", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_cross_entropy_error
 """cross_entropy_error (データ 1 つ) が正しい値を返し、y に 0 があっても有限になるか確かめる。"""
 ce_nan = "NaN (非数) です。y に 0 があると log(0) = -inf になり、0 × (-inf) は NaN になります。" \
     "delta = 1e-7 を log の中で足してください (log の外で足しても log(0) は防げません)。"
@@ -197,7 +314,7 @@ a1_loss.check_cross_entropy_error(cross_entropy_error)
 # 正解のクラスの出力が 0 だと $-\log 0 = \infty$ (`inf`) になり、正解でないクラスの出力が 0 だと
 # $0 \times \log 0 = 0 \times (-\infty)$ が「非数」`nan` になります。どちらも学習には使えません。
 
-# %% nbgrader={"grade": false, "grade_id": "delta_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "delta_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 y_miss = np.array([0.1, 0.05, 0.0, 0.05, 0.8])   # 正解のクラス (2 番目) の出力だけが 0
 with np.errstate(divide="ignore", invalid="ignore"):
     print("delta なし, y_miss:", -np.sum(t * np.log(y_miss)))   # inf
@@ -221,7 +338,7 @@ print("delta あり, y1    :", -np.sum(t * np.log(y1 + 1e-7)))
 #
 # スライドのバッチ対応コードは次のとおりです (下のセルは、そのまま写して実行してみるだけのセルです)。
 
-# %% nbgrader={"grade": false, "grade_id": "slides_batch_code", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "slides_batch_code", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # スライドのコード (そのまま写したもの。バグがあります)
 def cross_enthropy_error(y, t):
     if y.ndim == 1:
@@ -240,7 +357,7 @@ except Exception as e:
     print("エラーが起きました:", type(e).__name__, "-", e)
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "find_the_bugs_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ### 問 3 (2 点, 記述): バグを探す
+# ### 問 3 (2 点、記述問題: 教員が採点): バグを探す
 #
 # 上のスライドのコードには、正しく動かない (または式と合わない) ところがあります。
 # 問題点をすべて挙げ、それぞれ「何が起こるか」と「どう直すか」を説明してください。
@@ -277,7 +394,7 @@ except Exception as e:
 # (`np.arange(batch_size)` は `[0, 1, ..., batch_size-1]`)。問 5 を飛ばして問 4 だけ
 # 解いてもかまいません。
 
-# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error_batch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "cross_entropy_error_batch", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cross_entropy_error(y, t):
     """ミニバッチの交差エントロピー誤差 (データ数で平均) を返す。
 
@@ -298,11 +415,12 @@ def cross_entropy_error(y, t):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": false, "grade_id": "cross_entropy_error_batch_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "cross_entropy_error_batch_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(cross_entropy_error(y_batch, t_batch))              # (0.5108 + 2.3026) / 2 ≈ 1.4067
 print(cross_entropy_error(y1, t))                         # データ 1 つ: ≈ 0.5108
 
-# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_batch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_batch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_cross_entropy_error_batch
 """バッチ対応の cross_entropy_error が、ワンホット表現のバッチとデータ 1 つで平均の損失を返すか確かめる。"""
 batch_mistakes = [
     (2 * 1.406704775046942, "ちょうどデータ数 (2) 倍です。データ数 N (batch_size) で割って平均するのを忘れていませんか？"
@@ -328,7 +446,8 @@ from autograders import a1_loss
 a1_loss.check_cross_entropy_error_batch(cross_entropy_error)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_labels", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_cross_entropy_error_labels", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_cross_entropy_error_labels
 """cross_entropy_error が正解ラベル (クラスの番号) の教師データでも同じ損失を返すか確かめる。"""
 labels_hint = "t が正解ラベル (例 [0, 2]) のときは、ワンホット表現のように t を掛けることはできません。" \
     "各データの正解クラスの出力だけを取り出してください (問 5 のヒント)。"
@@ -359,7 +478,7 @@ a1_loss.check_cross_entropy_error_labels(cross_entropy_error)
 # 動かしながら、認識精度と交差エントロピー誤差 (損失関数) がどう変わるかをグラフにします
 # (読んで実行するだけのセルです)。
 
-# %% nbgrader={"grade": false, "grade_id": "accuracy_vs_loss_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "accuracy_vs_loss_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(0)
 x_data = rng.uniform(-2, 2, 30)                              # 入力 30 個
 t_data = (x_data + rng.normal(0, 0.5, 30) > 0).astype(int)   # 正解ラベル (0 か 1)
@@ -398,7 +517,7 @@ print("認識精度の変化:", accuracy(c0 + h) - accuracy(c0))
 print("損失関数の変化:", loss(c0 + h) - loss(c0))
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "why_loss_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ### 問 6 (2 点, 記述)
+# ### 問 6 (2 点、記述問題: 教員が採点)
 #
 # ニューラルネットの学習で、認識精度そのものではなく損失関数を指標にするのはなぜですか。
 # 上のグラフと「パラメータの **微分 (勾配)** を手掛かりにパラメータを更新する」という学習の
@@ -427,3 +546,39 @@ print("損失関数の変化:", loss(c0 + h) - loss(c0))
 #   損失関数を指標にする。
 #
 # 次の課題では、この損失関数を小さくするための **数値微分** と **勾配** を学びます。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a1_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう (提出の前に消す必要はありません)。
+#
+# - 正解クラスの出力 $y_k$ を 0.01 から 1 まで変えながら、2乗和誤差と交差エントロピー誤差をグラフにして比べる。
+#   $y_k$ が 0 に近い (大きく間違えている) とき、どちらの損失が大きくなるでしょうか。
+# - `delta` を `1e-7` から `1e-3` や `1e-12` に変えると、`y_zero` の交差エントロピー誤差はどう変わるか。
+# - 「4. なぜ損失関数を使うのか」のデータ数を 30 から 300 に増やすと、認識精度の階段はどうなるか。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a1_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 提出の前に
+#
+# 1. メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動してすべてのセルを実行) で、
+#    上から順にすべてのセルを実行します。テストセルでエラーが出ても、実行は最後のセルまで続きます
+#    (テストセルには、エラーが出ても止まらない印 `raises-exception` のタグが付いています)。
+# 2. 下のセルの「見えているテストの結果」の表で、✗ (不合格) や − (未実行) のテストがないか確かめます。
+#    ✗ のテストは、表のメッセージ (ヒント) を読んでコードを直し、1. からやり直します。
+# 3. 記述問題 (「ここに解答を書いてください」のセル) に答えたかを確かめます。
+# 4. ノートブック (.ipynb ファイル) を保存して提出します (Google Colab では「ファイル → ダウンロード →
+#    .ipynb をダウンロード」)。
+#
+# **Google Colab では**: 「ランタイム → すべてのセルを実行」は、エラーが出たセルで止まります (Colab は
+# `raises-exception` のタグを使いません)。止まったら、そのセルのエラーを直すか、その次のセルを選んで
+# 「ランタイム → 以降のセルを実行 (Run after)」で続けてください。下のまとめのセルは、それまでに実行した
+# テストセルの結果を表にします。
+#
+# ✓ は見えているテストに合格したという意味です。点数は提出後の採点で、見えていないテスト
+# (**隠しテスト**: 別の入力での確認) も含めて決まります。
+# %% nbgrader={"grade": false, "grade_id": "a1_check_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストの結果のまとめ (このセルは採点されません。上のテストセルの結果を表にします)
+_Summary([("問 1", "test_sum_squared_error", 2),
+          ("問 2", "test_cross_entropy_error", 2),
+          ("問 4", "test_cross_entropy_error_batch", 2),
+          ("問 5", "test_cross_entropy_error_labels", 1)])

@@ -30,17 +30,22 @@
 #
 # - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError(...)` の部分を
 #   消して、自分のコードを書きます。
-# - 各問のすぐ下の **テストセル** を実行して確認します。エラーが出なければ、見えているテストには
-#   合格です。提出後は、見えていない追加のテスト (隠しテスト) でも採点されます。
-# - 提出の前に「Kernel → Restart Kernel and Run All Cells」で、上から順にエラーなく動くことを
-#   確かめてください。
+# - 各問のすぐ下の **テストセル** を実行して確かめます (テストセルは書き換えないでください)。
+#   何も表示されずエラーも出なければ、見えているテストには合格です。提出後は、別の入力での
+#   見えていないテスト (**隠しテスト**) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセル (記述問題) には、日本語の文章で答えます
+#   (教員が採点します)。
+# - ノートブックの最後の「提出の前に」に、提出前の確認の手順と、すべてのテストセルの結果をまとめた表があります。
 #
 # ## 実行環境
 #
-# Jupyter Notebook または JupyterLab で開いてください。インターネット接続は不要です
-# (使うのは NumPy と Matplotlib だけです)。
-# Google Colab で開く場合は「ファイル → ノートブックをアップロード」でこのファイルを読み込めば、
-# そのまま動きます (Google ドライブのマウントは不要です)。提出するのは、ダウンロードした .ipynb です。
+# - **Jupyter Notebook / JupyterLab**: このノートブックを開き、上のセルから順に実行します。
+#   インターネット接続は不要です (使うのは NumPy と Matplotlib だけです)。
+# - **Google Colab**: 「ファイル → ノートブックをアップロード」でこのファイルを開きます (Google ドライブの
+#   マウントは不要です)。ほかにアップロードするファイルはありません。ランタイムがリセットされると
+#   (しばらく操作しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、実行の結果と変数は消えます。
+#   上から実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で
+#   保存した .ipynb です。
 
 # %% nbgrader={"grade": false, "grade_id": "a2_imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -76,11 +81,106 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 
 
 def _call(error, hint, func, *args):
-    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
+    """func(*args) の値。error (例外の型、またはそのタプル) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
     except error as err:
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
+# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
+# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
+import html as _html
+
+_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
+_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
+
+
+def _error_text(err):
+    """エラー err を、まとめの表に出す短い説明にする。"""
+    if isinstance(err, AssertionError):
+        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
+    if isinstance(err, NotImplementedError):
+        return str(err) or "まだ実装していません。"
+    if isinstance(err, NameError):
+        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
+                "エラーで止まっています。上のセルから順に実行してください。")
+    return f"{type(err).__name__}: {err}"
+
+
+def _record(result):
+    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
+    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
+    if not lines:
+        return
+    err = result.error_before_exec or result.error_in_exec
+    if lines[0].startswith("# テストセル:"):
+        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
+    elif err is not None:
+        _cell_errors[lines[0]] = _error_text(err)
+    else:
+        _cell_errors.pop(lines[0], None)
+
+
+def _watch_cells():
+    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
+    try:
+        shell = get_ipython()
+    except NameError:  # IPython の外 (python コマンドなど) では記録しない
+        return
+    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
+        shell.events.unregister("post_run_cell", f)
+    shell.events.register("post_run_cell", _record)
+
+
+_watch_cells()
+
+
+class _Summary:
+    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
+
+    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
+            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
+            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
+            "実行して、このセルをもう一度実行してください。")
+
+    def __init__(self, checks):
+        self.rows = []
+        for label, name, points in checks:
+            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
+            mark = "✓" if passed else ("−" if passed is None else "✗")
+            self.rows.append((label, name, points, mark, message or ""))
+        self.errors = dict(_cell_errors)
+
+    def _head(self):
+        ok = [r for r in self.rows if r[3] == "✓"]
+        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
+                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
+
+    def _repr_html_(self):
+        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
+        cells = "".join(
+            f"<tr><td style='text-align:left;white-space:nowrap'>{_html.escape(label)}</td>"
+            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
+            f"<td style='white-space:nowrap'>{points} 点</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
+            for label, name, points, mark, message in self.rows)
+        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
+                         for first, text in self.errors.items())
+        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
+        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
+                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
+                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
+
+    def __repr__(self):
+        lines = [self._head()]
+        for label, name, points, mark, message in self.rows:
+            lines.append(f"{mark} {label} ({points} 点) {name}")
+            lines += ["    " + line for line in message.splitlines()]
+        if self.errors:
+            lines.append("テストセル以外でエラーになったセル:")
+            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
+        return "\n".join(lines + [self.NOTE])
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "numerical_diff_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -105,7 +205,7 @@ def _call(error, hint, func, *args):
 # 1 変数の関数 `f` と数 `x` を受け取り、`h = 1e-4` の中心差分で $f$ の $x$ での微分を返す関数
 # `numerical_diff(f, x)` を実装してください。
 
-# %% nbgrader={"grade": false, "grade_id": "numerical_diff", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "numerical_diff", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def numerical_diff(f, x):
     """f の x での微分を中心差分 (h = 1e-4) で近似して返す。"""
     ### BEGIN SOLUTION
@@ -114,7 +214,8 @@ def numerical_diff(f, x):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_numerical_diff", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_numerical_diff", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_numerical_diff
 """numerical_diff が中心差分 (h = 1e-4) で正しい微分の値を返すか確かめる。"""
 def diff_mistakes(exact, forward, backward):
     """numerical_diff のよくある間違いの値 (h = 1e-4) とヒント。"""
@@ -141,7 +242,7 @@ a2_gradient.check_numerical_diff(numerical_diff)
 # 数値微分で求めた傾きを使って、$f(x) = 0.01x^2 + 0.1x$ の $x = 5$ での接線を描いてみましょう
 # (実行するだけのセルです)。
 
-# %% nbgrader={"grade": false, "grade_id": "tangent_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "tangent_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def function_1(x):
     return 0.01 * x ** 2 + 0.1 * x
 
@@ -168,7 +269,7 @@ plt.show()
 #   小数 (浮動小数点数) は約 16 桁しか持てないので、$x + h$ の $h$ の部分の桁が落ちてしまいます。
 #   $h = 10^{-50}$ では $1 + 10^{-50}$ が $1$ と同じ数になり、差が 0、微分も 0 になります。
 
-# %% nbgrader={"grade": false, "grade_id": "diff_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "diff_error_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 x = 1.0
 exact = np.cos(x)                                           # sin の真の微分
 
@@ -226,7 +327,7 @@ plt.show()
 #
 # を実装してください (スライドの `func_tmpx`, `func_tmpy` と同じものです)。
 
-# %% nbgrader={"grade": false, "grade_id": "partial_derivatives", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "partial_derivatives", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def function_tmp1(x0):
     """x1 = 4.0 に固定した f(x0, x1) = x0^2 + x1^2。"""
     ### BEGIN SOLUTION
@@ -241,11 +342,12 @@ def function_tmp2(x1):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": false, "grade_id": "partial_derivatives_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "partial_derivatives_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(numerical_diff(function_tmp1, 3.0))   # スライドでは 6.00000000000378
 print(numerical_diff(function_tmp2, 4.0))   # スライドでは 7.999999999999119
 
-# %% nbgrader={"grade": true, "grade_id": "test_partial_derivatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_partial_derivatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_partial_derivatives
 """function_tmp1, function_tmp2 が片方の変数を固定した f(x0, x1) = x0^2 + x1^2 になっているか確かめる。"""
 v = function_tmp1(3.0)
 assert np.isclose(v, 25.0), _explain(v, 25.0, "function_tmp1(3.0) = 3^2 + 4^2", [
@@ -299,7 +401,7 @@ a2_gradient.check_partial_derivatives(function_tmp1, function_tmp2)
 # ヒント: `np.ndindex(x.shape)` は、どんな形の配列でもすべての要素の添字 (`(0, 0)`, `(0, 1)`, …)
 # を順に返します。`np.nditer(x, flags=['multi_index'])` を使う方法もあります。
 
-# %% nbgrader={"grade": false, "grade_id": "numerical_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "numerical_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def numerical_gradient(f, x):
     """f の x での勾配 (x と同じ形の float 配列) を中心差分 (h = 1e-4) で求める。"""
     ### BEGIN SOLUTION
@@ -319,7 +421,7 @@ def numerical_gradient(f, x):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": false, "grade_id": "function_2_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "function_2_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def function_2(x):
     """f(x0, x1) = x0^2 + x1^2 (x の要素の 2 乗の和)。"""
     return np.sum(x ** 2)
@@ -329,7 +431,8 @@ print(numerical_gradient(function_2, np.array([3.0, 4.0])))   # [6. 8.] に近�
 print(numerical_gradient(function_2, np.array([0.0, 2.0])))   # [0. 4.]
 print(numerical_gradient(function_2, np.array([3.0, 0.0])))   # [6. 0.]
 
-# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_numerical_gradient
 """numerical_gradient がベクトルの x で正しい勾配 (float) を返し、x を元のままにするか確かめる。"""
 FORWARD = "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。"
 HALF = "f(x+h) と、ずらしていない f(x) の差を 2h で割った値です。中心差分では x[idx] を -h ずらした f(x-h) を使います。"
@@ -355,13 +458,17 @@ from autograders import a2_gradient
 a2_gradient.check_numerical_gradient(numerical_gradient)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient_matrix", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_numerical_gradient_matrix", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_numerical_gradient_matrix
 """numerical_gradient が重み行列 (2 次元の配列) でも各要素の偏微分を返し、W を元のままにするか確かめる。"""
 W = np.array([[0.5, -1.0, 2.0],
               [0.0, 1.5, -0.5]])
 W_before = W.copy()
-dW = _call(IndexError, "x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
-           "行列のすべての要素 x[i, j] を 1 つずつずらしてください。", numerical_gradient, function_2, W)
+ROW = ("x が行列 (2 次元) のとき、整数 idx での x[idx] は 1 つの要素ではなく 1 行全体になります。"
+       "スライドの for idx in range(x.size) の版では、float(x[idx]) (1 行を 1 つの数にする) が TypeError に、"
+       "行の数を超えた x[idx] が IndexError に、1 行全体を 1 つの数として比べたり代入したりすると ValueError に"
+       "なります。行列のすべての要素 x[i, j] を 1 つずつずらしてください (ヒント: np.ndindex(x.shape))。")
+dW = _call((TypeError, IndexError, ValueError), ROW, numerical_gradient, function_2, W)
 assert np.shape(dW) == (2, 3), _explain(np.shape(dW), (2, 3), "勾配の形 (W と同じ形)")
 assert np.allclose(dW, 2 * W_before), _explain(dW, 2 * W_before, "np.sum(W**2) の勾配 2W", [
     (2 * W_before + 1e-4, "前方差分 (f(x+h) - f(x)) / h の値です (勾配が h = 1e-4 だけ大きい)。中心差分を使ってください。"),
@@ -376,7 +483,8 @@ from autograders import a2_gradient
 a2_gradient.check_numerical_gradient_matrix(numerical_gradient)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient_int", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_numerical_gradient_int", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_numerical_gradient_int
 """numerical_gradient が整数の配列を黙って切り捨てず、正しい勾配を返すかエラーにするか確かめる。"""
 x_int = np.array([3, 4])
 try:
@@ -413,7 +521,7 @@ a2_gradient.check_numerical_gradient_int(numerical_gradient)
 # `numerical_gradient` で `function_2` の勾配を求め、それにマイナスを付けたものを
 # `arrows` の同じ行に入れてください。次のセルがそれを矢印で描きます。
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "gradient_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
 x0 = np.arange(-2, 2.5, 0.25)
 x1 = np.arange(-2, 2.5, 0.25)
 X0, X1 = np.meshgrid(x0, x1)
@@ -425,7 +533,7 @@ for i in range(len(points)):
     arrows[i] = -numerical_gradient(function_2, points[i])
 ### END SOLUTION
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_field_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "gradient_field_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
 plt.figure(figsize=(5, 5))
 plt.quiver(points[:, 0], points[:, 1], arrows[:, 0], arrows[:, 1], angles="xy", color="#666666")
 plt.xlim(-2, 2)
@@ -435,7 +543,8 @@ plt.ylabel("x1")
 plt.grid()
 plt.show()
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_field", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_field", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_field
 """arrows が各点での -∇f (f の値が低くなる方向、中央の最小点を向く) になっているか確かめる。"""
 assert np.shape(arrows) == np.shape(points), _explain(np.shape(arrows), np.shape(points), "arrows の形 (points と同じ)")
 i = 2 * 18 + 12                                 # 点 (1, -1.5) の行 (18 × 18 の格子の 2 行 12 列目)
@@ -470,3 +579,41 @@ a2_gradient.check_gradient_field(points, arrows)
 #
 # 次の課題では、この勾配の方向へ少しずつ進む **勾配法 (gradient method)** で、関数の最小値や
 # ニューラルネットの重みを求めます。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a2_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう (提出の前に消す必要はありません)。
+#
+# - `numerical_gradient` の `h` を `1e-2` や `1e-8` に変えた版を作り、`function_2` の (3, 4) での勾配の誤差を比べる。
+# - $f(x_0, x_1) = x_0^2 + 4x_1^2$ の勾配のグラフを描く。矢印はまだ最小点 $(0, 0)$ を向いているでしょうか
+#   (向きと長さに注目)。
+# - 前方差分で勾配を求める版を書き、中心差分の版との差を、いろいろな点で比べる。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a2_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 提出の前に
+#
+# 1. メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動してすべてのセルを実行) で、
+#    上から順にすべてのセルを実行します。テストセルでエラーが出ても、実行は最後のセルまで続きます
+#    (テストセルには、エラーが出ても止まらない印 `raises-exception` のタグが付いています)。
+# 2. 下のセルの「見えているテストの結果」の表で、✗ (不合格) や − (未実行) のテストがないか確かめます。
+#    ✗ のテストは、表のメッセージ (ヒント) を読んでコードを直し、1. からやり直します。
+# 3. 記述問題 (「ここに解答を書いてください」のセル) に答えたかを確かめます。
+# 4. ノートブック (.ipynb ファイル) を保存して提出します (Google Colab では「ファイル → ダウンロード →
+#    .ipynb をダウンロード」)。
+#
+# **Google Colab では**: 「ランタイム → すべてのセルを実行」は、エラーが出たセルで止まります (Colab は
+# `raises-exception` のタグを使いません)。止まったら、そのセルのエラーを直すか、その次のセルを選んで
+# 「ランタイム → 以降のセルを実行 (Run after)」で続けてください。下のまとめのセルは、それまでに実行した
+# テストセルの結果を表にします。
+#
+# ✓ は見えているテストに合格したという意味です。点数は提出後の採点で、見えていないテスト
+# (**隠しテスト**: 別の入力での確認) も含めて決まります。
+# %% nbgrader={"grade": false, "grade_id": "a2_check_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストの結果のまとめ (このセルは採点されません。上のテストセルの結果を表にします)
+_Summary([("問 1", "test_numerical_diff", 2),
+          ("問 2", "test_partial_derivatives", 2),
+          ("問 3 (ベクトル)", "test_numerical_gradient", 2),
+          ("問 3 (行列)", "test_numerical_gradient_matrix", 2),
+          ("問 3 (整数の配列)", "test_numerical_gradient_int", 1),
+          ("問 4", "test_gradient_field", 1)])

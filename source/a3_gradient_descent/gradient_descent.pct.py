@@ -20,13 +20,26 @@
 # 2. **学習率 (learning rate)** が大きすぎる・小さすぎるとどうなるかを実験する
 # 3. 重み 2×3 だけをもつ簡単なニューラルネット `simpleNet` で、重みに関する勾配 $\partial L / \partial W$ を求める
 #
-# **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください
-# (インターネット接続は不要です)。`# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)`
-# を消して) にコードを書き、すぐ下のテストのセルを実行して確かめます。テストのセルは
-# 書き換えないでください。採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
+# ## 進め方
 #
-# Google Colaboratory でも、このノートブックをアップロードすればそのまま動きます
-# (Google ドライブのマウントは不要です)。
+# - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError(...)` の部分を
+#   消して、自分のコードを書きます。
+# - 各問のすぐ下の **テストセル** を実行して確かめます (テストセルは書き換えないでください)。
+#   何も表示されずエラーも出なければ、見えているテストには合格です。提出後は、別の入力での
+#   見えていないテスト (**隠しテスト**) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセル (記述問題) には、日本語の文章で答えます
+#   (教員が採点します)。
+# - ノートブックの最後の「提出の前に」に、提出前の確認の手順と、すべてのテストセルの結果をまとめた表があります。
+#
+# ## 実行環境
+#
+# - **Jupyter Notebook / JupyterLab**: このノートブックを開き、上のセルから順に実行します。
+#   インターネット接続は不要です (使うのは NumPy と Matplotlib だけです)。
+# - **Google Colab**: 「ファイル → ノートブックをアップロード」でこのファイルを開きます (Google ドライブの
+#   マウントは不要です)。ほかにアップロードするファイルはありません。ランタイムがリセットされると
+#   (しばらく操作しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、実行の結果と変数は消えます。
+#   上から実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で
+#   保存した .ipynb です。
 
 # %%
 import numpy as np
@@ -61,6 +74,101 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
     return text + otherwise
 
 
+# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
+# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
+import html as _html
+
+_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
+_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
+
+
+def _error_text(err):
+    """エラー err を、まとめの表に出す短い説明にする。"""
+    if isinstance(err, AssertionError):
+        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
+    if isinstance(err, NotImplementedError):
+        return str(err) or "まだ実装していません。"
+    if isinstance(err, NameError):
+        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
+                "エラーで止まっています。上のセルから順に実行してください。")
+    return f"{type(err).__name__}: {err}"
+
+
+def _record(result):
+    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
+    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
+    if not lines:
+        return
+    err = result.error_before_exec or result.error_in_exec
+    if lines[0].startswith("# テストセル:"):
+        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
+    elif err is not None:
+        _cell_errors[lines[0]] = _error_text(err)
+    else:
+        _cell_errors.pop(lines[0], None)
+
+
+def _watch_cells():
+    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
+    try:
+        shell = get_ipython()
+    except NameError:  # IPython の外 (python コマンドなど) では記録しない
+        return
+    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
+        shell.events.unregister("post_run_cell", f)
+    shell.events.register("post_run_cell", _record)
+
+
+_watch_cells()
+
+
+class _Summary:
+    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
+
+    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
+            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
+            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
+            "実行して、このセルをもう一度実行してください。")
+
+    def __init__(self, checks):
+        self.rows = []
+        for label, name, points in checks:
+            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
+            mark = "✓" if passed else ("−" if passed is None else "✗")
+            self.rows.append((label, name, points, mark, message or ""))
+        self.errors = dict(_cell_errors)
+
+    def _head(self):
+        ok = [r for r in self.rows if r[3] == "✓"]
+        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
+                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
+
+    def _repr_html_(self):
+        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
+        cells = "".join(
+            f"<tr><td style='text-align:left;white-space:nowrap'>{_html.escape(label)}</td>"
+            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
+            f"<td style='white-space:nowrap'>{points} 点</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
+            for label, name, points, mark, message in self.rows)
+        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
+                         for first, text in self.errors.items())
+        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
+        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
+                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
+                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
+
+    def __repr__(self):
+        lines = [self._head()]
+        for label, name, points, mark, message in self.rows:
+            lines.append(f"{mark} {label} ({points} 点) {name}")
+            lines += ["    " + line for line in message.splitlines()]
+        if self.errors:
+            lines.append("テストセル以外でエラーになったセル:")
+            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
+        return "\n".join(lines + [self.NOTE])
+
+
 # %% [markdown]
 # ## 1. 準備: 数値微分による勾配 (前回の復習)
 #
@@ -69,7 +177,7 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 # スライドの版は `for idx in range(x.size)` で 1 次元の配列 (ベクトル) にしか使えませんが、
 # これは `np.nditer` で要素を順に回すので、行列 (たとえば 2×3 の重み) にもそのまま使えます。
 
-# %% nbgrader={"grade": false, "grade_id": "given_numerical_gradient", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_numerical_gradient", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def numerical_gradient(f, x):
     """f の x における勾配を中心差分で求める。x はどんな形の float 配列でもよい。"""
     h = 1e-4  # 0.0001
@@ -109,7 +217,7 @@ print(numerical_gradient(function_2, np.array([3.0, 4.0])))  # [6. 8.] になる
 # 勾配の逆向きに進んで最小値を探すので **勾配降下法 (gradient descent method)** とも呼びます
 # (符号を変えて最大値を探す勾配上昇法もありますが、本質は同じです)。
 #
-# ### 課題 3-1: `gradient_descent` (4 点)
+# ### 問 1: `gradient_descent` (4 点)
 #
 # `gradient_descent(f, init_x, lr=0.01, step_num=100)` を実装してください。
 #
@@ -123,7 +231,7 @@ print(numerical_gradient(function_2, np.array([3.0, 4.0])))  # [6. 8.] になる
 # そのため `x -= lr * grad` で `x` を書き換えると、呼び出し元の `init_x` まで書き換わってしまいます。
 # 次の例で確かめてみましょう。
 
-# %%
+# %% tags=["raises-exception"]
 a = np.array([-3.0, 4.0])
 b = a          # コピーではない: b と a は同じ配列
 b -= 1.0       # その場で (in-place) 書き換える
@@ -137,7 +245,7 @@ print("a =", a, " (今度は変わらない)")
 # (最初に `init_x.copy()` や `np.array(init_x, dtype=float)` でコピーを作ります)。
 # 同じ理由で、`x_history` に記録するのも `x` そのものではなく、その時点のコピーです。
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_descent", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "gradient_descent", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gradient_descent(f, init_x, lr=0.01, step_num=100):
     """勾配法で f を最小にする。返り値は (最後の x, 更新前の x を記録した配列 x_history)。"""
     ### BEGIN SOLUTION
@@ -150,7 +258,8 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_descent", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_descent
 """gradient_descent の最終的な x: スライドの例 (init_x = [-3.0, 4.0], lr=0.1, step_num=100) で原点に近づくか"""
 x_final, _ = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 assert np.shape(x_final) == (2,), "x は長さ 2 の配列のはずです"
@@ -165,7 +274,8 @@ from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent(gradient_descent)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_descent_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_descent_history
 """gradient_descent の x_history: 形が (step_num, 2) で、最初の行が init_x、各行が更新前の x か"""
 _, hist = gradient_descent(function_2, init_x=np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 hist = np.asarray(hist)
@@ -185,7 +295,8 @@ from autograders import a3_gradient_descent
 a3_gradient_descent.check_gradient_descent_history(gradient_descent)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_init_x", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_descent_init_x", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_descent_init_x
 """gradient_descent が呼び出し元の init_x を書き換えないか"""
 start = np.array([-3.0, 4.0])
 gradient_descent(function_2, start, lr=0.1, step_num=10)
@@ -204,7 +315,7 @@ a3_gradient_descent.check_gradient_descent_init_x(gradient_descent)
 # $f(x_0, x_1) = x_0^2 + x_1^2$ の等高線の上に、$(-3, 4)$ から出発した
 # 更新の経路 (`x_history`) を描きます。点が原点 (最小値の場所) に向かって進んでいく様子を確かめましょう。
 
-# %%
+# %% tags=["raises-exception"]
 path_end, path = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=0.1, step_num=100)
 print("最後の x:", path_end)
 
@@ -227,7 +338,7 @@ plt.show()
 #
 # 学習率 $\eta$ は大きすぎても小さすぎても、よい場所にたどり着けません。
 #
-# ### 課題 3-2: 学習率の実験 (1 点)
+# ### 問 2: 学習率の実験 (1 点)
 #
 # 同じ出発点 `[-3.0, 4.0]`、同じ `step_num=100` で、
 #
@@ -236,7 +347,7 @@ plt.show()
 #
 # 入れて、表示してください。
 
-# %% nbgrader={"grade": false, "grade_id": "learning_rate_experiments", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "learning_rate_experiments", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
 x_large_lr, _ = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=10.0, step_num=100)
 x_small_lr, _ = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=1e-10, step_num=100)
@@ -244,7 +355,8 @@ x_small_lr, _ = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=1e-10, st
 print("lr=10.0 :", x_large_lr)
 print("lr=1e-10:", x_small_lr)
 
-# %% nbgrader={"grade": true, "grade_id": "test_learning_rate_experiments", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_learning_rate_experiments", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_learning_rate_experiments
 """学習率の実験: lr=10.0 では発散し、lr=1e-10 ではほとんど動かないか"""
 assert np.linalg.norm(x_large_lr) > 1e6, _explain(x_large_lr, "とても大きな値 (発散)", "lr=10.0 の x_large_lr", [
     ([-3.0, 4.0], "init_x と同じ値です。lr=10.0, step_num=100 で gradient_descent を呼んだ結果を x_large_lr に"
@@ -259,6 +371,17 @@ a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# #### lr=10.0 の結果が約 $-2.6 \times 10^{13}$ で止まるのはなぜか
+#
+# $f(x_0, x_1) = x_0^2 + x_1^2$ の勾配は $(2x_0, 2x_1)$ なので、1 回の更新は
+# $x \leftarrow x - 10 \cdot 2x = -19x$ です。最初の 10 回ほどは、毎回 $-19$ 倍になって原点から遠ざかります
+# ($-3 \to 57 \to -1083 \to \cdots$)。ところが $|x|$ が $10^{12}$ くらいになると、課題 2 の「h の大きさと誤差」で見た
+# **丸め誤差** が効きます。そのくらい大きな数どうしの間隔は約 0.004 なので、$x + h$ ($h = 10^{-4}$) が
+# $x$ と同じ数に丸められ、数値微分の勾配が 0 になります。勾配が 0 なので $x$ はそれ以上動かず、
+# $[-2.6 \times 10^{13}, -1.3 \times 10^{12}]$ のまま残ります。最小値に着いたのではなく、発散して数値微分が
+# 働かなくなった結果です (本当の勾配 $2x$ はとても大きい)。
+
+# %% [markdown]
 # ### 学習率を変えながら確かめる (採点されません)
 #
 # 学習率のようなハイパーパラメータは、値を **変更しながら確認する** 作業が必要です。次のセルを実行すると
@@ -266,30 +389,34 @@ a3_gradient_descent.check_learning_rate(x_large_lr, x_small_lr)
 # 計算した $(-3, 4)$ からの経路が、等高線の上に描き直されます。
 #
 # 試してみましょう: `lr` = 0.01 (ゆっくり進む)、0.1、0.5 (1 回で原点に着く)、0.9 (原点の両側を行き来する)、
-# 1.0 (同じ 2 点を行き来して進まない)、1.1 より大きい値 (発散する)、上の実験の 1e-10 と 10。
-# 関数 $f(x_0, x_1) = x_0^2 + x_1^2$ では 1 回の更新で $x \leftarrow (1 - 2\,\mathrm{lr})\, x$ になるので、その理由も考えてみてください。
+# 1.0 (同じ 2 点を行き来して進まない)、1 より少しでも大きい値 (例えば 1.05: 発散する)、上の実験の 1e-10 と 10。
+# 関数 $f(x_0, x_1) = x_0^2 + x_1^2$ では 1 回の更新で $x \leftarrow (1 - 2\,\mathrm{lr})\, x$ になります。
+# $|1 - 2\,\mathrm{lr}| < 1$、つまり $0 < \mathrm{lr} < 1$ なら原点に近づき、$\mathrm{lr} > 1$ なら 1 回ごとに
+# 原点から遠ざかって発散します。図の範囲は経路に合わせて広がるので、発散すると軸の目盛りが大きくなります。
 #
 # スライダーは JupyterLab、Jupyter Notebook、Google Colab で動きます (`ipywidgets` を使います。
 # インストールされていなければ、代わりにいくつかの学習率の図を並べて表示します)。
 
-# %%
+# %% tags=["raises-exception"]
 def plot_descent(lr=0.1, step_num=20):
     """あなたの gradient_descent で (-3, 4) から出発した経路を、f(x0, x1) = x0**2 + x1**2 の等高線の上に描く"""
     try:
         x_end, path = gradient_descent(function_2, np.array([-3.0, 4.0]), lr=lr, step_num=step_num)
         x_end, path = np.asarray(x_end, dtype=float).reshape(2), np.asarray(path, dtype=float).reshape(-1, 2)
     except Exception as err:  # まだ実装していない、またはエラーになった
-        print(f"gradient_descent を使えませんでした ({type(err).__name__}: {err})。先に課題 3-1 を仕上げてください。")
+        print(f"gradient_descent を使えませんでした ({type(err).__name__}: {err})。先に問 1 を仕上げてください。")
         return
     path = np.vstack([path, x_end])  # 更新前の点の記録 + 最後の点
-    g0, g1 = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-4.5, 4.5, 100))
+    finite = path[np.all(np.isfinite(path), axis=1)]
+    lim = max(4.5, 1.1 * np.max(np.abs(finite))) if len(finite) else 4.5  # 図の範囲は経路が入る大きさ
+    g0, g1 = np.meshgrid(np.linspace(-lim, lim, 100), np.linspace(-lim, lim, 100))
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.contour(g0, g1, g0 ** 2 + g1 ** 2, levels=[0.5, 2, 4.5, 8, 12.5, 18, 24.5], colors="gray",
-               linestyles="--", linewidths=0.8)
+    ax.contour(g0, g1, g0 ** 2 + g1 ** 2, levels=(lim / 4.5) ** 2 * np.array([0.5, 2, 4.5, 8, 12.5, 18, 24.5]),
+               colors="gray", linestyles="--", linewidths=0.8)
     ax.plot(path[:, 0], path[:, 1], "o-", markersize=4)
     ax.plot(0, 0, "+k", markersize=12)
-    ax.set_xlim(-4.5, 4.5)
-    ax.set_ylim(-4.5, 4.5)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
     ax.set_xlabel("X0")
     ax.set_ylabel("X1")
     ax.set_title(f"lr={lr:.3g}, step_num={step_num}: last x = [{x_end[0]:.3g}, {x_end[1]:.3g}]")
@@ -310,7 +437,7 @@ else:
         step_num=widgets.IntSlider(value=20, min=1, max=200, description="step_num", continuous_update=False))
 
 # %% [markdown]
-# ### 課題 3-3: 記述問題 (2 点、手動採点)
+# ### 問 3 (2 点、記述問題: 教員が採点)
 #
 # 上の実験の結果から、(1) 学習率が大きすぎるとき・小さすぎるときに何が起きるか、
 # (2) 学習率のような値を **ハイパーパラメータ (hyper-parameter)** と呼ぶのはなぜか
@@ -355,7 +482,7 @@ else:
 # 出力層で使う `softmax` と、損失関数 `cross_entropy_error` (交差エントロピー誤差 (cross entropy error)、
 # 課題 1 で実装) を用意しました (読み取り専用)。
 
-# %% nbgrader={"grade": false, "grade_id": "given_softmax_cross_entropy", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_softmax_cross_entropy", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def softmax(x):
     """最後の軸についてのソフトマックス関数 (大きな値でもオーバーフローしないよう最大値を引く)"""
     x = x - np.max(x, axis=-1, keepdims=True)
@@ -363,7 +490,7 @@ def softmax(x):
 
 
 def cross_entropy_error(y, t):
-    """交差エントロピー誤差 (バッチ対応、t は one-hot 表現)"""
+    """交差エントロピー誤差 (バッチ対応、t は ワンホット表現)"""
     if y.ndim == 1:
         t = t.reshape(1, t.size)
         y = y.reshape(1, y.size)
@@ -373,16 +500,16 @@ def cross_entropy_error(y, t):
 
 
 # %% [markdown]
-# ### 課題 3-4: `simpleNet` (2 点)
+# ### 問 4: `simpleNet` (2 点)
 #
 # 重み `W` (形 (2, 3)) だけをもつ簡単なニューラルネットのクラス `simpleNet` を完成させてください。
 #
 # - `__init__`: 重みをガウス分布の乱数で初期化します (済み)。
 # - `predict(x)`: 入力 `x` (形 (2,) または (N, 2)) に対して、スコア `np.dot(x, self.W)` を返す。
-# - `loss(x, t)`: `predict` の結果を `softmax` で確率にし、正解ラベル `t` (one-hot 表現) との
+# - `loss(x, t)`: `predict` の結果を `softmax` で確率にし、正解ラベル `t` (ワンホット表現) との
 #   `cross_entropy_error` を返す。
 
-# %% nbgrader={"grade": false, "grade_id": "simple_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "simple_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class simpleNet:
     """2×3 の重み W だけをもつニューラルネット"""
 
@@ -402,8 +529,9 @@ class simpleNet:
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_simple_net", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""simpleNet の predict と loss: 教科書と同じ重み W で値を比べる"""
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_simple_net", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_simple_net
+"""simpleNet の predict と loss: 教科書『ゼロから作る Deep Learning』の例と同じ重み W で値を比べる"""
 net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
                   [0.85557411, 0.03563661, 0.69422093]])
@@ -423,7 +551,7 @@ a3_gradient_descent.check_simple_net(simpleNet)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 課題 3-5: 重みに関する勾配 `dW` (2 点)
+# ### 問 5: 重みに関する勾配 `dW` (2 点)
 #
 # 次のセルの `net`, `x`, `t` について、損失関数の重みに関する勾配 `dW` を `numerical_gradient` で
 # 求めてください。`numerical_gradient` に渡す関数は「重み `W` を受け取って損失を返す関数」です:
@@ -437,10 +565,10 @@ a3_gradient_descent.check_simple_net(simpleNet)
 # `net.loss` はその書き換えられた重みで計算されます (ですから、コピーではなく `net.W` そのものを渡します)。
 # `dW` の形は `net.W` と同じ (2, 3) になります。
 
-# %% nbgrader={"grade": false, "grade_id": "simple_net_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "simple_net_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
 net = simpleNet()
 net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
-                  [0.85557411, 0.03563661, 0.69422093]])  # 教科書と同じ重み
+                  [0.85557411, 0.03563661, 0.69422093]])  # 教科書『ゼロから作る Deep Learning』の例と同じ重み
 x = np.array([0.6, 0.9])
 t = np.array([0, 0, 1])  # 正解はクラス 2
 
@@ -450,8 +578,9 @@ dW = numerical_gradient(f, net.W)
 ### END SOLUTION
 print(dW)
 
-# %% nbgrader={"grade": true, "grade_id": "test_simple_net_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""simpleNet の重みに関する勾配 dW: 形が (2, 3) で、教科書の値と一致するか"""
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_simple_net_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_simple_net_gradient
+"""simpleNet の重みに関する勾配 dW: 形が (2, 3) で、教科書『ゼロから作る Deep Learning』の例の値と一致するか"""
 assert np.shape(dW) == (2, 3), f"dW の形は W と同じ (2, 3) のはずです: {np.shape(dW)}"
 assert np.allclose(dW, [[0.21924763, 0.14356247, -0.36281009],
                         [0.32887144, 0.2153437, -0.54421514]], rtol=1e-4), _explain(
@@ -483,3 +612,41 @@ a3_gradient_descent.check_simple_net_gradient(dW)
 #   数値微分 `numerical_gradient(lambda W: net.loss(x, t), net.W)` で求められる。
 #
 # 次の課題では、これらを組み合わせて 2 層ニューラルネットを作り、MNIST の手書き数字を学習させます。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a3_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう (提出の前に消す必要はありません)。
+#
+# - スライダーで `lr` = 0.9、0.99、1.0、1.01 を試し、$1 - 2\,\mathrm{lr}$ の値と経路の形を比べる。
+# - 関数を $f(x_0, x_1) = x_0^2 + 10x_1^2$ に変えて、発散しない一番大きな学習率を探す
+#   (ヒント: 1 回の更新で $x_1 \leftarrow (1 - 20\,\mathrm{lr})\, x_1$)。
+# - `simpleNet` で `net.W -= 0.1 * dW` を 100 回繰り返し (毎回 `dW` を求め直す)、損失がどう減るかをグラフにする。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a3_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 提出の前に
+#
+# 1. メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動してすべてのセルを実行) で、
+#    上から順にすべてのセルを実行します。テストセルでエラーが出ても、実行は最後のセルまで続きます
+#    (テストセルには、エラーが出ても止まらない印 `raises-exception` のタグが付いています)。
+# 2. 下のセルの「見えているテストの結果」の表で、✗ (不合格) や − (未実行) のテストがないか確かめます。
+#    ✗ のテストは、表のメッセージ (ヒント) を読んでコードを直し、1. からやり直します。
+# 3. 記述問題 (「ここに解答を書いてください」のセル) に答えたかを確かめます。
+# 4. ノートブック (.ipynb ファイル) を保存して提出します (Google Colab では「ファイル → ダウンロード →
+#    .ipynb をダウンロード」)。
+#
+# **Google Colab では**: 「ランタイム → すべてのセルを実行」は、エラーが出たセルで止まります (Colab は
+# `raises-exception` のタグを使いません)。止まったら、そのセルのエラーを直すか、その次のセルを選んで
+# 「ランタイム → 以降のセルを実行 (Run after)」で続けてください。下のまとめのセルは、それまでに実行した
+# テストセルの結果を表にします。
+#
+# ✓ は見えているテストに合格したという意味です。点数は提出後の採点で、見えていないテスト
+# (**隠しテスト**: 別の入力での確認) も含めて決まります。
+# %% nbgrader={"grade": false, "grade_id": "a3_check_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストの結果のまとめ (このセルは採点されません。上のテストセルの結果を表にします)
+_Summary([("問 1 (最後の x)", "test_gradient_descent", 2),
+          ("問 1 (x_history)", "test_gradient_descent_history", 1),
+          ("問 1 (init_x)", "test_gradient_descent_init_x", 1),
+          ("問 2", "test_learning_rate_experiments", 1),
+          ("問 4", "test_simple_net", 2),
+          ("問 5", "test_simple_net_gradient", 2)])

