@@ -21,7 +21,7 @@ from conftest import ROOT, assignments, nbgrader
 from autograders import catalogue
 from nncourse.build import build, release_notebook
 from nncourse.cohort import reference_submission
-from nncourse.course import Course, copy_course
+from nncourse.core.course import Course, copy_course
 from test_student_side import STUB_MESSAGE, run_notebook
 
 ASSIGNMENTS = dict(assignments())
