@@ -29,7 +29,7 @@ from nncourse.course import Course
 COURSE = Course.load(ROOT)
 CATALOGUE = load()
 FAST_SEEDS = seeds(8)
-SLOW_SEEDS = seeds(6)
+SLOW_SEEDS = seeds(4)
 
 
 def _entry(eid):
