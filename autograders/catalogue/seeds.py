@@ -193,32 +193,28 @@ class Finding:
 def findings(graded):
     """The ``Finding``s of one ``grade``d submission: a test cell whose verdict is not the
     catalogue's, and (a mutant) seeds where none of its lost cells' messages holds the
-    catalogue's ``message`` (a check run for the first seed only has that verdict for all)."""
+    catalogue's ``message`` (a check run for the first seed only has that verdict for all;
+    decided only when every cell of ``loses`` ran)."""
     out = []
     entry = graded.entry
     kind = entry.kind if entry else "reference"
-    all_seeds = max((r for r in graded.verdicts.values()), key=len, default=[])
-    all_seeds = [s for s, _ in all_seeds]
+    all_seeds = [s for s, _ in max(graded.verdicts.values(), key=len, default=[])]
     for g, results in graded.verdicts.items():
         should = expected_passes(entry, [g])[g]
         wrong = [(s, v) for s, v in results if v.passed != should]
         if wrong:
             out.append(Finding(graded.name, kind, g, should, [s for s, _ in wrong],
                                len(results), wrong[0][1].message))
-    if kind == "mutant":
-        lost = [g for g in entry.loses if g in graded.verdicts]
-        by_seed = {g: dict(graded.verdicts[g]) for g in lost}
-        first = {g: graded.verdicts[g][0][1] for g in lost if graded.verdicts[g]}
-
-        def verdict(g, s):
-            return by_seed[g].get(s, first.get(g))
-        missing = [s for s in all_seeds if lost and not any(
-            v is not None and not v.passed and entry.message in v.message
-            for v in (verdict(g, s) for g in lost))]
+    if kind == "mutant" and all(g in graded.verdicts for g in entry.loses):
+        by_seed = {g: dict(graded.verdicts[g]) for g in entry.loses}
+        first = {g: graded.verdicts[g][0][1] for g in entry.loses}
+        missing = [s for s in all_seeds if not any(
+            not v.passed and entry.message in v.message
+            for v in (by_seed[g].get(s, first[g]) for g in entry.loses))]
         if missing:
             out.append(Finding(graded.name, kind, "message", False, missing, len(all_seeds),
                                f"{entry.message!r} in no failure message of "
-                               f"{', '.join(lost)}"))
+                               f"{', '.join(entry.loses)}"))
     return out
 
 
