@@ -73,10 +73,16 @@ LABELS_NO_ZERO_SEEDS = [1119992395203928249, 4691019065009436107, 24038150027040
                         7119031074152812798, 3751312175527203211]
 
 
+# seeds(300)[106] for this one: a correct class of the 3-sample batch (the first case) has y so
+# small that the missing delta changes the loss there, and got the labels' hint
+LABELS_TINY_Y_SEED = 4969448991935518983
+
+
 @pytest.mark.parametrize("eid", ["labels_no_delta", "ce_no_delta", "ce_delta_outside_log"])
 def test_a_missing_delta_gets_the_delta_hint_on_labels_whatever_the_seed(eid):
     entry = _entry(eid)
-    graded = grade(COURSE, "a1_loss", entry, LABELS_NO_ZERO_SEEDS + FAST_SEEDS[:4],
+    graded = grade(COURSE, "a1_loss", entry,
+                   [LABELS_TINY_Y_SEED] + LABELS_NO_ZERO_SEEDS + FAST_SEEDS[:4],
                    only={"test_cross_entropy_error_labels"})
     for seed, verdict in graded.verdicts["test_cross_entropy_error_labels"]:
         assert not verdict.passed, seed
