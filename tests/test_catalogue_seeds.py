@@ -12,7 +12,7 @@ bad seeds), and a control that the audit sees a seed-dependent verdict.  Slow: a
 (every entry, fewer seeds: one a4 entry costs ~0.7 s a seed), and a4's training checks,
 which need a real MNIST training per entry (a few seconds each): their only seeded part is
 ``train_step``'s check (``test_training_checks_are_seeded_only_through_train_step``), so
-the training runs for the entries that change the training, with 2 seeds.
+the training runs for the reference and one mutant of the step, with 2 seeds.
 ``python -m autograders.catalogue.seeds --seeds 500`` runs the whole audit.
 """
 import pytest
@@ -134,9 +134,10 @@ def test_a4_catalogue_verdicts_hold_for_every_seed():
     assert not found, _shown(found)
 
 
-# the a4 entries whose edit changes the training, its step or its record, and a variant
-TRAINING_ENTRIES = [None, "train_step_ascent", "train_step_fixed_learning_rate",
-                    "train_no_bias_update", "train_pasted_weights", "train_rebind_float32"]
+# the reference (keeps the training points) and a mutant of the step (loses them); a
+# training costs ~15 s on a loaded 2-core machine, so the other a4 entries' training is left
+# to `python -m autograders.catalogue.seeds --training`
+TRAINING_ENTRIES = [None, "train_step_ascent"]
 
 
 @pytest.mark.slow
