@@ -24,7 +24,7 @@ from autograders import a4_two_layer_net as A4
 from autograders.catalogue import load
 from autograders.catalogue.seeds import (ROOT, TRAINING_CELL, TRAINING_TESTS, audit, findings,
                                          grade, seeded_functions, seeds)
-from nncourse.course import Course
+from nncourse.core.course import Course
 
 COURSE = Course.load(ROOT)
 CATALOGUE = load()

@@ -6,7 +6,7 @@ once, through nbgrader, with one seed: a check that catches a mutant for most se
 not all (or fails a correct variant for a few) is a flaky CI test there and an unfair
 grade for a real student.  Here each entry's notebook is run in this process (its code
 cells in order; a test cell's visible part only, as in the kernel) and every hidden check
-of the notebook is run on the resulting objects through ``nncourse.grading.local`` (the
+of the notebook is run on the resulting objects through ``nncourse.kernel.local`` (the
 kernel's call server and wire format, without a kernel) for many seeds; ``audit`` lists
 every (entry, test cell) whose verdict is not the catalogue's for some seed.
 
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from nbgrader import utils as nbutils
 
-from nncourse.course import Course
-from nncourse.grading.checks import hidden_calls, remove_hidden_tests, run_check
-from nncourse.grading.local import local_student
+from nncourse.core.course import Course
+from nncourse.core.notebook import is_autograded_test, remove_hidden_tests
+from nncourse.kernel.checks import hidden_calls, run_check
+from nncourse.kernel.local import local_student
 
 from .. import compare
 from . import apply, as_submitted, load
@@ -141,7 +141,7 @@ def grade(course, aid, entry, seed_list, skip=(), only=None):
             gid = cell.metadata.get("nbgrader", {}).get("grade_id", i)
             if gid in skip:
                 continue
-            test = nbutils.is_grade(cell) and not nbutils.is_solution(cell)
+            test = is_autograded_test(cell)
             try:
                 exec(compile(remove_hidden_tests(cell.source) if test else cell.source,
                              f"<{aid} cell {gid}>", "exec"), ns)
