@@ -34,6 +34,7 @@ AXE_DIR = VENV / "npm"     # npm install --prefix: AXE_DIR/node_modules/axe-core
 APT_LOCK_WAIT_S = 600    # another apt/dpkg run (unattended-upgrades, an admin) holds its lock
 APT_RETRY_S = 5
 MISSING = []   # (Debian packages, what their absence means) that set-up could not install
+UNFETCHED = []  # (what, what its absence means, how to fix it): downloads (not Debian's) that failed
 _apt = {"updated": False, "why": None}   # apt-get update ran; why apt-get cannot be used here
 
 
@@ -99,14 +100,18 @@ def missing(packages, meaning):
 def report_missing():
     """Say at the end of set-up what is missing and what that means (the lines above
     scroll away under pip's output); nothing when everything is there."""
-    if not MISSING:
+    if not MISSING and not UNFETCHED:
         return
     bar = "!" * 78
-    lines = [bar, f"Set-up could NOT install these Debian packages ({_apt['why']}):"]
-    for packages, meaning in MISSING:
-        lines.append(f"  - {' '.join(packages)}: {meaning}")
-    lines += ["An administrator can install them with:",
-              f"  sudo apt-get install {' '.join(p for ps, _ in MISSING for p in ps)}", bar]
+    lines = [bar]
+    if MISSING:
+        lines.append(f"Set-up could NOT install these Debian packages ({_apt['why']}):")
+        lines += [f"  - {' '.join(packages)}: {meaning}" for packages, meaning in MISSING]
+        lines += ["An administrator can install them with:",
+                  f"  sudo apt-get install {' '.join(p for ps, _ in MISSING for p in ps)}"]
+    for what, meaning, fix in UNFETCHED:
+        lines += [f"Set-up could NOT fetch {what}: {meaning}", f"  {fix}"]
+    lines.append(bar)
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
@@ -149,13 +154,16 @@ def ensure_axe():
         run("npm", "install", "--prefix", AXE_DIR, "--no-save", "--no-audit", "--no-fund",
             "--ignore-scripts", "--loglevel=error", f"axe-core@{AXE_VERSION}")
     except subprocess.CalledProcessError:
-        missing(["(npm registry) axe-core"], meaning + "; `npm install` failed (see above)")
+        UNFETCHED.append((f"axe-core {AXE_VERSION} from the npm registry", meaning,
+                          "`npm install` failed (see above): once npm reaches "
+                          "registry.npmjs.org (behind a TLS proxy, give node its CA with "
+                          "NODE_EXTRA_CA_CERTS), run set-up again"))
 
 
 def postgres_bindir():
     """The folder with PostgreSQL's initdb and pg_ctl: on PATH, else Debian's
     /usr/lib/postgresql/<version>/bin (newest first); None when there is none.
-    (tests/postgres.py uses it too.)"""
+    (tests/postgres.py asks for it: `dev.py postgres-bindir`.)"""
     found = [shutil.which(name) for name in ("initdb", "pg_ctl")]
     if all(found) and Path(found[0]).parent == Path(found[1]).parent:
         return Path(found[0]).parent
@@ -278,6 +286,10 @@ def setup():
 
 def main(argv):
     job = argv[0] if argv else "demo"
+    if job == "postgres-bindir":          # for tests/postgres.py: where initdb and pg_ctl are
+        found = postgres_bindir()
+        print(found or "")
+        sys.exit(0 if found else 1)
     if job not in ("demo", "test", "setup"):
         sys.exit(f"usage: python3 scripts/dev.py [demo|test|setup] [args...]  (got {job!r})")
     setup()
@@ -286,7 +298,8 @@ def main(argv):
         run(BIN / "nncourse", "demo", *rest)
     elif job == "test":
         # the whole suite, slow tests included (plain `pytest` runs the fast subset)
-        run(PY, "-m", "pytest", "-m", "", "-q", *rest)
+        # (and the 30 slowest steps, to keep the suite's time budget in view)
+        run(PY, "-m", "pytest", "-m", "", "-q", "--durations=30", *rest)
 
 
 if __name__ == "__main__":

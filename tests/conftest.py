@@ -12,7 +12,6 @@ import pytest
 from nncourse.core.course import Course, copy_course as copy_course_files
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
 BIN = Path(sys.executable).parent
 COURSE_FILES = ["course_config.py", "nbgrader_config.py", "source", "autograders", "reference"]
 

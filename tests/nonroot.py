@@ -4,8 +4,8 @@ Fixtures (session; tests/test_nonroot.py imports them):
 
 ``nonroot_setup``: the account and a copy of this repository in a folder it owns, set up
 the README's way by that account, ``/usr/bin/python3 scripts/dev.py setup``, in a clean
-environment (its HOME, ``PATH=/usr/bin:/bin``, nothing of ours: no VIRTUAL_ENV, PYTHONPATH,
-pip settings).  The account is ``nncourse-ci`` when the tests run as root (``useradd
+environment (its HOME, ``PATH=/usr/bin:/bin``, the machine's CA and proxy settings, nothing
+of ours: no VIRTUAL_ENV, PYTHONPATH, pip settings).  The account is ``nncourse-ci`` when the tests run as root (``useradd
 --create-home``, reused if it exists, never given sudo), else the account running the tests
 (already unprivileged).  The copy holds the repository's files as the working tree has them
 (``git ls-files --cached --others --exclude-standard``: uncommitted changes included,
@@ -112,10 +112,20 @@ def account():
     return Account(pw.pw_name, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir))
 
 
+# The machine's network settings, not ours: which CAs to trust and which proxy to use.  A
+# site sets them for every login (here the container sets them); without them npm, behind
+# this machine's TLS-intercepting proxy, reaches no registry.
+MACHINE_NETWORK_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE",
+                       "CURL_CA_BUNDLE", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY",
+                       "HTTPS_PROXY", "NO_PROXY")
+
+
 def user_env(acct, env=None):
-    """A login-like environment of the account's own; ``env`` adds or overrides."""
+    """A login-like environment of the account's own (with the machine's network settings,
+    ``MACHINE_NETWORK_ENV``); ``env`` adds or overrides."""
     clean = {"HOME": str(acct.home), "USER": acct.name, "LOGNAME": acct.name,
              "PATH": CLEAN_PATH, "LANG": "C.UTF-8"}
+    clean.update({k: os.environ[k] for k in MACHINE_NETWORK_ENV if k in os.environ})
     clean.update(env or {})
     return clean
 

@@ -29,8 +29,7 @@ import pytest
 SUPERUSER = "nncourse"
 NOBODY = 65534
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from dev import postgres_bindir  # noqa: E402  (scripts/dev.py installs the server)
+DEV = Path(__file__).resolve().parent.parent / "scripts" / "dev.py"
 
 # a developer's NNCOURSE_GRADEBOOK_URL must never send the tests' grading to a real gradebook
 os.environ.pop("NNCOURSE_GRADEBOOK_URL", None)
@@ -113,7 +112,9 @@ class PostgresServer:
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server for the session (see the module's docstring)."""
-    bindir = postgres_bindir()
+    found = subprocess.run([sys.executable, DEV, "postgres-bindir"], capture_output=True,
+                           text=True)         # where scripts/dev.py setup installed the server
+    bindir = Path(found.stdout.strip()) if found.returncode == 0 else None
     if bindir is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in "
                     "/usr/lib/postgresql/*/bin: `python3 scripts/dev.py setup` installs "
