@@ -58,6 +58,11 @@ def _export(course, args):
 def _similarity(course, args):
     res = api.similarity(course, args.assignment, threshold=args.threshold)
     print(res.format())
+    if res.unreadable:
+        print(f"nncourse: {len(res.unreadable)} submission(s) could not be read and were not "
+              f"compared: {', '.join(res.unreadable)} (why: the 'not compared' lines above; "
+              "`nncourse grade` reports the same submissions)", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK
 
 

@@ -287,7 +287,9 @@ def test_edited_points_are_restored_and_said(graded):
 
 def test_similarity_never_follows_links(graded):
     course, out = graded["course"], graded["similar"]
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 1, out.stderr[-3000:]       # some submissions were not read
+    assert (f"nncourse: {len(LINKS)} submission(s) could not be read and were not compared: "
+            f"{', '.join(sorted(LINKS))}") in out.stderr, out.stderr[-3000:]
     text = out.stdout
     assert "  s1001 ~ s1002: 100%" in text, text                  # the honest pair is compared
     assert f"not compared atk_source: the submission folder atk_source/{AID} is a symlink" in text
@@ -299,6 +301,7 @@ def test_similarity_never_follows_links(graded):
     assert not any(s in line for line in pairs for s in LINKS), pairs
     res = similarity.find_similar(course, AID)
     assert ("s1001", "s1002") in res.scores and set(LINKS) == {s for s, _ in res.not_compared}
+    assert res.unreadable == sorted(LINKS)
     report = (course.root / "reports" / AID / "report.html").read_text(encoding="utf-8")
     fragment = "".join(html for _, html in similar_submissions(course, [AID]))
     for where in (text, report, fragment):

@@ -119,3 +119,34 @@ def test_student_code_is_escaped_in_every_pair_even_without_overlap():
     assert [(p.a, p.b) for p in res.pairs] == [("a", "b")] and res.pairs[0].similarity == 0.0
     for fragment in (res.pairs[0].html_a, res.pairs[0].html_b, res.html()):
         assert "<img" not in fragment and "&lt;img" in fragment
+
+
+def test_exit_status_fails_only_for_unreadable_submissions(tmp_path, capsys):
+    """Too little code is no failure (exit 0); a submission that cannot be read is (exit 1),
+    named on stderr, as `nncourse grade` fails for it."""
+    from nncourse.cli import main as cli_main
+    course = Course.load(copy_course(ROOT, tmp_path / "course"))
+    src = catalogue.as_submitted(course.read_source("a1_loss"))
+    for student in ("s1", "s2", "s3_blank"):
+        nb = copy.deepcopy(src)
+        if student == "s3_blank":
+            for c in nb.cells:
+                if catalogue.nbutils.is_solution(c) and c.cell_type == "code":
+                    c.source = ""
+        dest = course.submitted_dir(student, "a1_loss")
+        dest.mkdir(parents=True)
+        nbformat.write(nb, dest / "loss_functions.ipynb")
+    assert cli_main(["--course-dir", str(course.root), "similarity", "a1_loss"]) == 0
+    out = capsys.readouterr()
+    assert "not compared s3_blank: too little solution code" in out.out, out.out
+    assert "could not be read" not in out.err, out.err
+
+    broken = course.submitted_dir("s4_broken", "a1_loss")
+    broken.mkdir(parents=True)
+    (broken / "loss_functions.ipynb").write_bytes(b"{not json")
+    assert cli_main(["--course-dir", str(course.root), "similarity", "a1_loss"]) == 1
+    out = capsys.readouterr()
+    assert "not compared s4_broken: no notebook read: loss_functions.ipynb is not a readable " \
+           "notebook" in out.out, out.out
+    assert "nncourse: 1 submission(s) could not be read and were not compared: s4_broken" \
+        in out.err, out.err

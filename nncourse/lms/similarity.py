@@ -20,7 +20,10 @@ added as a submission.
 
 The notebooks are read as grading reads them (``grading.submission``): a student's folder or
 notebook that is a link (to the instructor's source/, to a system file) is never followed; that
-student is listed as not compared, with why (``SimilarityResult.not_compared``).
+student is listed as not compared, with why (``SimilarityResult.not_compared``), and counts
+as unreadable (``SimilarityResult.unreadable``: ``nncourse similarity`` then exits 1, as
+``nncourse grade`` does for the same submissions).  A submission too short to compare is
+listed too, but is no failure.
 """
 import html
 import io
@@ -62,6 +65,8 @@ class SimilarityResult:
     pairs: list = field(default_factory=list)        # Pairs at or above the threshold
     scores: dict = field(default_factory=dict)       # (a, b) -> similarity, every pair
     not_compared: list = field(default_factory=list)  # (student, why), in student order
+    unreadable: list = field(default_factory=list)    # of those, students whose submission
+                                                      # could not be read (a failed run)
 
     def format(self):
         lines = [f"{self.assignment}: {len(self.students)} submission(s) compared, "
@@ -202,4 +207,5 @@ def find_similar(course, aid, threshold=None):
                      course.setting("SIMILARITY_COMMON_FRACTION"),
                      assignment=aid)
     result.not_compared = sorted(result.not_compared + not_compared)
+    result.unreadable = sorted(s for s, _ in not_compared)
     return result
