@@ -225,6 +225,29 @@ def test_without_the_helper_file_the_notebook_runs_to_the_end_and_says_so(course
     assert not [o for o in nb.cells[-1].outputs if o.output_type == "execute_result"]
 
 
+
+def test_running_the_helper_cell_again_starts_over_with_one_hook(course, tmp_path):
+    """As when the hook lived in the notebook: running the helper cell again (after the test
+    cells ran) leaves one post_run_cell hook and forgets the results, so the table shows
+    every check − until the test cells run again; running one again marks it ✓."""
+    from nbformat.v4 import new_code_cell
+    nb = reference_submission(course, "a1_loss")
+    helper = nb.cells[_helper_cell_index(nb)].source
+    first_test = next(c.source for c in _test_cells(nb))
+    nb.cells += [new_code_cell(helper), new_code_cell(
+        'print("HOOKS", sum(getattr(f, "__name__", "") == "_record"\n'
+        '                   for f in get_ipython().events.callbacks["post_run_cell"]))'),
+        new_code_cell(nb.cells[-1].source), new_code_cell(first_test), new_code_cell(nb.cells[-1].source)]
+    ran = run_notebook(nb, tmp_path / "again", allow_errors=False, files=_release_files(course, "a1_loss"))
+    assert "HOOKS 1\n" in "".join(o.get("text", "") for o in ran.cells[-4].outputs)
+    _, before = _rows(ran.cells[-6])
+    _, reset = _rows(ran.cells[-3])
+    _, one = _rows(ran.cells[-1])
+    assert before and all(r[0] == "✓" for r in before)
+    assert [r[0] for r in reset] == ["−"] * len(before)
+    assert [r[0] for r in one] == ["✓"] + ["−"] * (len(before) - 1)
+
+
 # --- a2: the slides' 1-D numerical_gradient on the matrix test (issue 19, item 3) ---------------
 
 SLIDES_GRADIENT = '''
