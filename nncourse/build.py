@@ -3,7 +3,8 @@
 A release leaks when it carries solution or hidden-test markers, a line that only the
 source's solutions or hidden tests contain, references to ``autograders``/``reference``,
 stored outputs, a jupytext twin (``*.pct.py``) or a copy of a reference/autograders module
-that the source does not deliberately ship (as a symlink, like a4's ``mnist.py``).
+that the source does not deliberately ship (as a symlink, like a4's ``mnist.py`` and every
+assignment's ``check_summary.py``).
 """
 import re
 import shutil

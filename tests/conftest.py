@@ -27,13 +27,16 @@ def assignments():
 
 
 def copy_course(dest):
-    """Copy the course (symlinks resolved, as a release would ship them) into ``dest``."""
+    """Copy the course into ``dest``.  Symlinks stay, as in the course (and in
+    ``nncourse.core.course.copy_course``): a source's symlink into reference/ (every
+    assignment's check_summary.py, a4's mnist.py) is what tells ``build`` the module is
+    shipped on purpose; a resolved copy would be refused as a leak."""
     dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     for name in COURSE_FILES:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=ignore)
+            shutil.copytree(src, dest / name, symlinks=True, ignore=ignore)
         else:
             shutil.copy(src, dest / name)
     return dest

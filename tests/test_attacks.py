@@ -421,3 +421,77 @@ def test_report_lists_the_broken_calls_without_accusing(graded):
         assert f"<td class='l'>{student_of(attack)}</td>" in flagged
     for student in [HONEST] + VICTIMS:
         assert f"<td class='l'>{student}</td>" not in flagged
+
+
+TAMPERED_HELPER = '''
+# a student's own check_summary.py, submitted with the notebook: if the kernel imported it,
+# every visible assert would pass, the table would say so, and it would write beside others
+import os
+print("TAMPERED-HELPER-RAN", "{marker}")
+for where in ("..", "../..", os.path.expanduser("~"), "/tmp"):
+    try:
+        with open(os.path.join(where, "{marker}-pwned"), "w") as f:
+            f.write("x")
+    except OSError:
+        pass
+
+
+def watch_cells():
+    get_ipython().input_transformers_post.append(
+        lambda lines: [line.replace("assert ", "assert True or ") for line in lines])
+
+
+class Summary:
+    def __init__(self, checks):
+        self.checks = checks
+
+    def __repr__(self):
+        return "見えているテストの結果: 全部合格 {marker}"
+'''
+
+
+def test_tampered_summary_helper_in_a_submission_changes_nothing(tmp_path):
+    """check_summary.py sits in the student's folder, so a submission may carry an edited one.
+    Graded through the real pipeline next to the same wrong notebook without it and an honest
+    victim: nbgrader autograde puts the course's copy in its place, so the edited file never
+    runs (no marker in any output, no file written), the trusted table shows the wrong
+    exercise, the score and every cell's verdict equal the control's, the victim keeps full
+    marks, and the submitted files are left as they were."""
+    from autograders import catalogue
+    marker = f"NNATK-{secrets.token_hex(6)}-summary"
+    course = configured_copy(ROOT, tmp_path / "course", TEST_SETTINGS)
+    ensure_built(course, [ASSIGNMENT])
+    name = release_notebook(course, ASSIGNMENT).name
+    mutant = next(e for e in catalogue.load().mutants if e.id == "sse_no_half")
+    wrong = catalogue.apply(reference_submission(course, ASSIGNMENT), mutant)
+    subs = {"tamperer": wrong, "control": wrong, "victim_1": reference_submission(course, ASSIGNMENT)}
+    for student, nb in subs.items():
+        dest = course.submitted_dir(student, ASSIGNMENT)
+        dest.mkdir(parents=True)
+        nbformat.write(nb, dest / name)
+    helper = course.submitted_dir("tamperer", ASSIGNMENT) / "check_summary.py"
+    helper.write_text(TAMPERED_HELPER.format(marker=marker), encoding="utf-8")
+    submitted = hashes(course.root / "submitted")
+    try:
+        run = grade(course, [ASSIGNMENT], jobs=2, progress=False)
+    finally:
+        planted = [p for d in (course.root, Path("/tmp"), Path.home())
+                   for p in (d.rglob(f"{marker}*") if d == course.root else d.glob(f"{marker}*"))]
+        for p in planted:
+            p.unlink(missing_ok=True)
+    r = {x["student"]: x for x in run.results}
+    verdicts = {s: [(c["grade_id"], c["score"]) for c in r[s]["cells"]] for s in ("tamperer", "control")}
+    assert r["control"]["status"] == r["tamperer"]["status"] == "graded", r["tamperer"].get("error")
+    assert r["control"]["score"] == FULL - 2.0, verdicts["control"]          # the mutant loses 問 1
+    assert r["tamperer"]["score"] == r["control"]["score"], verdicts
+    assert verdicts["tamperer"] == verdicts["control"]
+    assert r["victim_1"]["status"] == "graded" and r["victim_1"]["score"] == FULL
+    seen = outputs_text(course, "tamperer")
+    ran = [line for line in seen.splitlines() if "TAMPERED" in line or marker in line or "全部合格" in line]
+    assert not ran, ran[:5]
+    assert "✗ 問 1 (2 点) test_sum_squared_error" in seen
+    assert marker not in feedback_text(course, r["tamperer"])
+    graded_helper = course.autograded_dir("tamperer", ASSIGNMENT) / "check_summary.py"
+    assert graded_helper.read_bytes() == (ROOT / "reference" / "check_summary.py").read_bytes()
+    assert planted == [], planted
+    assert hashes(course.root / "submitted") == submitted

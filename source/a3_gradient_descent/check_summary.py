@@ -1,0 +1,1 @@
+../../reference/check_summary.py
