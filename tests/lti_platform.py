@@ -70,6 +70,9 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
         link = preflight_response.get("lti_message_hint", "")
         self.set_resource_link_claim(link, title=f"activity {link}")
         self.set_launch_context_claim(CONTEXT_ID, context_title="Learning from data")
+        if user.get("student_id"):        # Moodle's ID number, Canvas's SIS user id
+            self.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis":
+                                   {"person_sourcedid": user["student_id"]}})
 
     def render_launch_form(self, launch_data: dict, **kwargs: t.Any) -> str:
         e = html.escape
@@ -80,7 +83,7 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
 
 class Platform:
     """lti1p3platform on 127.0.0.1:<free port>; ``register_tool`` once the tool's URLs are
-    known.  ``users``: login hint -> {"id", "name", "roles", "email"}."""
+    known.  ``users``: login hint -> {"id", "name", "roles", "email", "student_id"}."""
 
     def __init__(self) -> None:
         self.private_pem, self.public_pem = rsa_pem_pair()

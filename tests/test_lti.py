@@ -4,8 +4,10 @@ OIDC login initiation, authentication and launch for an instructor and a student
 id_token, a replayed one and a wrong deployment are refused with 4xx and a reason; no token
 or key is in a response or a log line."""
 import html
+import json
 import logging
 import re
+from datetime import datetime, timezone
 import subprocess
 from pathlib import Path
 
@@ -15,7 +17,9 @@ import requests
 
 from nncourse import api
 from nncourse.cli import main as cli_main
-from nncourse.core.course import Course, CourseError
+from nncourse.core.course import CourseError
+from nncourse.lms import records
+from nncourse.lti import links
 
 from conftest import configured_copy
 from lti_platform import INSTRUCTOR, LEARNER, Platform, browser_launch, launch_form, rsa_pem_pair
@@ -26,7 +30,12 @@ TOY = ROOT / "tests" / "fixtures" / "toy_course"
 USERS = {
     "hint-teacher": {"id": "lms-user-7", "name": "Sensei Tanaka", "roles": [INSTRUCTOR]},
     "hint-alice": {"id": "lms-user-42", "name": "Alice Sato", "roles": [LEARNER],
-                   "email": "alice@example.ac.jp"},
+                   "email": "alice@example.ac.jp", "student_id": "s2026001"},
+    "hint-bob": {"id": "lms-user-43", "name": "Bob Ito", "roles": [LEARNER],
+                 "student_id": "s2026002"},
+    "hint-mallory": {"id": "lms-user-66", "name": "Mallory", "roles": [LEARNER],
+                     "student_id": "../s2026001"},
+    "hint-nobody": {"id": "lms-user-67", "name": "No Id", "roles": [LEARNER]},
     "hint-guest": {"id": "lms-user-99", "name": "Guest", "roles": [
         "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]},
 }
@@ -69,12 +78,13 @@ def test_instructor_and_student_launch_through_the_real_platform(lti, caplog):
     teacher = browser_launch(requests.Session(), platform, "hint-teacher", "link-a1")
     assert teacher.status_code == 200, teacher.text
     assert (body_attr(teacher, "role"), body_attr(teacher, "user")) == ("instructor", "lms-user-7")
-    assert "Sensei Tanaka (instructor) launched resource link link-a1" in text(teacher)
+    assert "Sensei Tanaka (instructor), activity 'activity link-a1'" in text(teacher)
 
     student = browser_launch(requests.Session(), platform, "hint-alice", "link-a1")
     assert student.status_code == 200, student.text
     assert (body_attr(student, "role"), body_attr(student, "user")) == ("student", "lms-user-42")
     assert "Alice Sato さん" in text(student) and 'lang="ja"' in text(student)
+    assert "form" not in student.text          # nothing to upload into before the link
 
     # a user who is neither instructor nor learner is refused after a valid launch
     guest = browser_launch(requests.Session(), platform, "hint-guest", "link-a1")
@@ -173,3 +183,134 @@ def test_serve_says_which_platform_value_is_missing(tmp_path):
     with pytest.raises(CourseError, match="LTI_CLIENT_ID, LTI_AUTH_LOGIN_URL, "
                        "LTI_AUTH_TOKEN_URL, LTI_KEY_SET_URL, LTI_DEPLOYMENT_IDS"):
         api.lti_server(course)
+
+
+def form_fields(resp):
+    """The action and csrf of the form on a tool page."""
+    action = re.search(r'<form method="post" action="([^"]+)"', resp.text).group(1)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', resp.text).group(1)
+    return html.unescape(action), html.unescape(csrf)
+
+
+def instructor_links(platform, link, aid):
+    browser = requests.Session()
+    page = browser_launch(browser, platform, "hint-teacher", link)
+    action, csrf = form_fields(page)
+    return browser.post(action, data={"csrf": csrf, "assignment": aid}, timeout=30)
+
+
+def test_instructor_links_the_activity_and_a_student_uploads_into_submitted(lti):
+    course, server, platform = lti
+    nb = (course.root / "source" / "t1_square" / "square.ipynb").read_bytes()
+    # before the link a student is told the activity is not ready, and cannot upload
+    early = requests.Session()
+    resp = browser_launch(early, platform, "hint-alice", "link-a1")
+    assert resp.status_code == 200 and "準備中" in resp.text and body_attr(resp, "assignment") == ""
+
+    # the instructor's launch links LMS activity link-a1 to t1_square
+    teacher = requests.Session()
+    page = browser_launch(teacher, platform, "hint-teacher", "link-a1")
+    assert "not linked yet" in text(page) and body_attr(page, "assignment") == ""
+    action, csrf = form_fields(page)
+    bad = teacher.post(action, data={"csrf": csrf, "assignment": "../t1_square"}, timeout=30)
+    assert bad.status_code == 400 and "is not an assignment of this course" in text(bad)
+    linked = teacher.post(action, data={"csrf": csrf, "assignment": "t1_square"}, timeout=30)
+    assert linked.status_code == 200 and body_attr(linked, "assignment") == "t1_square"
+    saved = json.loads((course.root / "lti" / "links.json").read_text())
+    assert [v["assignment"] for v in saved.values()] == ["t1_square"]
+    assert [json.loads(k)[1:] for k in saved] == [["deployment-1", "course-ml-2026", "link-a1"]]
+    # another activity of the course is not linked by it
+    other = browser_launch(requests.Session(), platform, "hint-alice", "link-a2")
+    assert body_attr(other, "assignment") == ""
+
+    # the student's launch shows the assignment; the upload lands under the LMS's student id
+    alice = requests.Session()
+    page = browser_launch(alice, platform, "hint-alice", "link-a1")
+    assert body_attr(page, "assignment") == "t1_square" and "s2026001" in page.text
+    action, csrf = form_fields(page)
+    before = datetime.now(timezone.utc)
+    resp = alice.post(action, data={"csrf": csrf, "student": "s2026002"},   # a field is no id
+                      files={"notebook": ("square (1).ipynb", nb)}, timeout=30)
+    after = datetime.now(timezone.utc)
+    assert resp.status_code == 200 and "提出を受け付けました" in resp.text, text(resp)
+    dest = course.submitted_dir("s2026001", "t1_square")
+    assert (dest / "square.ipynb").read_bytes() == nb       # a copy's name: collect's rule
+    when = datetime.fromisoformat((dest / "timestamp.txt").read_text())
+    assert before <= when <= after                           # the tool's time, not the student's
+    rec = records.load(course, "t1_square")["s2026001"]
+    assert rec["lms"] == "lti" and rec["lti_user"] == "lms-user-42"
+    assert rec["submitted_at"] == when.isoformat()
+    assert sorted(p.name for p in (course.root / "submitted").iterdir()) == ["s2026001"]
+
+    # a newer upload replaces it; the old one is kept in the backup folder (collect's rule)
+    nb2 = nb + b"\n"
+    resp = alice.post(action, data={"csrf": csrf}, files={"notebook": ("square.ipynb", nb2)},
+                      timeout=30)
+    assert resp.status_code == 200 and (dest / "square.ipynb").read_bytes() == nb2
+    backups = list((course.root / "submitted" / ".nncourse-backup" / "s2026001").rglob("*.ipynb"))
+    assert [b.read_bytes() for b in backups] == [nb]
+
+
+def test_uploads_that_collect_would_refuse_are_refused_and_write_nothing(lti):
+    course, server, platform = lti
+    assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+    nb = (course.root / "source" / "t1_square" / "square.ipynb").read_bytes()
+
+    def student_form(hint):
+        browser = requests.Session()
+        return browser, *form_fields(browser_launch(browser, platform, hint, "link-a1"))
+
+    bob, action, csrf = student_form("hint-bob")
+    resp = bob.post(action, data={"csrf": csrf}, files={"notebook": ("notes.txt", b"hi")},
+                    timeout=30)
+    assert resp.status_code == 422 and "not a notebook of t1_square (square)" in text(resp)
+    # a student id from the LMS that is no student id is refused, nothing is written
+    mallory, action, csrf = student_form("hint-mallory")
+    resp = mallory.post(action, data={"csrf": csrf}, files={"notebook": ("square.ipynb", nb)},
+                        timeout=30)
+    assert resp.status_code == 422 and "does not look like a student id" in text(resp)
+    # without the launch's CSRF token, or without a launch at all, nothing is accepted
+    resp = bob.post(action, data={"csrf": "guess"}, files={"notebook": ("square.ipynb", nb)},
+                    timeout=30)
+    assert resp.status_code == 403 and "CSRF token does not match" in text(resp)
+    resp = requests.post(action, data={"csrf": csrf}, files={"notebook": ("square.ipynb", nb)},
+                         timeout=30)
+    assert resp.status_code == 403 and "no launch in this browser session" in text(resp)
+    # a student cannot link (act as an instructor); a launch without a student id cannot upload
+    resp = bob.post(server.url + "/lti/link", data={"csrf": form_fields(
+        browser_launch(bob, platform, "hint-bob", "link-a1"))[1], "assignment": "t2_train"},
+        timeout=30)
+    assert resp.status_code == 403 and "only an instructor's launch may link" in text(resp)
+    nobody, action, csrf = student_form("hint-nobody")
+    resp = nobody.post(action, data={"csrf": csrf}, files={"notebook": ("square.ipynb", nb)},
+                       timeout=30)
+    assert resp.status_code == 403 and "carries no student id" in text(resp)
+    # an instructor's launch cannot upload as a student
+    teacher = requests.Session()
+    _, tcsrf = form_fields(browser_launch(teacher, platform, "hint-teacher", "link-a1"))
+    resp = teacher.post(action, data={"csrf": tcsrf}, files={"notebook": ("square.ipynb", nb)},
+                        timeout=30)
+    assert resp.status_code == 403 and "only a student's launch may upload" in text(resp)
+    assert not (course.root / "submitted").exists()
+    assert [v["assignment"] for v in links.load(course).values()] == ["t1_square"]
+
+
+def test_an_upload_over_the_collect_limit_is_refused(tmp_path, platform):
+    course = configured_copy(TOY, tmp_path / "course",
+                             platform.settings() + "\nCOLLECT_MAX_FILE_BYTES = 1000")
+    api.lti_keys(course)
+    server = api.lti_server(course).start()
+    try:
+        urls = server.urls()
+        platform.register_tool(*urls.values())
+        assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+        alice = requests.Session()
+        action, csrf = form_fields(browser_launch(alice, platform, "hint-alice", "link-a1"))
+        nb = (course.root / "source" / "t1_square" / "square.ipynb").read_bytes()
+        assert len(nb) > 1000
+        resp = alice.post(action, data={"csrf": csrf}, files={"notebook": ("square.ipynb", nb)},
+                          timeout=30)
+        assert resp.status_code == 422 and "over COLLECT_MAX_FILE_BYTES 1,000" in text(resp)
+        assert not (course.root / "submitted").exists()
+    finally:
+        server.stop()

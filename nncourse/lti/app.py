@@ -4,35 +4,61 @@
 - ``/lti/login``  OIDC login initiation (the platform's third-party initiated login);
 - ``/lti/launch`` the launch: pylti1p3 validates the id_token (state cookie, nonce used once,
   issuer, client id, platform signature by the platform's JWKS, deployment id, message);
-  the page says who was launched as what;
-- ``/lti/jwks``   the tool's public key set.
+  an instructor gets the form linking the LMS activity to an assignment, a student their
+  assignment and the upload form;
+- ``/lti/jwks``   the tool's public key set;
+- ``/lti/link``, ``/lti/upload``: the forms' targets.  Who posts is only what the validated
+  launch says (its id is in the tool's signed session cookie, with a CSRF token the form must
+  carry); nothing in the form names a user or a student id.
+
+A student's id (学籍番号) is the launch's ``lis`` claim ``person_sourcedid`` (Moodle's ID
+number, Canvas's SIS user id).  An upload is placed by ``lms/collecting.place_upload``, with
+collect's rules and the tool's time of receipt as the submission time.
 
 A refused request gets HTTP 4xx and a page saying why (student-facing line in Japanese, the
 reason in English for the instructor); the log says the same, never a token or a key."""
 from __future__ import annotations
 
+import hmac
 import logging
 import os
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from flask import Flask, render_template_string, session
+from flask import Flask, render_template_string, request, session
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..core.course import Course
+from ..lms.collecting import place_upload
+from ..lms.deadlines import timezone_of
 from . import keys as tool_keys
+from . import links
 from .config import tool_conf
 from .launches import LaunchStore
 
 log = logging.getLogger("nncourse.lti")
 
 LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
+LINK, UPLOAD = "/lti/link", "/lti/upload"
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+FORM_SLACK = 2 ** 20       # a multipart body may exceed its file by this much
 
 PAGE = """<!DOCTYPE html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><title>nncourse</title></head>
-<body data-role="{{ role }}" data-user="{{ user }}">
+<body data-role="{{ role }}" data-user="{{ user }}" data-assignment="{{ aid }}">
 {% for line in lines %}<p>{{ line }}</p>
-{% endfor %}</body></html>"""
+{% endfor %}{% if form == "link" %}<form method="post" action="{{ url }}">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label>Assignment <select name="assignment">{% for a in choices %}
+<option value="{{ a }}"{% if a == aid %} selected{% endif %}>{{ a }}</option>{% endfor %}
+</select></label> <button type="submit">Link this activity</button></form>
+{% elif form == "upload" %}<form method="post" action="{{ url }}" enctype="multipart/form-data">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label>ノートブック (.ipynb) <input type="file" name="notebook" accept=".ipynb"></label>
+<button type="submit">提出する</button></form>
+{% endif %}</body></html>"""
 
 
 @dataclass(frozen=True)
@@ -41,8 +67,9 @@ class Who:
     user: str             # the platform's user id (sub)
     name: str
     role: str             # "instructor" or "student"
-    context: str          # the course on the platform
-    resource_link: str    # the LMS activity launched
+    student_id: str       # 学籍番号: lis person_sourcedid ("" when the platform sends none)
+    link_key: str         # the LMS activity launched (links.key)
+    link_title: str
 
 
 def who(launch: FlaskMessageLaunch) -> Who | None:
@@ -54,22 +81,25 @@ def who(launch: FlaskMessageLaunch) -> Who | None:
         role = "student"
     else:
         return None
-    claim = "https://purl.imsglobal.org/spec/lti/claim/"
+    link = body.get(CLAIM + "resource_link") or {}
+    key = links.key(str(body.get("iss", "")), str(body.get(CLAIM + "deployment_id", "")),
+                    str((body.get(CLAIM + "context") or {}).get("id", "")),
+                    str(link.get("id", "")))
     return Who(user=str(body.get("sub", "")), name=str(body.get("name", "")), role=role,
-               context=str((body.get(claim + "context") or {}).get("id", "")),
-               resource_link=str((body.get(claim + "resource_link") or {}).get("id", "")))
+               student_id=str((body.get(CLAIM + "lis") or {}).get("person_sourcedid") or ""),
+               link_key=key, link_title=str(link.get("title") or link.get("id", "")))
 
 
-def page(status: int, lines: list[str], role: str = "", user: str = "", lang: str = "en"):
-    return render_template_string(PAGE, lines=lines, role=role, user=user, lang=lang), status
+def page(status: int, lines: list[str], lang: str = "en", **fields):
+    fields = {"role": "", "user": "", "aid": "", "form": "", **fields}
+    return render_template_string(PAGE, lines=lines, lang=lang, **fields), status
 
 
-def refused(what: str, exc: Exception):
-    """HTTP 403 with the reason; the log line has the reason only."""
-    reason = str(exc) or type(exc).__name__
+def refused(what: str, reason: str, ja: str = "LMS から開き直してください（この起動は受け付けら"
+            "れませんでした）。", status: int = 403):
+    """HTTP 4xx with the reason; the log line has the reason only."""
     log.warning("LTI %s refused: %s", what, reason)
-    return page(403, ["LMS から開き直してください（この起動は受け付けられませんでした）。",
-                      f"LTI {what} refused: {reason}"])
+    return page(status, [ja, f"LTI {what} refused: {reason}"])
 
 
 def create_app(course: Course, base_url: str) -> Flask:
@@ -77,12 +107,49 @@ def create_app(course: Course, base_url: str) -> Flask:
     pair = tool_keys.load(course)
     conf = tool_conf(course, pair)
     store = LaunchStore()
+    tz = timezone_of(course)
     app = Flask("nncourse.lti")
     app.secret_key = os.urandom(32)      # signs the session cookie; a restart ends sessions
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="None",
-                      SESSION_COOKIE_SECURE=base_url.startswith("https://"))
-    if not base_url.startswith("https://"):
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"   # browsers refuse SameSite=None over http
+    secure = base_url.startswith("https://")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure,
+                      # in the LMS's iframe the cookie is third-party: SameSite=None (HTTPS only)
+                      SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
+                      MAX_CONTENT_LENGTH=int(course.setting("COLLECT_MAX_FILE_BYTES"))
+                      + FORM_SLACK)
+
+    def current() -> Who | None | str:
+        """The user of this browser's launch (a form post), or the reason there is none."""
+        launch_id = session.get("launch_id")
+        token = request.form.get("csrf", "")
+        if not launch_id:
+            return "no launch in this browser session (open the activity from the LMS)"
+        if not hmac.compare_digest(token, session.get("csrf", "")):
+            return "the form's CSRF token does not match this browser session"
+        try:
+            message = FlaskMessageLaunch.from_cache(launch_id, FlaskRequest(), conf,
+                                                    launch_data_storage=store)
+        except LtiException as exc:
+            return str(exc)
+        return who(message)
+
+    def launched_page(user: Who):
+        aid = links.assignment(course, user.link_key)
+        if user.role == "instructor":
+            lines = [f"nncourse: {user.name or user.user} (instructor), activity "
+                     f"{user.link_title!r}: "
+                     + (f"linked to assignment {aid}." if aid else "not linked yet: choose "
+                        "its assignment.")]
+            return page(200, lines, role=user.role, user=user.user, aid=aid or "",
+                        form="link", url=base_url + LINK, csrf=session["csrf"],
+                        choices=course.assignments)
+        if not aid:
+            return page(200, [f"{user.name or user.user} さん、この課題はまだ準備中です"
+                              "（教員が設定していません）。"], lang="ja", role=user.role,
+                        user=user.user)
+        return page(200, [f"{user.name or user.user} さん（学籍番号 {user.student_id}）、"
+                          f"課題 {aid} のノートブックを提出してください。"], lang="ja",
+                    role=user.role, user=user.user, aid=aid, form="upload",
+                    url=base_url + UPLOAD, csrf=session["csrf"])
 
     @app.route(LOGIN, methods=["GET", "POST"])
     def login():
@@ -90,7 +157,7 @@ def create_app(course: Course, base_url: str) -> Flask:
             oidc = FlaskOIDCLogin(FlaskRequest(), conf, launch_data_storage=store)
             return oidc.redirect(base_url + LAUNCH)
         except Exception as exc:   # LtiException, OIDCException; plain Exception: unknown issuer
-            return refused("login", exc)
+            return refused("login", str(exc) or type(exc).__name__)
 
     @app.route(LAUNCH, methods=["POST"])
     def launch():
@@ -98,21 +165,71 @@ def create_app(course: Course, base_url: str) -> Flask:
             message = FlaskMessageLaunch(FlaskRequest(), conf, launch_data_storage=store)
             user = who(message)
         except (LtiException, OIDCException) as exc:
-            return refused("launch", exc)
+            return refused("launch", str(exc) or type(exc).__name__)
         if user is None:
-            log.warning("LTI launch refused: a user who is neither instructor nor student")
-            return page(403, ["この課題は受講者と教員だけが開けます。",
-                              "LTI launch refused: the user is neither instructor nor learner "
-                              "of this course"])
+            return refused("launch", "the user is neither instructor nor learner of this "
+                           "course", ja="この課題は受講者と教員だけが開けます。")
+        session.clear()
         session["launch_id"] = message.get_launch_id()
-        log.info("LTI launch: %s as %s, resource link %s", user.user, user.role,
-                 user.resource_link)
-        if user.role == "instructor":
-            return page(200, [f"nncourse: {user.name or user.user} (instructor) launched "
-                              f"resource link {user.resource_link} of course {user.context}."],
-                        role=user.role, user=user.user)
-        return page(200, [f"{user.name or user.user} さん、nncourse の課題ページです。"],
-                    role=user.role, user=user.user, lang="ja")
+        session["csrf"] = secrets.token_urlsafe(32)
+        log.info("LTI launch: %s as %s", user.user, user.role)
+        return launched_page(user)
+
+    @app.route(LINK, methods=["POST"])
+    def link():
+        user = current()
+        if not isinstance(user, Who) or user.role != "instructor":
+            return refused("link", user if isinstance(user, str) else
+                           "only an instructor's launch may link an activity",
+                           ja="この操作は教員だけができます。")
+        aid = request.form.get("assignment", "")
+        if aid not in course.assignments:
+            return refused("link", f"{aid!r} is not an assignment of this course "
+                           f"({', '.join(course.assignments)})", ja="課題が正しくありません。",
+                           status=400)
+        links.link(course, user.link_key, aid, by=user.user, title=user.link_title)
+        log.info("LTI link: activity %r -> %s by %s", user.link_title, aid, user.user)
+        return launched_page(user)
+
+    @app.route(UPLOAD, methods=["POST"])
+    def upload():
+        received = datetime.now(timezone.utc)       # the submission time: the tool's clock
+        user = current()
+        if not isinstance(user, Who) or user.role != "student":
+            return refused("upload", user if isinstance(user, str) else
+                           "only a student's launch may upload a notebook",
+                           ja="提出は受講者として LMS から開いたときだけできます。")
+        aid = links.assignment(course, user.link_key)
+        if not aid:
+            return refused("upload", "this activity is not linked to an assignment",
+                           ja="この課題はまだ準備中です（教員が設定していません）。", status=409)
+        if not user.student_id:
+            return refused("upload", "the launch carries no student id (lis person_sourcedid: "
+                           "Moodle's ID number, Canvas's SIS user id)",
+                           ja="LMS から学籍番号が届きませんでした。教員に連絡してください。")
+        file = request.files.get("notebook")
+        if file is None or not file.filename:
+            return refused("upload", "no file in the form", ja="ファイルを選んでください。",
+                           status=400)
+        ident = {"lms": "lti", "lti_user": user.user, "full_name": user.name}
+        result = place_upload(course, aid, user.student_id, file.filename, file.read(),
+                              received, ident)
+        if result.unplaced:
+            return refused("upload", "; ".join(why for _, why in result.unplaced),
+                           ja="提出できませんでした。課題のノートブック (.ipynb) を選んで"
+                           "もう一度提出してください。", status=422)
+        local = received.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        log.info("LTI upload: %s %s at %s", user.student_id, aid, received.isoformat())
+        return page(200, [f"提出を受け付けました（課題 {aid}、{local}）。"]
+                    + ([f"読めないノートブックとして保存されました: {why}"
+                        for _, why in result.unreadable]), lang="ja", role=user.role,
+                    user=user.user, aid=aid)
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        return refused("upload", "the file is over COLLECT_MAX_FILE_BYTES",
+                       ja="ファイルが大きすぎます。出力を消して保存し、もう一度提出してください。",
+                       status=413)
 
     @app.route(JWKS, methods=["GET"])
     def jwks():
