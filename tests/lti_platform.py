@@ -10,6 +10,7 @@ the platform renders, as a browser's script would."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 import typing as t
@@ -17,11 +18,14 @@ import typing as t
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import Flask, request
+from flask import Flask, Response, request
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
+from lti1p3platform.membership import Context
 from lti1p3platform.registration import Registration
+from lti1p3platform.request import Request as PlatformRequest
+from lti1p3platform.service_connector import NamesRoleProvisioningService
 from werkzeug.serving import make_server
 
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -59,6 +63,7 @@ class Login(OIDCLoginAbstract):
 class Launch(LTIAdvantageMessageLaunchAbstract):
     """The platform's answer to the tool's OIDC authentication request."""
     users: dict = {}
+    memberships_url = ""
 
     def get_preflight_response(self) -> dict:
         return request.args.to_dict()
@@ -70,6 +75,8 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
         link = preflight_response.get("lti_message_hint", "")
         self.set_resource_link_claim(link, title=f"activity {link}")
         self.set_launch_context_claim(CONTEXT_ID, context_title="Learning from data")
+        if self.memberships_url:
+            self.set_nrps(self.memberships_url)
         if user.get("student_id"):        # Moodle's ID number, Canvas's SIS user id
             self.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis":
                                    {"person_sourcedid": user["student_id"]}})
@@ -79,6 +86,30 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
         return (f'<form method="POST" action="{e(launch_data["launch_url"])}" id="form">'
                 f'<input type="hidden" name="id_token" value="{e(launch_data["id_token"])}"/>'
                 f'<input type="hidden" name="state" value="{e(launch_data["state"])}"/></form>')
+
+
+class FlaskPlatformRequest(PlatformRequest):
+    """The library's request record of a Flask request."""
+
+    def build_metadata(self, req):
+        return {"method": req.method, "form_data": req.form.to_dict(),
+                "get_data": req.args.to_dict(), "headers": req.headers,
+                "content_type": req.content_type, "path": req.path, "json": None}
+
+
+class Memberships(NamesRoleProvisioningService):
+    """The library's NRPS (it checks the tool's access token and its scope); the members are
+    the platform's users."""
+    members: list = []
+
+    def get_member_data_page(self, **kwargs: t.Any) -> dict:
+        return {"content": [dict(m) for m in self.members], "has_next": False, "next": None}
+
+    def get_context_by_id(self) -> Context:
+        return Context(id=CONTEXT_ID, label="ML", title="Learning from data")
+
+    def is_resource_link_valid(self, context_id: str, resource_link_id: str) -> bool:
+        return context_id == CONTEXT_ID
 
 
 class Platform:
@@ -93,6 +124,9 @@ class Platform:
         app.add_url_rule("/auth", view_func=self._auth)
         app.add_url_rule("/jwks", view_func=self._jwks)
         app.add_url_rule("/token", view_func=self._token, methods=["POST"])
+        app.add_url_rule("/nrps", view_func=self._nrps)
+        self.nrps = True            # launches carry the NRPS claim
+        self.issued_tokens: list[str] = []   # access tokens given to the tool
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.issuer = self.url
@@ -123,13 +157,31 @@ class Platform:
     def _auth(self):
         launch = Launch(None, self.conf)
         launch.users = self.users
+        launch.memberships_url = self.url + "/nrps" if self.nrps else ""
         return launch.lti_launch()
+
+    def members(self) -> list[dict]:
+        """The course's members as NRPS gives them to a tool."""
+        return [{"user_id": u["id"], "roles": u["roles"], "name": u["name"],
+                 "status": "Active", **({"email": u["email"]} if u.get("email") else {}),
+                 **({"lis_person_sourcedid": u["student_id"]} if u.get("student_id") else {})}
+                for u in self.users.values()]
+
+    def _nrps(self):
+        service = Memberships(FlaskPlatformRequest(request), self.conf, self.url + "/nrps")
+        service.members = self.members()
+        resp = service.handle_resp(service.handle_get_members)
+        return Response(json.dumps(resp.result if resp.code == 200 else
+                                   {"error": resp.message}), status=resp.code,
+                        content_type=resp.media_type)
 
     def _jwks(self):
         return self.conf.get_jwks()
 
     def _token(self):
-        return self.conf.get_access_token(request.form.to_dict())
+        answer = self.conf.get_access_token(request.form.to_dict())
+        self.issued_tokens.append(answer["access_token"])
+        return answer
 
     # --- what the LMS and the browser do --------------------------------------------------
     def login_url(self, login_hint: str, resource_link_id: str) -> str:

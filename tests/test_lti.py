@@ -19,6 +19,7 @@ from nncourse import api
 from nncourse.cli import main as cli_main
 from nncourse.core.course import CourseError
 from nncourse.lms import records
+from nncourse.lms.roster import Roster
 from nncourse.lti import links
 
 from conftest import configured_copy
@@ -314,3 +315,34 @@ def test_an_upload_over_the_collect_limit_is_refused(tmp_path, platform):
         assert not (course.root / "submitted").exists()
     finally:
         server.stop()
+
+
+def test_the_roster_comes_from_the_platforms_nrps(lti, caplog):
+    course, server, platform = lti
+    # the platform's NRPS refuses a request without the tool's access token
+    assert requests.get(platform.url + "/nrps", timeout=10).status_code == 401
+    assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+    teacher = requests.Session()
+    page = browser_launch(teacher, platform, "hint-teacher", "link-a1")
+    csrf = form_fields(page)[1]
+    roster_url = server.url + "/lti/roster"
+    assert f'action="{roster_url}"' in page.text
+    # a student's launch cannot read it
+    bob = requests.Session()
+    bcsrf = form_fields(browser_launch(bob, platform, "hint-bob", "link-a1"))[1]
+    resp = bob.post(roster_url, data={"csrf": bcsrf}, timeout=30)
+    assert resp.status_code == 403 and "only an instructor's launch may read the roster" in text(resp)
+    assert not (course.root / "lti" / "roster.csv").exists()
+
+    resp = teacher.post(roster_url, data={"csrf": csrf}, timeout=30)
+    assert resp.status_code == 200, text(resp)
+    assert "Roster saved: 2 learners in lti/roster.csv." in text(resp)
+    assert "LMS user lms-user-66: student id '../s2026001' is not a valid id" in text(resp)
+    assert "LMS user lms-user-67: no lis_person_sourcedid" in text(resp)
+    roster = Roster.load(course.root / "lti" / "roster.csv")      # collect's roster reader
+    assert [(s.student_id, s.name, s.email, s.lti_user_id) for s in roster.students] == [
+        ("s2026001", "Alice Sato", "alice@example.ac.jp", "lms-user-42"),
+        ("s2026002", "Bob Ito", "", "lms-user-43")]
+    # the access token the platform gave the tool is in no response or log line
+    assert len(platform.issued_tokens) == 1
+    assert_no_secrets(course, platform.issued_tokens, [page, resp], caplog)

@@ -7,7 +7,7 @@
   an instructor gets the form linking the LMS activity to an assignment, a student their
   assignment and the upload form;
 - ``/lti/jwks``   the tool's public key set;
-- ``/lti/link``, ``/lti/upload``: the forms' targets.  Who posts is only what the validated
+- ``/lti/link``, ``/lti/upload``, ``/lti/roster`` (the roster from NRPS): the forms' targets.  Who posts is only what the validated
   launch says (its id is in the tool's signed session cookie, with a CSRF token the form must
   carry); nothing in the form names a user or a student id.
 
@@ -35,13 +35,14 @@ from ..lms.collecting import place_upload
 from ..lms.deadlines import timezone_of
 from . import keys as tool_keys
 from . import links
+from . import roster as nrps_roster
 from .config import tool_conf
 from .launches import LaunchStore
 
 log = logging.getLogger("nncourse.lti")
 
 LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
-LINK, UPLOAD = "/lti/link", "/lti/upload"
+LINK, UPLOAD, ROSTER = "/lti/link", "/lti/upload", "/lti/roster"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 FORM_SLACK = 2 ** 20       # a multipart body may exceed its file by this much
 
@@ -54,6 +55,9 @@ PAGE = """<!DOCTYPE html>
 <label>Assignment <select name="assignment">{% for a in choices %}
 <option value="{{ a }}"{% if a == aid %} selected{% endif %}>{{ a }}</option>{% endfor %}
 </select></label> <button type="submit">Link this activity</button></form>
+{% if roster_url %}<form method="post" action="{{ roster_url }}">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<button type="submit">Save the course's roster from the LMS (NRPS)</button></form>{% endif %}
 {% elif form == "upload" %}<form method="post" action="{{ url }}" enctype="multipart/form-data">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <label>ノートブック (.ipynb) <input type="file" name="notebook" accept=".ipynb"></label>
@@ -117,8 +121,8 @@ def create_app(course: Course, base_url: str) -> Flask:
                       MAX_CONTENT_LENGTH=int(course.setting("COLLECT_MAX_FILE_BYTES"))
                       + FORM_SLACK)
 
-    def current() -> Who | None | str:
-        """The user of this browser's launch (a form post), or the reason there is none."""
+    def current_launch() -> FlaskMessageLaunch | str:
+        """This browser's launch (a form post), or the reason there is none."""
         launch_id = session.get("launch_id")
         token = request.form.get("csrf", "")
         if not launch_id:
@@ -126,22 +130,26 @@ def create_app(course: Course, base_url: str) -> Flask:
         if not hmac.compare_digest(token, session.get("csrf", "")):
             return "the form's CSRF token does not match this browser session"
         try:
-            message = FlaskMessageLaunch.from_cache(launch_id, FlaskRequest(), conf,
-                                                    launch_data_storage=store)
+            return FlaskMessageLaunch.from_cache(launch_id, FlaskRequest(), conf,
+                                                 launch_data_storage=store)
         except LtiException as exc:
             return str(exc)
-        return who(message)
 
-    def launched_page(user: Who):
+    def current() -> Who | None | str:
+        """The user of this browser's launch (a form post), or the reason there is none."""
+        message = current_launch()
+        return message if isinstance(message, str) else who(message)
+
+    def launched_page(user: Who, nrps: bool, note: list[str] = ()):
         aid = links.assignment(course, user.link_key)
         if user.role == "instructor":
             lines = [f"nncourse: {user.name or user.user} (instructor), activity "
                      f"{user.link_title!r}: "
                      + (f"linked to assignment {aid}." if aid else "not linked yet: choose "
-                        "its assignment.")]
+                        "its assignment.")] + list(note)
             return page(200, lines, role=user.role, user=user.user, aid=aid or "",
                         form="link", url=base_url + LINK, csrf=session["csrf"],
-                        choices=course.assignments)
+                        choices=course.assignments, roster_url=nrps and base_url + ROSTER)
         if not aid:
             return page(200, [f"{user.name or user.user} さん、この課題はまだ準備中です"
                               "（教員が設定していません）。"], lang="ja", role=user.role,
@@ -173,7 +181,7 @@ def create_app(course: Course, base_url: str) -> Flask:
         session["launch_id"] = message.get_launch_id()
         session["csrf"] = secrets.token_urlsafe(32)
         log.info("LTI launch: %s as %s", user.user, user.role)
-        return launched_page(user)
+        return launched_page(user, message.has_nrps())
 
     @app.route(LINK, methods=["POST"])
     def link():
@@ -189,7 +197,32 @@ def create_app(course: Course, base_url: str) -> Flask:
                            status=400)
         links.link(course, user.link_key, aid, by=user.user, title=user.link_title)
         log.info("LTI link: activity %r -> %s by %s", user.link_title, aid, user.user)
-        return launched_page(user)
+        return launched_page(user, current_launch().has_nrps())
+
+    @app.route(ROSTER, methods=["POST"])
+    def roster():
+        message = current_launch()
+        user = message if isinstance(message, str) else who(message)
+        if not isinstance(user, Who) or user.role != "instructor":
+            return refused("roster", user if isinstance(user, str) else
+                           "only an instructor's launch may read the roster",
+                           ja="この操作は教員だけができます。")
+        if not message.has_nrps():
+            return refused("roster", "the platform offers no Names and Role Provisioning "
+                           "Service in this launch (enable it in the tool's registration)",
+                           ja="この操作は教員だけができます。", status=409)
+        try:
+            members = message.get_nrps().get_members()
+        except LtiException as exc:
+            return refused("roster", f"the platform's NRPS answered: {exc}", status=502,
+                           ja="LMS から名簿を読めませんでした。")
+        saved = nrps_roster.save_members(course, members)
+        log.info("LTI roster: %d learners saved, %d skipped", len(saved.saved),
+                 len(saved.skipped))
+        note = [f"Roster saved: {len(saved.saved)} learners in "
+                f"{saved.path.relative_to(course.root)}."]
+        note += [f"Not in the roster: LMS user {u}: {why}" for u, why in saved.skipped]
+        return launched_page(user, True, note)
 
     @app.route(UPLOAD, methods=["POST"])
     def upload():

@@ -1,0 +1,63 @@
+"""The roster from the platform's Names and Role Provisioning Service (NRPS): an instructor's
+launch saves the course's learners as ``lti/roster.csv`` (git-ignored), a roster CSV of
+``lms/roster.py`` (student_id, name, email, lti_user_id) that ``nncourse collect --roster``,
+``export`` and the upload read like a hand-made one.  A learner's student id (学籍番号) is their
+``lis_person_sourcedid`` (Moodle: ID number; Canvas: SIS user id); a member without a usable
+one is listed, never given a made-up id."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.course import Course
+from ..core.files import atomic_write
+from ..core.safetext import CsvDictWriter
+from ..lms.roster import STUDENT_ID
+
+COLUMNS = ["student_id", "name", "email", "lti_user_id"]
+LEARNER_ROLES = ("Learner", "Student")     # membership#Learner, institution/person#Student
+
+
+@dataclass
+class RosterSave:
+    path: Path
+    saved: list = field(default_factory=list)      # student ids
+    skipped: list = field(default_factory=list)    # (LMS user id, reason)
+
+
+def path(course: Course) -> Path:
+    return course.root / "lti" / "roster.csv"
+
+
+def is_learner(member: dict) -> bool:
+    return any(str(r).rsplit("#", 1)[-1].rsplit("/", 1)[-1] in LEARNER_ROLES
+               for r in member.get("roles") or [])
+
+
+def save_members(course: Course, members: list[dict]) -> RosterSave:
+    """Write the learners among NRPS ``members`` to ``lti/roster.csv`` (replacing it whole)."""
+    out = RosterSave(path(course))
+    rows, seen = [], set()
+    for m in members:
+        if not is_learner(m) or str(m.get("status", "Active")) != "Active":
+            continue
+        user = str(m.get("user_id", ""))
+        sid = str(m.get("lis_person_sourcedid") or "").strip()
+        if not sid:
+            out.skipped.append((user, "no lis_person_sourcedid (the LMS's ID number / SIS id)"))
+        elif not STUDENT_ID.match(sid):
+            out.skipped.append((user, f"student id {sid!r} is not a valid id"))
+        elif sid in seen:
+            out.skipped.append((user, f"student id {sid} appears twice"))
+        else:
+            seen.add(sid)
+            rows.append({"student_id": sid, "name": m.get("name", ""),
+                         "email": m.get("email", ""), "lti_user_id": user})
+            out.saved.append(sid)
+    buf = io.StringIO()
+    w = CsvDictWriter(buf, fieldnames=COLUMNS)
+    w.writeheader()
+    w.writerows(sorted(rows, key=lambda r: r["student_id"]))
+    atomic_write(out.path, buf.getvalue())
+    return out
