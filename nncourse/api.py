@@ -5,7 +5,8 @@ prints; tests call these).
 - ``collect``: take an LMS download into submitted/ (``lms/collecting.py``);
 - ``grade``: autograde, feedback, CSV and report (``grade.py``);
 - ``feedback``: rebuild the feedback pages from the gradebook, without grading;
-- ``export``: grades and feedback for the LMS (``lms/export.py``);
+- ``export``: grades and feedback for the LMS (``lms/export.py``), or by LTI AGS
+  (``lti/passback.py``);
 - ``similarity``: pairs of students with similar solution cells (``lms/similarity.py``);
 - ``formgrader``: nbgrader's formgrader for manual grading (``formgrader.py``);
 - ``validate``: grade the reference solutions (``validate.py``);
@@ -35,10 +36,11 @@ from .grade.merge import rebuild_feedback
 from .lms.archive import ArchiveError
 from .lms.collecting import CollectResult, collect_download
 from .lms.deadlines import DeadlineError
-from .lms.export import ExportError, export
+from .lms.export import ExportError, ExportResult, export as export_files
 from .lms.roster import Roster, RosterError
 from .lms.similarity import find_similar as similarity
 from .lti import keys as lti_key_pair
+from .lti.passback import export_lti
 from .lti.serve import ToolServer
 from .core.lock import CourseBusy
 from .manual import answers_changed, format_pending, pending_manual
@@ -49,6 +51,14 @@ __all__ = ["ArchiveError", "BuildError", "CohortError", "CollectResult", "Course
            "GradeRun", "GradingInterrupted", "RosterError", "ToolServer", "build", "check",
            "collect", "demo", "export", "feedback", "formgrader", "grade", "lti_keys",
            "lti_server", "similarity", "validate"]
+
+
+def export(course: Course, aid: str, fmt: str, roster=None, dest=None) -> ExportResult:
+    """Grades of ``aid`` for the LMS: files in ``fmt`` "moodle", "canvas" or "csv"
+    (``lms/export.py``), or "lti": posted to the LMS gradebook by AGS (``lti/passback.py``)."""
+    if fmt == "lti":
+        return export_lti(course, aid, roster)
+    return export_files(course, aid, fmt, roster=roster, dest=dest)
 
 
 def collect(course: Course, aid: str, path: str | os.PathLike[str],

@@ -52,7 +52,8 @@ def _export(course, args):
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(encodable(res.format_text()))
-    return EXIT_FAIL if res.not_graded else EXIT_OK     # a grade not sent: look at the WARNING
+    failed = res.not_graded or (args.format == "lti" and res.problems)
+    return EXIT_FAIL if failed else EXIT_OK     # a grade not sent: look at the WARNING
 
 
 def _similarity(course, args):
@@ -193,7 +194,8 @@ def parser():
 
     s = sub.add_parser("export", help="grades (late penalties applied) and feedback for the LMS")
     s.add_argument("assignment", metavar="ASSIGNMENT")
-    s.add_argument("--format", choices=("moodle", "canvas", "csv"), required=True)
+    s.add_argument("--format", choices=("moodle", "canvas", "csv", "lti"), required=True,
+                   help="lti: post the grades to the LMS gradebook by LTI AGS")
     s.add_argument("--roster", default=None, help="roster CSV (names, e-mail, Canvas/SIS ids)")
     s.add_argument("--dest", default=None, help="folder (default: reports/ASSIGNMENT/export)")
 

@@ -25,7 +25,9 @@ from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.membership import Context
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request as PlatformRequest
-from lti1p3platform.service_connector import NamesRoleProvisioningService
+from lti1p3platform.score import UpdateScoreStatus
+from lti1p3platform.service_connector import (AssignmentsGradesService,
+                                              NamesRoleProvisioningService)
 from werkzeug.serving import make_server
 
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -64,6 +66,7 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
     """The platform's answer to the tool's OIDC authentication request."""
     users: dict = {}
     memberships_url = ""
+    lineitems_url = ""
 
     def get_preflight_response(self) -> dict:
         return request.args.to_dict()
@@ -77,6 +80,8 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
         self.set_launch_context_claim(CONTEXT_ID, context_title="Learning from data")
         if self.memberships_url:
             self.set_nrps(self.memberships_url)
+        if self.lineitems_url:               # one gradebook column per activity
+            self.set_ags(self.lineitems_url, f"{self.lineitems_url}/{link}")
         if user.get("student_id"):        # Moodle's ID number, Canvas's SIS user id
             self.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis":
                                    {"person_sourcedid": user["student_id"]}})
@@ -112,6 +117,49 @@ class Memberships(NamesRoleProvisioningService):
         return context_id == CONTEXT_ID
 
 
+class Gradebook(AssignmentsGradesService):
+    """The library's AGS (it checks the tool's access token and its scopes); the platform's
+    gradebook: line item id -> {user id: the latest score}."""
+
+    def __init__(self, req, conf, platform: "Platform", line_item_id: str = ""):
+        super().__init__(req, conf, platform.url + "/lineitems",
+                         f"{platform.url}/lineitems/{line_item_id}" if line_item_id else None)
+        self.platform = platform
+
+    def find_lineitems(self, **kwargs: t.Any) -> dict:
+        return {"content": [self.find_lineitem(i) for i in sorted(self.platform.scores)],
+                "has_next": False, "next": None}
+
+    def find_lineitem(self, line_item_id: str) -> dict:
+        return {"id": f"{self.platform.url}/lineitems/{line_item_id}", "scoreMaximum": 100,
+                "label": f"activity {line_item_id}", "resourceLinkId": line_item_id}
+
+    def create_lineitem(self, creation_data):
+        raise NotImplementedError
+
+    def update_lineitem(self, update_data):
+        raise NotImplementedError
+
+    def delete_lineitem(self, line_item_id):
+        raise NotImplementedError
+
+    def update_score(self, line_item_id: str, score: dict) -> UpdateScoreStatus:
+        if self.platform.refuse_scores:            # a gradebook that is down for a while
+            self.platform.refuse_scores -= 1
+            return UpdateScoreStatus.NOTAPPLIED
+        column = self.platform.scores.setdefault(line_item_id, {})
+        old = column.get(score["userId"])
+        if old and old["timestamp"] > score["timestamp"]:
+            return UpdateScoreStatus.OLD_TIMESTAMP
+        column[score["userId"]] = score
+        self.platform.score_posts += 1
+        return UpdateScoreStatus.SUCCESS
+
+    def get_results(self, line_item_id: str, **kwargs: t.Any) -> dict:
+        return {"content": list(self.platform.scores.get(line_item_id, {}).values()),
+                "has_next": False, "next": None}
+
+
 class Platform:
     """lti1p3platform on 127.0.0.1:<free port>; ``register_tool`` once the tool's URLs are
     known.  ``users``: login hint -> {"id", "name", "roles", "email", "student_id"}."""
@@ -125,6 +173,10 @@ class Platform:
         app.add_url_rule("/jwks", view_func=self._jwks)
         app.add_url_rule("/token", view_func=self._token, methods=["POST"])
         app.add_url_rule("/nrps", view_func=self._nrps)
+        app.add_url_rule("/lineitems/<item>/scores", view_func=self._scores, methods=["POST"])
+        self.scores: dict = {}       # line item id -> {user id: score}
+        self.score_posts = 0
+        self.refuse_scores = 0       # the next N score posts are refused (403)
         self.nrps = True            # launches carry the NRPS claim
         self.issued_tokens: list[str] = []   # access tokens given to the tool
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -158,6 +210,7 @@ class Platform:
         launch = Launch(None, self.conf)
         launch.users = self.users
         launch.memberships_url = self.url + "/nrps" if self.nrps else ""
+        launch.lineitems_url = self.url + "/lineitems"
         return launch.lti_launch()
 
     def members(self) -> list[dict]:
@@ -166,6 +219,14 @@ class Platform:
                  "status": "Active", **({"email": u["email"]} if u.get("email") else {}),
                  **({"lis_person_sourcedid": u["student_id"]} if u.get("student_id") else {})}
                 for u in self.users.values()]
+
+    def _scores(self, item):
+        req = FlaskPlatformRequest(request)
+        req.request["json"] = request.get_json(force=True)
+        service = Gradebook(req, self.conf, self, item)
+        resp = service.handle_resp(service.handle_update_score, line_item_id=item)
+        return Response(json.dumps({"status": resp.message}), status=resp.code,
+                        content_type="application/json")
 
     def _nrps(self):
         service = Memberships(FlaskPlatformRequest(request), self.conf, self.url + "/nrps")

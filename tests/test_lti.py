@@ -3,11 +3,12 @@ package lti1p3platform 0.1.8 (tests/lti_platform.py hosts it), with keys made he
 OIDC login initiation, authentication and launch for an instructor and a student; a forged
 id_token, a replayed one and a wrong deployment are refused with 4xx and a reason; no token
 or key is in a response or a log line."""
+import csv
 import html
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,11 @@ import jwt
 import pytest
 import requests
 
+import nbformat
+
 from nncourse import api
+from nncourse.build import build
+from nncourse.cohort import reference_submission
 from nncourse.cli import main as cli_main
 from nncourse.core.course import CourseError
 from nncourse.lms import records
@@ -346,3 +351,84 @@ def test_the_roster_comes_from_the_platforms_nrps(lti, caplog):
     # the access token the platform gave the tool is in no response or log line
     assert len(platform.issued_tokens) == 1
     assert_no_secrets(course, platform.issued_tokens, [page, resp], caplog)
+
+
+@pytest.mark.slow          # real grading of two submissions: about 45 s
+def test_grades_go_back_by_ags_with_the_csv_exports_numbers(tmp_path, platform, caplog, capsys):
+    """Instructor link -> two students upload through the LMS -> real grading -> the AGS
+    scores the platform holds equal grades_<aid>.csv (late penalty applied); a rerun is
+    idempotent; a refused post is retried, and reported when it stays refused."""
+    caplog.set_level(logging.DEBUG)
+    due = (datetime.now(timezone.utc) - timedelta(hours=36)).isoformat()   # 2 started days
+    course = configured_copy(TOY, tmp_path / "course", platform.settings() + f"""
+DUE_DATES = {{"t1_square": {due!r}}}
+LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50}}""")
+    api.lti_keys(course)
+    server = api.lti_server(course).start()
+    try:
+        platform.register_tool(*server.urls().values())
+        with pytest.raises(api.ExportError, match="no LMS activity with a gradebook column"):
+            api.export(course, "t1_square", "lti")
+        assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+        build(course, ["t1_square"])
+        ref = reference_submission(course, "t1_square")
+        wrong = nbformat.reads(nbformat.writes(ref), as_version=4)
+        for cell in wrong.cells:
+            cell.source = cell.source.replace("return x * x", "return x + x")
+        for hint, nb in (("hint-alice", ref), ("hint-bob", wrong)):
+            browser = requests.Session()
+            action, csrf = form_fields(browser_launch(browser, platform, hint, "link-a1"))
+            resp = browser.post(action, data={"csrf": csrf}, timeout=30, files={
+                "notebook": ("square.ipynb", nbformat.writes(nb).encode())})
+            assert resp.status_code == 200, text(resp)
+        # the platform checks the tool's token requests against the tool's JWKS URL: the
+        # tool serves while grades are sent
+        export_and_check(course, platform, caplog, capsys)
+    finally:
+        server.stop()
+
+
+def export_and_check(course, platform, caplog, capsys):
+    api.grade(course, ["t1_square"], progress=False)
+    sheet = api.export(course, "t1_square", "csv")
+    with open(sheet.files[0], encoding="utf-8") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert rows["s2026001"]["penalty_percent"] == "20" and rows["s2026001"]["status"] == "graded"
+    assert float(rows["s2026002"]["score"]) < float(rows["s2026001"]["score"])
+
+    sent = api.export(course, "t1_square", "lti")
+    assert sent.problems == [] and sent.not_graded == []
+    column = platform.scores["link-a1"]
+    users = {"s2026001": "lms-user-42", "s2026002": "lms-user-43"}
+    assert sorted(column) == sorted(users.values())
+    for sid, user in users.items():
+        got = column[user]
+        assert got["scoreGiven"] == float(rows[sid]["lms_grade"])
+        assert got["scoreMaximum"] == float(rows[sid]["lms_max_grade"])
+        pending = float(rows[sid]["manual_pending_points"]) > 0
+        assert (got["activityProgress"], got["gradingProgress"]) == (
+            "Completed", "PendingManual" if pending else "FullyGraded")
+        assert f"得点: {rows[sid]['score']} /" in got["comment"] and "20" in got["comment"]
+        assert ("採点待ち" in got["comment"]) == pending
+    # the toy assignment has a written answer no one has graded yet
+    assert {s["gradingProgress"] for s in column.values()} == {"PendingManual"}
+    first = dict(column)
+
+    # a rerun sends the same grades again (the LMS keeps one per student)
+    api.export(course, "t1_square", "lti")
+    assert platform.score_posts == 4
+    assert {u: s["scoreGiven"] for u, s in column.items()} == \
+        {u: s["scoreGiven"] for u, s in first.items()}
+    # one refused post is retried; posts that stay refused are reported, exit status 1
+    platform.refuse_scores = 1
+    assert api.export(course, "t1_square", "lti").problems == []
+    assert platform.score_posts == 6
+    platform.refuse_scores = 100
+    capsys.readouterr()
+    assert cli_main(["--course-dir", str(course.root), "export", "t1_square",
+                     "--format", "lti"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("the LMS refused the grade") == 2 and "403" in out
+    assert platform.issued_tokens
+    assert_no_secrets(course, platform.issued_tokens, [], caplog)
+    assert not any(tok in out for tok in platform.issued_tokens)

@@ -195,7 +195,10 @@ def create_app(course: Course, base_url: str) -> Flask:
             return refused("link", f"{aid!r} is not an assignment of this course "
                            f"({', '.join(course.assignments)})", ja="課題が正しくありません。",
                            status=400)
-        links.link(course, user.link_key, aid, by=user.user, title=user.link_title)
+        ags = current_launch().get_launch_data().get(
+            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint")
+        links.link(course, user.link_key, aid, by=user.user, title=user.link_title,
+                   ags=ags if isinstance(ags, dict) else None)
         log.info("LTI link: activity %r -> %s by %s", user.link_title, aid, user.user)
         return launched_page(user, current_launch().has_nrps())
 

@@ -39,11 +39,20 @@ def assignment(course: Course, link_key: str) -> str | None:
     return aid if aid in course.assignments else None
 
 
-def link(course: Course, link_key: str, aid: str, by: str, title: str) -> None:
-    """Link ``link_key`` to assignment ``aid`` (replacing an earlier link), with who and when."""
+def link(course: Course, link_key: str, aid: str, by: str, title: str,
+         ags: dict | None = None) -> None:
+    """Link ``link_key`` to assignment ``aid`` (replacing an earlier link), with who and when
+    and the launch's AGS endpoint (its line item and scopes: where the grades go)."""
     with _lock:
         links = load(course)
         links[link_key] = {"assignment": aid, "title": title, "linked_by": by,
-                           "linked_at": datetime.now(timezone.utc).isoformat()}
+                           "linked_at": datetime.now(timezone.utc).isoformat(),
+                           "ags": ags or None}
         atomic_write(path(course), json.dumps(links, ensure_ascii=False, indent=1,
                                               sort_keys=True))
+
+
+def graded_links(course: Course, aid: str) -> list[dict]:
+    """The links of ``aid`` whose launch offered a line item to post scores to (AGS)."""
+    return [v for _, v in sorted(load(course).items())
+            if v.get("assignment") == aid and (v.get("ags") or {}).get("lineitem")]
