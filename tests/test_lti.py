@@ -42,6 +42,9 @@ USERS = {
     "hint-mallory": {"id": "lms-user-66", "name": "Mallory", "roles": [LEARNER],
                      "student_id": "../s2026001"},
     "hint-nobody": {"id": "lms-user-67", "name": "No Id", "roles": [LEARNER]},
+    "hint-visitor": {"id": "lms-user-68", "name": "Visitor", "student_id": "s2026099", "roles": [
+        "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
+        "http://purl.imsglobal.org/vocab/lis/v2/system/person#User"]},
     "hint-guest": {"id": "lms-user-99", "name": "Guest", "roles": [
         "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]},
 }
@@ -95,6 +98,9 @@ def test_instructor_and_student_launch_through_the_real_platform(lti, caplog):
     # a user who is neither instructor nor learner is refused after a valid launch
     guest = browser_launch(requests.Session(), platform, "hint-guest", "link-a1")
     assert guest.status_code == 403 and "neither instructor nor learner" in text(guest)
+    # a student of the institution who is not a learner of this course is refused too
+    visitor = browser_launch(requests.Session(), platform, "hint-visitor", "link-a1")
+    assert visitor.status_code == 403 and "neither instructor nor learner" in text(visitor)
     # the platform fetched the tool's public key from the tool's JWKS URL: it is the pair's
     jwks = requests.get(server.urls()["public keyset (JWKS) URL"], timeout=10).json()
     assert [k["kty"] for k in jwks["keys"]] == ["RSA"] and "d" not in jwks["keys"][0]

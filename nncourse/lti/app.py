@@ -79,10 +79,10 @@ class Who:
 def who(launch: FlaskMessageLaunch) -> Who | None:
     """The user of a validated launch; None when they are neither instructor nor student."""
     body = launch.get_launch_data()
-    if launch.check_teacher_access():
+    if launch.check_teacher_access():        # the course's Instructor or Administrator
         role = "instructor"
-    elif launch.check_student_access():
-        role = "student"
+    elif nrps_roster.is_learner(body.get(CLAIM + "roles")):
+        role = "student"                     # a learner of this course, not of the institution
     else:
         return None
     link = body.get(CLAIM + "resource_link") or {}

@@ -16,7 +16,9 @@ from ..core.safetext import CsvDictWriter
 from ..lms.roster import STUDENT_ID
 
 COLUMNS = ["student_id", "name", "email", "lti_user_id"]
-LEARNER_ROLES = ("Learner", "Student")     # membership#Learner, institution/person#Student
+# a learner of the course (the context's Learner role; short form allowed by LTI 1.3), not a
+# student of the institution (institution/person#Student) who is no member of this course
+LEARNER_ROLES = {"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", "Learner"}
 
 
 @dataclass
@@ -30,9 +32,9 @@ def path(course: Course) -> Path:
     return course.root / "lti" / "roster.csv"
 
 
-def is_learner(member: dict) -> bool:
-    return any(str(r).rsplit("#", 1)[-1].rsplit("/", 1)[-1] in LEARNER_ROLES
-               for r in member.get("roles") or [])
+def is_learner(roles) -> bool:
+    """Whether ``roles`` (an LTI roles claim or an NRPS member's roles) make a learner."""
+    return isinstance(roles, list) and bool(LEARNER_ROLES & {str(r) for r in roles})
 
 
 def save_members(course: Course, members: list[dict]) -> RosterSave:
@@ -40,7 +42,7 @@ def save_members(course: Course, members: list[dict]) -> RosterSave:
     out = RosterSave(path(course))
     rows, seen = [], set()
     for m in members:
-        if not is_learner(m) or str(m.get("status", "Active")) != "Active":
+        if not is_learner(m.get("roles")) or str(m.get("status", "Active")) != "Active":
             continue
         user = str(m.get("user_id", ""))
         sid = str(m.get("lis_person_sourcedid") or "").strip()
