@@ -82,7 +82,7 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
             self.set_nrps(self.memberships_url)
         if self.lineitems_url:               # one gradebook column per activity
             self.set_ags(self.lineitems_url, f"{self.lineitems_url}/{link}")
-        if user.get("student_id"):        # Moodle's ID number, Canvas's SIS user id
+        if user.get("student_id") and user.get("lis_in_launch", True):   # Moodle: ID number
             self.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis":
                                    {"person_sourcedid": user["student_id"]}})
 

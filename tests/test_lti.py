@@ -42,6 +42,8 @@ USERS = {
     "hint-mallory": {"id": "lms-user-66", "name": "Mallory", "roles": [LEARNER],
                      "student_id": "../s2026001"},
     "hint-nobody": {"id": "lms-user-67", "name": "No Id", "roles": [LEARNER]},
+    "hint-carol": {"id": "lms-user-44", "name": "Carol Abe", "roles": [LEARNER],
+                   "student_id": "s2026003", "lis_in_launch": False},   # NRPS has it
     "hint-visitor": {"id": "lms-user-68", "name": "Visitor", "student_id": "s2026099", "roles": [
         "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
         "http://purl.imsglobal.org/vocab/lis/v2/system/person#User"]},
@@ -347,13 +349,21 @@ def test_the_roster_comes_from_the_platforms_nrps(lti, caplog):
 
     resp = teacher.post(roster_url, data={"csrf": csrf}, timeout=30)
     assert resp.status_code == 200, text(resp)
-    assert "Roster saved: 2 learners in lti/roster.csv." in text(resp)
+    assert "Roster saved: 3 learners in lti/roster.csv." in text(resp)
     assert "LMS user lms-user-66: student id '../s2026001' is not a valid id" in text(resp)
     assert "LMS user lms-user-67: no lis_person_sourcedid" in text(resp)
     roster = Roster.load(course.root / "lti" / "roster.csv")      # collect's roster reader
     assert [(s.student_id, s.name, s.email, s.lti_user_id) for s in roster.students] == [
         ("s2026001", "Alice Sato", "alice@example.ac.jp", "lms-user-42"),
-        ("s2026002", "Bob Ito", "", "lms-user-43")]
+        ("s2026002", "Bob Ito", "", "lms-user-43"), ("s2026003", "Carol Abe", "", "lms-user-44")]
+    # a launch without lis_person_sourcedid finds its student id in the roster from NRPS
+    carol = requests.Session()
+    action, ccsrf = form_fields(browser_launch(carol, platform, "hint-carol", "link-a1"))
+    nb = (course.root / "source" / "t1_square" / "square.ipynb").read_bytes()
+    up = carol.post(action, data={"csrf": ccsrf}, files={"notebook": ("square.ipynb", nb)},
+                    timeout=30)
+    assert up.status_code == 200 and "提出を受け付けました" in up.text
+    assert (course.submitted_dir("s2026003", "t1_square") / "square.ipynb").read_bytes() == nb
     # the access token the platform gave the tool is in no response or log line
     assert len(platform.issued_tokens) == 1
     assert_no_secrets(course, platform.issued_tokens, [page, resp], caplog)

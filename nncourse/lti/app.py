@@ -12,7 +12,8 @@
   carry); nothing in the form names a user or a student id.
 
 A student's id (学籍番号) is the launch's ``lis`` claim ``person_sourcedid`` (Moodle's ID
-number, Canvas's SIS user id).  An upload is placed by ``lms/collecting.place_upload``, with
+number, Canvas's SIS user id), else the one ``lti/roster.csv`` (from NRPS) gives their LMS
+user id.  An upload is placed by ``lms/collecting.place_upload``, with
 collect's rules and the tool's time of receipt as the submission time.
 
 A refused request gets HTTP 4xx and a page saying why (student-facing line in Japanese, the
@@ -239,23 +240,25 @@ def create_app(course: Course, base_url: str) -> Flask:
         if not aid:
             return refused("upload", "this activity is not linked to an assignment",
                            ja="この課題はまだ準備中です（教員が設定していません）。", status=409)
-        if not user.student_id:
+        student = user.student_id or nrps_roster.student_of(course, user.user)
+        if not student:
             return refused("upload", "the launch carries no student id (lis person_sourcedid: "
-                           "Moodle's ID number, Canvas's SIS user id)",
+                           "Moodle's ID number, Canvas's SIS user id) and the user is not in "
+                           "lti/roster.csv (save the roster from the instructor's page)",
                            ja="LMS から学籍番号が届きませんでした。教員に連絡してください。")
         file = request.files.get("notebook")
         if file is None or not file.filename:
             return refused("upload", "no file in the form", ja="ファイルを選んでください。",
                            status=400)
         ident = {"lms": "lti", "lti_user": user.user, "full_name": user.name}
-        result = place_upload(course, aid, user.student_id, file.filename, file.read(),
-                              received, ident)
+        result = place_upload(course, aid, student, file.filename, file.read(), received,
+                              ident)
         if result.unplaced:
             return refused("upload", "; ".join(why for _, why in result.unplaced),
                            ja="提出できませんでした。課題のノートブック (.ipynb) を選んで"
                            "もう一度提出してください。", status=422)
         local = received.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-        log.info("LTI upload: %s %s at %s", user.student_id, aid, received.isoformat())
+        log.info("LTI upload: %s %s at %s", student, aid, received.isoformat())
         return page(200, [f"提出を受け付けました（課題 {aid}、{local}）。"]
                     + ([f"読めないノートブックとして保存されました: {why}"
                         for _, why in result.unreadable]), lang="ja", role=user.role,

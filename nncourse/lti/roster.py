@@ -1,7 +1,7 @@
 """The roster from the platform's Names and Role Provisioning Service (NRPS): an instructor's
 launch saves the course's learners as ``lti/roster.csv`` (git-ignored), a roster CSV of
 ``lms/roster.py`` (student_id, name, email, lti_user_id) that ``nncourse collect --roster``,
-``export`` and the upload read like a hand-made one.  A learner's student id (学籍番号) is their
+``export`` and the upload (for a launch without ``lis_person_sourcedid``) read like a hand-made one.  A learner's student id (学籍番号) is their
 ``lis_person_sourcedid`` (Moodle: ID number; Canvas: SIS user id); a member without a usable
 one is listed, never given a made-up id."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.course import Course
 from ..core.files import atomic_write
 from ..core.safetext import CsvDictWriter
-from ..lms.roster import STUDENT_ID
+from ..lms.roster import STUDENT_ID, Roster, RosterError
 
 COLUMNS = ["student_id", "name", "email", "lti_user_id"]
 # a learner of the course (the context's Learner role; short form allowed by LTI 1.3), not a
@@ -63,3 +63,14 @@ def save_members(course: Course, members: list[dict]) -> RosterSave:
     w.writerows(sorted(rows, key=lambda r: r["student_id"]))
     atomic_write(out.path, buf.getvalue())
     return out
+
+
+def student_of(course: Course, lti_user: str) -> str:
+    """The student id ``lti/roster.csv`` gives the platform's user ``lti_user``, or ""."""
+    if not lti_user or not path(course).is_file():
+        return ""
+    try:
+        student = Roster.load(path(course)).by("lti_user_id", lti_user)
+    except (RosterError, OSError):
+        return ""
+    return student.student_id if student else ""
