@@ -240,7 +240,8 @@ def test_instructor_links_the_activity_and_a_student_uploads_into_submitted(lti)
     # the student's launch shows the assignment; the upload lands under the LMS's student id
     alice = requests.Session()
     page = browser_launch(alice, platform, "hint-alice", "link-a1")
-    assert body_attr(page, "assignment") == "t1_square" and "s2026001" in page.text
+    assert body_attr(page, "assignment") == "t1_square"
+    assert "ダウンロード" not in page.text                 # no release built yet: no link
     action, csrf = form_fields(page)
     before = datetime.now(timezone.utc)
     resp = alice.post(action, data={"csrf": csrf, "student": "s2026002"},   # a field is no id
@@ -393,7 +394,20 @@ LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50
             cell.source = cell.source.replace("return x * x", "return x + x")
         for hint, nb in (("hint-alice", ref), ("hint-bob", wrong)):
             browser = requests.Session()
-            action, csrf = form_fields(browser_launch(browser, platform, hint, "link-a1"))
+            page = browser_launch(browser, platform, hint, "link-a1")
+            action, csrf = form_fields(page)
+            # the release, as built, is downloaded from the page; nothing else is served
+            href = html.unescape(re.search(r'<a href="([^"]+)" download>', page.text).group(1))
+            assert href == server.url + "/lti/release/square.ipynb"
+            got = browser.get(href, timeout=30)
+            assert got.status_code == 200
+            assert got.content == (course.release_dir("t1_square") / "square.ipynb").read_bytes()
+            for bad in ("..%2Fcourse_config.py", "%2E%2E%2F%2E%2E%2Fcourse_config.py",
+                        "gradebook.db"):
+                miss = browser.get(f"{server.url}/lti/release/{bad}", timeout=30)
+                assert miss.status_code == 404 and "course" not in miss.headers.get(
+                    "Content-Disposition", "")
+            assert requests.get(href, timeout=30).status_code == 403   # no launch: no file
             resp = browser.post(action, data={"csrf": csrf}, timeout=30, files={
                 "notebook": ("square.ipynb", nbformat.writes(nb).encode())})
             assert resp.status_code == 200, text(resp)

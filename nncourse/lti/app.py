@@ -7,7 +7,8 @@
   an instructor gets the form linking the LMS activity to an assignment, a student their
   assignment and the upload form;
 - ``/lti/jwks``   the tool's public key set;
-- ``/lti/link``, ``/lti/upload``, ``/lti/roster`` (the roster from NRPS): the forms' targets.  Who posts is only what the validated
+- ``/lti/link``, ``/lti/upload``, ``/lti/roster`` (the roster from NRPS): the forms' targets;
+  ``/lti/release/<notebook>.ipynb``: the linked assignment's release, for its launched users.  Who posts is only what the validated
   launch says (its id is in the tool's signed session cookie, with a CSRF token the form must
   carry); nothing in the form names a user or a student id.
 
@@ -27,7 +28,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import Flask, render_template_string, request, session
+from flask import Flask, render_template_string, request, send_file, session
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
@@ -43,7 +44,7 @@ from .launches import LaunchStore
 log = logging.getLogger("nncourse.lti")
 
 LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
-LINK, UPLOAD, ROSTER = "/lti/link", "/lti/upload", "/lti/roster"
+LINK, UPLOAD, ROSTER, RELEASE = "/lti/link", "/lti/upload", "/lti/roster", "/lti/release"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 FORM_SLACK = 2 ** 20       # a multipart body may exceed its file by this much
 
@@ -59,7 +60,9 @@ PAGE = """<!DOCTYPE html>
 {% if roster_url %}<form method="post" action="{{ roster_url }}">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <button type="submit">Save the course's roster from the LMS (NRPS)</button></form>{% endif %}
-{% elif form == "upload" %}<form method="post" action="{{ url }}" enctype="multipart/form-data">
+{% elif form == "upload" %}{% for name, href in downloads %}
+<p><a href="{{ href }}" download>配布ノートブック {{ name }} をダウンロード</a></p>{% endfor %}
+<form method="post" action="{{ url }}" enctype="multipart/form-data">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <label>ノートブック (.ipynb) <input type="file" name="notebook" accept=".ipynb"></label>
 <button type="submit">提出する</button></form>
@@ -122,13 +125,14 @@ def create_app(course: Course, base_url: str) -> Flask:
                       MAX_CONTENT_LENGTH=int(course.setting("COLLECT_MAX_FILE_BYTES"))
                       + FORM_SLACK)
 
-    def current_launch() -> FlaskMessageLaunch | str:
-        """This browser's launch (a form post), or the reason there is none."""
+    def current_launch(form: bool = True) -> FlaskMessageLaunch | str:
+        """This browser's launch (``form``: a form post, which must carry the CSRF token), or
+        the reason there is none."""
         launch_id = session.get("launch_id")
         token = request.form.get("csrf", "")
         if not launch_id:
             return "no launch in this browser session (open the activity from the LMS)"
-        if not hmac.compare_digest(token, session.get("csrf", "")):
+        if form and not hmac.compare_digest(token, session.get("csrf", "")):
             return "the form's CSRF token does not match this browser session"
         try:
             return FlaskMessageLaunch.from_cache(launch_id, FlaskRequest(), conf,
@@ -136,9 +140,9 @@ def create_app(course: Course, base_url: str) -> Flask:
         except LtiException as exc:
             return str(exc)
 
-    def current() -> Who | None | str:
-        """The user of this browser's launch (a form post), or the reason there is none."""
-        message = current_launch()
+    def current(form: bool = True) -> Who | None | str:
+        """The user of this browser's launch, or the reason there is none."""
+        message = current_launch(form)
         return message if isinstance(message, str) else who(message)
 
     def launched_page(user: Who, nrps: bool, note: list[str] = ()):
@@ -155,10 +159,16 @@ def create_app(course: Course, base_url: str) -> Flask:
             return page(200, [f"{user.name or user.user} さん、この課題はまだ準備中です"
                               "（教員が設定していません）。"], lang="ja", role=user.role,
                         user=user.user)
-        return page(200, [f"{user.name or user.user} さん（学籍番号 {user.student_id}）、"
-                          f"課題 {aid} のノートブックを提出してください。"], lang="ja",
-                    role=user.role, user=user.user, aid=aid, form="upload",
-                    url=base_url + UPLOAD, csrf=session["csrf"])
+        return page(200, [f"{user.name or user.user} さん、課題 {aid} のノートブックを"
+                          "提出してください。"], lang="ja", role=user.role, user=user.user,
+                    aid=aid, form="upload", url=base_url + UPLOAD, csrf=session["csrf"],
+                    downloads=[(name, f"{base_url}{RELEASE}/{name}")
+                               for name in released(aid)])
+
+    def released(aid: str) -> list[str]:
+        """The notebook files of ``aid``'s release that exist (``nncourse build``)."""
+        return [f"{nb}.ipynb" for nb in course.notebooks(aid)
+                if (course.release_dir(aid) / f"{nb}.ipynb").is_file()]
 
     @app.route(LOGIN, methods=["GET", "POST"])
     def login():
@@ -263,6 +273,19 @@ def create_app(course: Course, base_url: str) -> Flask:
                     + ([f"読めないノートブックとして保存されました: {why}"
                         for _, why in result.unreadable]), lang="ja", role=user.role,
                     user=user.user, aid=aid)
+
+    @app.route(RELEASE + "/<name>", methods=["GET"])
+    def release(name):
+        user = current(form=False)
+        if not isinstance(user, Who):
+            return refused("download", user if isinstance(user, str) else "not a course member",
+                           ja="LMS から課題を開いてからダウンロードしてください。")
+        aid = links.assignment(course, user.link_key)
+        if not aid or name not in released(aid):      # only the release's own file names
+            return refused("download", f"{name!r} is not a released notebook of this activity",
+                           ja="この課題の配布ノートブックではありません。", status=404)
+        return send_file(course.release_dir(aid) / name, as_attachment=True,
+                         download_name=name, mimetype="application/x-ipynb+json")
 
     @app.errorhandler(413)
     def too_large(_exc):
