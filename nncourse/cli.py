@@ -161,6 +161,8 @@ def _lti(course, args):
         print(f"the LTI tool's key pair is in {folder} (git-ignored; never commit it); the "
               "platform reads the public key from the tool's JWKS URL")
         return EXIT_OK
+    for name in ("nncourse.lti", "werkzeug"):    # launches, refusals (reasons only), requests
+        logging.getLogger(name).setLevel(logging.INFO)
     server = api.lti_server(course, host=args.host, port=args.port)
     for what, url in server.urls().items():
         print(f"{what}: {url}")
@@ -236,7 +238,7 @@ def parser():
                    help="replace an existing pair (the old private key is kept beside it)")
     k = lti.add_parser("serve", help="serve login initiation, launch and JWKS URLs")
     k.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    k.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    k.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free one)")
 
     s = sub.add_parser("demo", help="build, grade a sample cohort, print the results")
     s.add_argument("--dir", default=None, help="where the demo course goes (default: ./demo)")

@@ -10,6 +10,7 @@ import logging
 import re
 from datetime import datetime, timedelta, timezone
 import subprocess
+import sys
 from pathlib import Path
 
 import jwt
@@ -462,3 +463,41 @@ def export_and_check(course, platform, caplog, capsys):
     assert platform.issued_tokens
     assert_no_secrets(course, platform.issued_tokens, [], caplog)
     assert not any(tok in out for tok in platform.issued_tokens)
+
+
+def test_the_cli_makes_keys_once_and_serves_the_tool(tmp_path, platform, capsys):
+    course = configured_copy(TOY, tmp_path / "course", platform.settings())
+    args = ["--course-dir", str(course.root), "lti", "keys"]
+    assert cli_main(args) == 0
+    assert cli_main(args) == 2 and "--rotate" in capsys.readouterr().err
+    proc = subprocess.Popen([sys.executable, "-m", "nncourse.cli", "--course-dir",
+                             str(course.root), "lti", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        urls = {}
+        for line in proc.stdout:
+            if line.startswith("serving"):
+                break
+            what, _, url = line.strip().partition(": ")
+            urls[what] = url
+        assert list(urls) == ["login initiation URL", "redirection (launch) URL",
+                              "public keyset (JWKS) URL"]
+        keys = requests.get(urls["public keyset (JWKS) URL"], timeout=30).json()["keys"]
+        assert len(keys) == 1 and "d" not in keys[0]
+        platform.register_tool(*urls.values())
+        browser = requests.Session()
+        action, fields = launch_form(browser, platform, "hint-teacher", "link-a1")
+        resp = browser.post(action, data=fields, timeout=30)
+        assert resp.status_code == 200 and body_attr(resp, "role") == "instructor"
+        again = browser.post(action, data=fields, timeout=30)
+        assert again.status_code == 403
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    # the command's log says who launched and why a launch was refused, and nothing secret
+    assert "LTI launch: lms-user-7 as instructor" in err
+    assert "LTI launch refused: Invalid Nonce" in err and "POST /lti/launch" in err
+    private = (course.root / "lti_keys" / "private.pem").read_text()
+    for secret in [fields["id_token"], fields["id_token"].split(".")[2]] + [
+            line for line in private.splitlines() if "-----" not in line]:
+        assert secret not in out + err
