@@ -109,6 +109,18 @@ def test_instructor_and_student_launch_through_the_real_platform(lti, caplog):
     assert [k["kty"] for k in jwks["keys"]] == ["RSA"] and "d" not in jwks["keys"][0]
 
 
+def test_the_platforms_key_rotation_is_followed_by_its_jwks(lti):
+    course, server, platform = lti
+    old_kid = platform.conf.get_jwks()["keys"][0]["kid"]
+    first = browser_launch(requests.Session(), platform, "hint-teacher", "link-a1")
+    assert first.status_code == 200                 # the tool has seen the old key
+    private, public = rsa_pem_pair()          # the platform rotates its key
+    platform.registration.set_platform_private_key(private).set_platform_public_key(public)
+    assert platform.conf.get_jwks()["keys"][0]["kid"] != old_kid
+    resp = browser_launch(requests.Session(), platform, "hint-teacher", "link-a1")
+    assert resp.status_code == 200 and body_attr(resp, "role") == "instructor"
+
+
 def test_a_forged_id_token_is_refused(lti, caplog):
     course, server, platform = lti
     browser = requests.Session()
