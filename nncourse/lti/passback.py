@@ -23,7 +23,6 @@ from pylti1p3.service_connector import ServiceConnector
 from ..core.course import Course
 from ..lms import deadlines, records
 from ..lms.export import ExportError, ExportResult, comment_ja, grade_rows
-from ..lms.roster import Roster, RosterError
 from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster
@@ -35,14 +34,7 @@ MAX_REASON_CHARS = 300
 
 def lti_user_ids(course: Course, aid: str) -> dict[str, str]:
     """student id -> the platform's user id: the roster from NRPS, then the uploads' records."""
-    ids = {}
-    path = nrps_roster.path(course)
-    if path.is_file():
-        try:
-            ids = {s.student_id: s.lti_user_id for s in Roster.load(path).students
-                   if s.lti_user_id}
-        except RosterError:
-            ids = {}
+    ids = nrps_roster.lti_users(course)
     for student, rec in records.load(course, aid).items():
         if rec.get("lti_user"):
             ids[student] = rec["lti_user"]

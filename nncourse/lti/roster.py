@@ -65,12 +65,18 @@ def save_members(course: Course, members: list[dict]) -> RosterSave:
     return out
 
 
+def lti_users(course: Course) -> dict[str, str]:
+    """student id -> the platform's user id, from ``lti/roster.csv`` ({} without one)."""
+    if not path(course).is_file():
+        return {}
+    try:
+        return {s.student_id: s.lti_user_id for s in Roster.load(path(course)).students
+                if s.lti_user_id}
+    except (RosterError, OSError):
+        return {}
+
+
 def student_of(course: Course, lti_user: str) -> str:
     """The student id ``lti/roster.csv`` gives the platform's user ``lti_user``, or ""."""
-    if not lti_user or not path(course).is_file():
-        return ""
-    try:
-        student = Roster.load(path(course)).by("lti_user_id", lti_user)
-    except (RosterError, OSError):
-        return ""
-    return student.student_id if student else ""
+    found = [sid for sid, user in lti_users(course).items() if lti_user and user == lti_user]
+    return found[0] if len(found) == 1 else ""
