@@ -204,6 +204,13 @@ def test_keys_are_made_once_git_ignored_and_private(tmp_path):
     assert "lti_keys" not in status and "course_config.py" in status
 
 
+def test_serve_says_the_keys_are_missing(tmp_path, platform):
+    course = configured_copy(TOY, tmp_path / "course", platform.settings())
+    with pytest.raises(CourseError, match=r"no LTI key pair in .*lti_keys: run `nncourse lti "
+                       "keys` first"):
+        api.lti_server(course)
+
+
 def test_serve_says_which_platform_value_is_missing(tmp_path):
     course = configured_copy(TOY, tmp_path / "course", 'LTI_ISSUER = "https://lms.example"')
     api.lti_keys(course)
