@@ -305,9 +305,10 @@ def test_uploads_that_collect_would_refuse_are_refused_and_write_nothing(lti):
                         timeout=30)
     assert resp.status_code == 422 and "does not look like a student id" in text(resp)
     # without the launch's CSRF token, or without a launch at all, nothing is accepted
-    resp = bob.post(action, data={"csrf": "guess"}, files={"notebook": ("square.ipynb", nb)},
-                    timeout=30)
-    assert resp.status_code == 403 and "CSRF token does not match" in text(resp)
+    for guess in ("guess", "学籍番号"):
+        resp = bob.post(action, data={"csrf": guess}, timeout=30,
+                        files={"notebook": ("square.ipynb", nb)})
+        assert resp.status_code == 403 and "CSRF token does not match" in text(resp)
     resp = requests.post(action, data={"csrf": csrf}, files={"notebook": ("square.ipynb", nb)},
                          timeout=30)
     assert resp.status_code == 403 and "no launch in this browser session" in text(resp)

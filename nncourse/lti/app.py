@@ -132,7 +132,8 @@ def create_app(course: Course, base_url: str) -> Flask:
         token = request.form.get("csrf", "")
         if not launch_id:
             return "no launch in this browser session (open the activity from the LMS)"
-        if form and not hmac.compare_digest(token, session.get("csrf", "")):
+        if form and not hmac.compare_digest(token.encode("utf-8"),
+                                            session.get("csrf", "").encode("utf-8")):
             return "the form's CSRF token does not match this browser session"
         try:
             return FlaskMessageLaunch.from_cache(launch_id, FlaskRequest(), conf,
@@ -224,7 +225,7 @@ def create_app(course: Course, base_url: str) -> Flask:
         if not message.has_nrps():
             return refused("roster", "the platform offers no Names and Role Provisioning "
                            "Service in this launch (enable it in the tool's registration)",
-                           ja="この操作は教員だけができます。", status=409)
+                           ja="LMS の名簿サービスが使えません。", status=409)
         try:
             members = message.get_nrps().get_members()
         except LtiException as exc:
