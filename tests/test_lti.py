@@ -29,6 +29,7 @@ from nncourse.lms.roster import Roster
 from nncourse.lti import links
 
 from conftest import configured_copy
+from test_manual_grading import set_manual
 from lti_platform import INSTRUCTOR, LEARNER, Platform, browser_launch, launch_form, rsa_pem_pair
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -465,15 +466,30 @@ def export_and_check(course, platform, caplog, capsys):
     assert {s["gradingProgress"] for s in column.values()} == {"PendingManual"}
     first = dict(column)
 
+    # the teacher grades alice's written answer: her next export says FullyGraded
+    set_manual(course, "t1_square", "square", "s2026001", "answer_why", 1.0)
+    api.grade(course, ["t1_square"], progress=False)
+    sheet = api.export(course, "t1_square", "csv")
+    with open(sheet.files[0], encoding="utf-8") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert rows["s2026001"]["manual_pending_points"] == "0"
+    assert api.export(course, "t1_square", "lti").problems == []
+    assert column["lms-user-42"]["gradingProgress"] == "FullyGraded"
+    assert column["lms-user-42"]["scoreGiven"] == float(rows["s2026001"]["lms_grade"])
+    assert column["lms-user-42"]["scoreGiven"] > first["lms-user-42"]["scoreGiven"]
+    assert "採点待ち" not in column["lms-user-42"]["comment"]
+    assert column["lms-user-43"]["gradingProgress"] == "PendingManual"
+    first = dict(column)
+
     # a rerun sends the same grades again (the LMS keeps one per student)
     api.export(course, "t1_square", "lti")
-    assert platform.score_posts == 4
+    assert platform.score_posts == 6
     assert {u: s["scoreGiven"] for u, s in column.items()} == \
         {u: s["scoreGiven"] for u, s in first.items()}
     # one refused post is retried; posts that stay refused are reported, exit status 1
     platform.refuse_scores = 1
     assert api.export(course, "t1_square", "lti").problems == []
-    assert platform.score_posts == 6
+    assert platform.score_posts == 8
     platform.refuse_scores = 100
     capsys.readouterr()
     assert cli_main(["--course-dir", str(course.root), "export", "t1_square",
