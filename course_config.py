@@ -105,6 +105,17 @@ LMS_ASSIGNMENTS = {}                      # assignment -> {"title": LMS name, "c
                                           # default to the notebook's maximum score
 MOODLE_WORKSHEET_HEADERS = {}             # English worksheet header -> your Moodle language's header
 
+# --- LTI 1.3 tool (nncourse lti; nncourse/lti/): copy these from the platform's registration
+LTI_ISSUER = ""                           # the platform's issuer, e.g. "https://moodle.example.ac.jp"
+LTI_CLIENT_ID = ""                        # the client id the platform gave this tool
+LTI_DEPLOYMENT_IDS = []                   # the deployment id(s) of this tool on the platform
+LTI_AUTH_LOGIN_URL = ""                   # platform's OIDC authentication URL (Moodle: .../mod/lti/auth.php)
+LTI_AUTH_TOKEN_URL = ""                   # platform's access token URL (Moodle: .../mod/lti/token.php)
+LTI_AUTH_AUDIENCE = ""                    # audience of token requests; "" = the token URL
+LTI_KEY_SET_URL = ""                      # platform's public keyset URL (Moodle: .../mod/lti/certs.php)
+LTI_TOOL_URL = ""                         # this tool's public base URL; "" = http://HOST:PORT of `lti serve`
+LTI_KEYS_DIR = "lti_keys"                 # the tool's key pair (`nncourse lti keys`; git-ignored)
+
 # --- similarity between submissions (nncourse/lms/similarity.py, copydetect) -------------
 SIMILARITY_THRESHOLD = 0.6                # report pairs sharing at least this share of solution code
 SIMILARITY_COMMON_FRACTION = 0.5          # passages in more than this share of submissions are ignored

@@ -52,7 +52,8 @@ def _export(course, args):
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(encodable(res.format_text()))
-    return EXIT_FAIL if res.not_graded else EXIT_OK     # a grade not sent: look at the WARNING
+    failed = res.not_graded or (args.format == "lti" and res.problems)
+    return EXIT_FAIL if failed else EXIT_OK     # a grade not sent: look at the WARNING
 
 
 def _similarity(course, args):
@@ -159,6 +160,22 @@ def _demo(course, args):
     return EXIT_FAIL if run.grader_failures else EXIT_OK
 
 
+def _lti(course, args):
+    if args.lti_command == "keys":
+        folder = api.lti_keys(course, rotate=args.rotate)
+        print(f"the LTI tool's key pair is in {folder} (git-ignored; never commit it); the "
+              "platform reads the public key from the tool's JWKS URL")
+        return EXIT_OK
+    for name in ("nncourse.lti", "werkzeug"):    # launches, refusals (reasons only), requests
+        logging.getLogger(name).setLevel(logging.INFO)
+    server = api.lti_server(course, host=args.host, port=args.port)
+    for what, url in server.urls().items():
+        print(f"{what}: {url}")
+    print("serving the LTI tool; Ctrl-C stops it", flush=True)
+    server.serve_forever()
+    return EXIT_OK
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="nncourse", description="Build, collect, grade and check the course's assignments "
@@ -184,7 +201,8 @@ def parser():
 
     s = sub.add_parser("export", help="grades (late penalties applied) and feedback for the LMS")
     s.add_argument("assignment", metavar="ASSIGNMENT")
-    s.add_argument("--format", choices=("moodle", "canvas", "csv"), required=True)
+    s.add_argument("--format", choices=("moodle", "canvas", "csv", "lti"), required=True,
+                   help="lti: post the grades to the LMS gradebook by LTI AGS")
     s.add_argument("--roster", default=None, help="roster CSV (names, e-mail, Canvas/SIS ids)")
     s.add_argument("--dest", default=None, help="folder (default: reports/ASSIGNMENT/export)")
 
@@ -218,6 +236,15 @@ def parser():
     s = sub.add_parser("check", help="(students) run the visible tests of a notebook")
     s.add_argument("notebook", metavar="NOTEBOOK")
 
+    s = sub.add_parser("lti", help="the LTI 1.3 tool (Moodle, Canvas): its keys and its web app")
+    lti = s.add_subparsers(dest="lti_command", required=True)
+    k = lti.add_parser("keys", help="make the tool's RSA key pair in LTI_KEYS_DIR (git-ignored)")
+    k.add_argument("--rotate", action="store_true",
+                   help="replace an existing pair (the old private key is kept beside it)")
+    k = lti.add_parser("serve", help="serve login initiation, launch and JWKS URLs")
+    k.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    k.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free one)")
+
     s = sub.add_parser("demo", help="build, grade a sample cohort, print the results")
     s.add_argument("--dir", default=None, help="where the demo course goes (default: ./demo)")
     s.add_argument("--jobs", "-j", type=int, default=2)
@@ -242,7 +269,7 @@ def main(argv=None):
         return {"build": _build, "collect": _collect, "export": _export, "grade": _grade,
                 "similarity": _similarity, "validate": _validate,
                 "formgrader": _formgrader, "feedback": _feedback,
-                "demo": _demo}[args.command](course, args)
+                "lti": _lti, "demo": _demo}[args.command](course, args)
     except CourseError as exc:
         print(f"nncourse: {exc}", file=sys.stderr)
         return EXIT_USAGE

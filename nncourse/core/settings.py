@@ -106,6 +106,17 @@ SCHEMA = {s.name: s for s in [
     Setting("LMS_ASSIGNMENTS", {}, "table", "assignment -> LMS title, Canvas id, points"),
     Setting("MOODLE_WORKSHEET_HEADERS", None, "optional table",
             "English worksheet header -> the Moodle language's header"),
+    # LTI 1.3 (nncourse lti): the platform's values, copied from its tool registration
+    Setting("LTI_ISSUER", "", "text", "the platform's issuer (iss), e.g. https://moodle.example.ac.jp"),
+    Setting("LTI_CLIENT_ID", "", "text", "the client id the platform gave this tool"),
+    Setting("LTI_DEPLOYMENT_IDS", [], "names", "deployment ids of this tool on the platform"),
+    Setting("LTI_AUTH_LOGIN_URL", "", "text", "the platform's OIDC authentication URL"),
+    Setting("LTI_AUTH_TOKEN_URL", "", "text", "the platform's OAuth2 access token URL"),
+    Setting("LTI_AUTH_AUDIENCE", "", "text", "audience of token requests; \"\" = the token URL"),
+    Setting("LTI_KEY_SET_URL", "", "text", "the platform's public keyset (JWKS) URL"),
+    Setting("LTI_TOOL_URL", "", "text",
+            "this tool's public base URL (https://...); \"\" = http://HOST:PORT of lti serve"),
+    Setting("LTI_KEYS_DIR", "lti_keys", "path", "the tool's key pair (git-ignored; nncourse lti keys)"),
     # similarity
     Setting("SIMILARITY_THRESHOLD", 0.6, "fraction", "report pairs sharing this share of code"),
     Setting("SIMILARITY_COMMON_FRACTION", 0.5, "fraction",

@@ -341,6 +341,49 @@ def collect_download(course, aid, path, lms="auto", roster=None, worksheet=None,
     return result
 
 
+class _Upload:
+    """One uploaded file as a download's entry (what ``_place`` reads)."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def read(self):
+        return self._data
+
+
+def place_upload(course, aid, student, filename, data, submitted_at, ident):
+    """Place one notebook uploaded by ``student`` (an id the LMS vouched for, e.g. an LTI
+    launch's) with the same rules as ``collect_download``: the student id must look like one
+    (COLLECT_STUDENT_ID), the file must be a notebook of ``aid`` (its name or a copy's name of
+    it), at most COLLECT_MAX_FILE_BYTES; an older upload never replaces a newer one, a replaced
+    notebook is backed up, an unreadable one does not replace a readable one.
+    ``submitted_at``: the LMS's (the tool's) aware time of the upload; ``ident``: the LMS
+    identity kept in the records (``records.py``).  Returns the CollectResult."""
+    result = CollectResult(aid, lms=ident.get("lms", "files"))
+    label = archive.display(f"{student}/{PurePosixPath(filename).name}")
+    limit = archive.Limits.of(course.setting).file_bytes
+    why = _Files(course, None).student_problem(student)
+    name, exact, version = match_notebook(filename, course.notebooks(aid))
+    if why:
+        result.unplaced.append((label, why))
+    elif name is None:
+        result.unplaced.append((label, f"not a notebook of {aid} "
+                                f"({', '.join(course.notebooks(aid))})"))
+    elif len(data) > limit:
+        result.unplaced.append((label, f"{len(data):,} bytes, over COLLECT_MAX_FILE_BYTES "
+                                f"{limit:,}: not read"))
+    else:
+        recs = records.load(course, aid)
+        c = Candidate(_Upload(data), label, student, name, exact, version, ident, submitted_at)
+        try:
+            _place(course, aid, c, recs, result, replace=False)
+        except OSError as exc:
+            result.unplaced.append((label, f"could not be written to submitted/: "
+                                    f"{exc.strerror or exc}"))
+        records.save(course, aid, recs)
+    return result
+
+
 def _candidate(kind, e, rel, notebooks, aid, roster, sheet, tz, files, result):
     """The Candidate for entry ``e`` (``rel``: its parts below the download's root), or None
     when it is listed (unplaced or ignored) in ``result``."""

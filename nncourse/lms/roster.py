@@ -9,6 +9,7 @@ it).  Columns (only ``student_id`` is required; the Japanese headers are accepte
     moodle_participant_id    Moodle's participant id of this assignment (optional)
     canvas_user_id           Canvas user id (the number in Canvas's file names)
     sis_user_id, sis_login_id, section    copied into Canvas's gradebook CSV
+    lti_user_id              the LTI platform's user id (sub); written by the LTI tool's NRPS roster
 """
 import csv
 import io
@@ -54,6 +55,7 @@ class Student:
     sis_user_id: str = ""
     sis_login_id: str = ""
     section: str = ""
+    lti_user_id: str = ""
 
 
 @dataclass
