@@ -93,6 +93,7 @@ def test_a_missing_delta_gets_the_delta_hint_on_labels_whatever_the_seed(eid):
 SOFTMAX_BAD_SEED = seeds(1, 106)[0]
 
 
+@pytest.mark.slow     # over 30 s: the full suite runs it, the fast subset does not
 def test_the_audit_sees_a_verdict_that_depends_on_the_seed(monkeypatch):
     """Control: with the large-score case as it was before d7fc3b8 (every score + 1000), the
     naive softmax keeps the predict and loss points for one of these seeds, and the audit

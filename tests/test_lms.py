@@ -498,6 +498,7 @@ def test_the_none_policy_gives_factor_1_to_a_late_submission(toy):
     assert (q.policy, q.days_late, q.factor) == ("none", 3, 1.0)
 
 
+@pytest.mark.slow     # over 30 s: the full suite runs it, the fast subset does not
 def test_an_extension_rebuilds_the_late_note_of_an_unchanged_submission(toy):
     """The deadline inputs outside course_config.py (here the EXTENSIONS_CSV file) do not
     regrade anything; the feedback's late note must follow them all the same."""

@@ -91,6 +91,7 @@ def test_feedback_shows_messages_but_not_hidden_tests(demo_run):
     assert "採点結果の概要" in wrong and "square(-3) の結果が違います" in wrong
 
 
+@pytest.mark.slow     # over 30 s: the full suite runs it, the fast subset does not
 def test_regrading_skips_unchanged_and_force_with_one_job_gives_the_same_grades(demo_run):
     course, run = demo_run
     before = csv_rows(run.report.csv)
@@ -128,6 +129,7 @@ def test_grade_cli_exit_status_says_a_submission_could_not_be_graded(demo_run):
     assert "NOT GRADED s05_broken/t1_square" in proc.stdout
 
 
+@pytest.mark.slow     # over 30 s: the full suite runs it, the fast subset does not
 def test_validate_passes_and_fails_when_a_reference_is_broken(tmp_path):
     course = toy_copy(tmp_path / "good")
     res = validate(course, jobs=2, progress=False)
@@ -185,6 +187,7 @@ def test_collect_from_a_zip_and_from_student_folders(tmp_path):
     assert res.unplaced == [("u003/data.csv", "not a notebook")]
 
 
+@pytest.mark.slow     # over 30 s: the full suite runs it, the fast subset does not
 def test_check_runs_only_visible_tests(tmp_path):
     course = toy_copy(tmp_path / "c")
     build(course)
@@ -229,6 +232,7 @@ def test_notebook_time_budget_stops_the_notebook_with_a_message(tmp_path):
     assert "制限時間 3 秒" in json.dumps(nb.cells[2].outputs, ensure_ascii=False)
 
 
+@pytest.mark.slow     # over 30 s: the full suite runs it, the fast subset does not
 def test_a_visible_assert_the_hidden_check_misses_is_recorded(tmp_path):
     """The grader scores its hidden check only; when the visible asserts failed in the kernel
     but the hidden check passed (the toy check never tries 3), the result record names the

@@ -77,7 +77,9 @@ def test_each_graded_cell_is_well_formed(aid, path):
         assert "autograders" not in visible and "reference" not in visible
 
 
-@pytest.mark.parametrize("aid,path", ASSIGNMENTS, ids=IDS)
+@pytest.mark.parametrize("aid,path", [pytest.param(a, p, marks=pytest.mark.slow)
+                                      if a.startswith("a4") else (a, p)
+                                      for a, p in ASSIGNMENTS], ids=IDS)   # a4 trains: slow
 def test_solution_notebook_runs_top_to_bottom(aid, path, tmp_path):
     """The solutions and visible tests, as a grading kernel runs them (the hidden checks run
     in the grader: tests/test_nncourse_course.py, test_catalogue.py)."""
