@@ -16,6 +16,7 @@ the same pages as ``nncourse grade`` and ``nncourse feedback``.
 """
 import html
 import os
+from copy import deepcopy
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
+from traitlets import Unicode
 
 from .core.course import Course
 from .core.gradebook import gradebook_scores
@@ -180,6 +182,11 @@ class FeedbackSummary(NbGraderPreprocessor):
     """A first cell with the total, every test's and answer's points and message, the
     manual grading state (採点済み / 採点待ち) and the teacher's comments (after GetGrades)."""
 
+    late_note = Unicode(None, allow_none=True, help="The late-penalty sentence of the "
+                        "submission whose feedback this run writes (``generate_feedback`` "
+                        "sets it; None: computed from the course in the current directory, "
+                        "as under stock `nbgrader generate_feedback`).").tag(config=True)
+
     def preprocess(self, nb, resources):
         rows, pending, pending_points = [], 0, 0.0
         for cell in nb.cells:
@@ -199,7 +206,8 @@ class FeedbackSummary(NbGraderPreprocessor):
         problems += "".join(f"<li>{html.escape(n['ja'])}</li>" for n in repair_notes(nb))
         problems += "".join(f"<li>{html.escape(n)}</li>" for n in notes_in(nb))   # files left out
         info = resources.get("nbgrader", {})
-        late = late_note_for(info.get("student"), info.get("assignment"))
+        late = self.late_note if self.late_note is not None else \
+            late_note_here(info.get("student"), info.get("assignment"))
         total = ""
         if "score" in info:
             total = (f"<p class='nncourse-total'><b>合計: {_points(info['score'])} / "
@@ -219,14 +227,9 @@ class FeedbackSummary(NbGraderPreprocessor):
         return nb, resources
 
 
-LATE_NOTES = {}    # (student, aid) -> the late-penalty sentence of its feedback (Japanese)
-
-
-def late_note_for(student, aid):
-    """The late note set by ``generate_feedback``; computed here under stock nbgrader
-    (which runs in the course directory)."""
-    if (student, aid) in LATE_NOTES:
-        return LATE_NOTES[(student, aid)]
+def late_note_here(student, aid):
+    """The late note of a submission of the course in the current directory (stock nbgrader
+    runs there)."""
     if not (student and aid):
         return ""
     try:
@@ -254,9 +257,10 @@ def feedback_preprocessors():
 def generate_feedback(course, aid, student, config=None):
     """Write feedback/<student>/<aid>/<notebook>.html for an autograded submission."""
     from nbgrader.converters import GenerateFeedback
-    config = config or nbgrader_config(course)
-    LATE_NOTES[(student, aid)] = late_note(course, aid, student)
+    # a copy: the caller's config (one per run) does not keep this submission's late note
+    config = deepcopy(config) if config else nbgrader_config(course)
     configure_feedback(config)        # also for a course_config.py that does not
+    config.FeedbackSummary.late_note = late_note(course, aid, student)
     conv = GenerateFeedback(coursedir=course.coursedir(config, aid, student), config=config)
     conv.force = True
     conv.start()
