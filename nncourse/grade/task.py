@@ -40,7 +40,7 @@ from nbgrader.converters import Autograde
 
 from .. import manual
 from ..core.course import Course
-from ..feedback import generate_feedback
+from ..feedback.write import generate_feedback
 from ..core.gradebook import session
 from ..kernel.nbconfig import ErrorLog, nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the

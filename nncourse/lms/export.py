@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..core.records import load_result
 from ..core.gradebook import gradebook_scores
-from ..report import submissions
+from ..report.data import submissions
 from ..core.safetext import CsvDictWriter, encodable
 from . import canvas, deadlines, moodle, records
 from .roster import Roster
