@@ -136,12 +136,9 @@ def report_page(course, report, results, subs, analysis, problems, jobs, section
                                                             flagged))
                + "</ol></div>")
     if not_graded:
-        out.append("<h2 id='not-graded' class='warn'>採点できなかった提出 (Could not be graded)"
-                   "</h2><table><tr><th class='l'>学生 (student)</th><th class='l'>課題 "
-                   "(assignment)</th><th class='l'>理由 (reason)</th></tr>")
-        out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
-                f"<td class='l'><pre>{_esc(e)}</pre></td></tr>" for s, a, e in not_graded]
-        out.append("</table>")
+        out += _per_submission_table("<h2 id='not-graded' class='warn'>採点できなかった提出 "
+                                     "(Could not be graded)</h2>", "理由 (reason)", not_graded,
+                                     pre=True)
     out += _student_table(aids, students, subs)
     out += _pending_table(subs)
     out += _graded_table(subs)
@@ -149,12 +146,8 @@ def report_page(course, report, results, subs, analysis, problems, jobs, section
     out += _not_attempted_table(analysis, subs)
     out += _exercise_table(analysis)
     if problems:
-        out.append("<h2 class='warn'>時間切れ・カーネル停止 (Time limits and crashes)</h2><table>"
-                   "<tr><th class='l'>学生 (student)</th><th class='l'>課題 (assignment)</th>"
-                   "<th class='l'>メッセージ (message)</th></tr>")
-        out += [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
-                f"<td class='l'>{_esc(p)}</td></tr>" for s, a, p in problems]
-        out.append("</table>")
+        out += _per_submission_table("<h2 class='warn'>時間切れ・カーネル停止 (Time limits and "
+                                     "crashes)</h2>", "メッセージ (message)", problems)
     if flagged:
         out.append(f"<h2 id='flagged' class='warn'>{FLAGGED_TITLE}</h2><p>{_esc(FLAGGED_NOTE)}</p>"
                    "<table><tr><th class='l'>student</th><th class='l'>assignment</th>"
@@ -173,6 +166,17 @@ def report_page(course, report, results, subs, analysis, problems, jobs, section
     out.append(f"</div><p><small>feedback: {_esc(course.root / 'feedback')} · "
                f"jobs: {jobs or '-'}</small></p></body></html>")
     return accessible_tables("\n".join(out))
+
+
+def _per_submission_table(heading, what, rows, pre=False):
+    """``heading`` (an <h2>) over a table of (student, assignment, ``what``) ``rows``; ``pre``:
+    the text keeps its line breaks."""
+    text = "<pre>{}</pre>" if pre else "{}"
+    return ([f"{heading}<table><tr><th class='l'>学生 (student)</th><th class='l'>課題 "
+             f"(assignment)</th><th class='l'>{what}</th></tr>"]
+            + [f"<tr><td class='l'>{_esc(s)}</td><td class='l'>{_esc(a)}</td>"
+               f"<td class='l'>{text.format(_esc(t))}</td></tr>" for s, a, t in rows]
+            + ["</table>"])
 
 
 _TABLE_PARTS = re.compile(r"<h2\b[^>]*>(.*?)</h2>|<table\b[^>]*>|</table>|<tr\b|<th\b(?![^>]*\bscope=)",
