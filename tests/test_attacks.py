@@ -413,7 +413,7 @@ def test_report_lists_the_broken_calls_without_accusing(graded):
     """The report's 要確認 (Flagged) section names each submission whose kernel broke the call
     protocol, worded so that an honest endless loop is not called cheating; the honest
     students are not in it."""
-    from nncourse.report import FLAGGED_NOTE, FLAGGED_TITLE
+    from nncourse.report.page import FLAGGED_NOTE, FLAGGED_TITLE
     html = graded["run"].report.html.read_text(encoding="utf-8")
     assert FLAGGED_TITLE in html and FLAGGED_NOTE.split(";")[0] in html
     flagged = html.split(FLAGGED_TITLE)[1].split("</table>")[0]

@@ -31,7 +31,8 @@ from nncourse.build import build
 from nncourse.cohort import reference_submission
 from nncourse.api import collect
 from nncourse.core.course import Course, copy_course
-from nncourse.feedback import FeedbackSummary, mathjax_js, summary_row
+from nncourse.feedback.page import mathjax_js
+from nncourse.feedback.preprocessors import FeedbackSummary, summary_row
 from nncourse.grade.run import grade, load_result
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -256,7 +256,7 @@ def test_a_check_slow_only_when_the_grader_calls_is_flagged(tmp_path):
     """A function that is slow only when the grader calls it (the visible asserts ran before
     the sleep was switched on) keeps its points but is flagged ``slow`` for the instructor
     (SLOW_CHECK_S), and the report's 要確認 section names it."""
-    from nncourse.report import FLAGGED_TITLE
+    from nncourse.report.page import FLAGGED_TITLE
     course = configured_copy(TOY, tmp_path / "course",
                              "SLOW_CHECK_S = 1   # (test)\nCELL_TIMEOUT_S = 30\nNOTEBOOK_TIMEOUT_S = 120")
     build(course, ["t1_square"])

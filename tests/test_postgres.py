@@ -144,7 +144,7 @@ def report_scores(path):
 @pytest.mark.slow
 def test_grading_into_postgres_matches_sqlite(tmp_path, postgres_url):
     from nncourse.grade.run import grade
-    from nncourse.report import write_report
+    from nncourse.report.write import write_report
 
     # the same cohort graded with the default SQLite gradebook
     lite = Course.load(copy_course(ROOT, tmp_path / "sqlite"))

@@ -1,4 +1,4 @@
-"""The instructor's report (nncourse/report.py): what to do next, mistakes by hint, not
+"""The instructor's report (nncourse/report/): what to do next, mistakes by hint, not
 attempted apart, pending manual grading, CSVs, plots; a screenshot in headless Chromium.
 
 Fast: hand-written result records and gradebook scores on a copy of the toy course.
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import nncourse.report as R
+import nncourse.report.write as W
+from nncourse.core.gradebook import gradebook_scores
+from nncourse.report.data import analyse, submissions
 from nncourse.core.course import Course, copy_course
 from nncourse.core.records import load_results, result_path
 
@@ -75,8 +77,8 @@ def toy_report(tmp_path, monkeypatch):
                 "timestamp": "", "grades": {c["grade_id"]: {
                     "score": float(c["score"]), "max_score": float(c["max_score"]),
                     "needs_manual_grade": c["needs_manual_grade"]} for c in cells}}
-    monkeypatch.setattr(R, "gradebook_scores", lambda course, aids: scores)
-    return course, R.write_report(course, [aid])
+    monkeypatch.setattr(W, "gradebook_scores", lambda course, aids: scores)
+    return course, W.write_report(course, [aid])
 
 
 def rows(path):
@@ -210,8 +212,8 @@ def test_report_on_the_demo_cohort(tmp_path, browser, demo_cohort):
     import importlib
     course, run = demo_cohort                     # shared (tests/conftest.py): only read here
     aids = course.assignments
-    subs = R.submissions(load_results(course, aids), R.gradebook_scores(course, aids))
-    analysis = R.analyse(subs)
+    subs = submissions(load_results(course, aids), gradebook_scores(course, aids))
+    analysis = analyse(subs)
     text = run.report.html.read_text(encoding="utf-8")
     mistakes = section(text, "mistakes")
     for student, aid, keys in PLANTED:

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SAWarning
 
 from .. import manual
-from ..feedback import generate_feedback, late_note, write_failure_feedback
+from ..feedback.late import late_note
+from ..feedback.write import generate_feedback, write_failure_feedback
 from ..core.course import Course
 from ..core.gradebook import read_scores, session
 from ..core.lock import GRADEBOOK_LOCK

@@ -33,7 +33,8 @@ from ..core.lock import GRADEBOOK_LOCK, one_run_at_a_time
 from ..manual import answers_changed, pending_manual, stale_feedback
 from ..kernel.nbconfig import nbgrader_config
 from ..core.records import GRADED, GRADER, load_result
-from ..report import Report, write_report
+from ..report.data import Report
+from ..report.write import write_report
 
 VERSION = "2"     # bump when grading changes in a way that must regrade everything
 EXIT_OK, EXIT_NOT_GRADED = 0, 1
@@ -91,7 +92,7 @@ class GradeRun:
     """What one ``grade`` did: per-submission results and where the outputs are."""
     results: list[dict[str, Any]] = field(default_factory=list)  # result records (dicts), graded or not
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (student, aid) unchanged since graded
-    report: Report | None = None                     # report.Report
+    report: Report | None = None                     # report/data.py: Report
     seconds: float = 0.0
     sandboxed: bool = True                           # kernels ran in bwrap (sandbox.py)
     warnings: list[str] = field(default_factory=list)  # loud lines for the summary and report

@@ -40,7 +40,7 @@ from nbgrader.converters import Autograde
 
 from .. import manual
 from ..core.course import Course
-from ..feedback import generate_feedback
+from ..feedback.write import generate_feedback
 from ..core.gradebook import session
 from ..kernel.nbconfig import ErrorLog, nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
@@ -49,7 +49,7 @@ from ..kernel.nbconfig import ErrorLog, nbgrader_config
 from ..core.records import FAILED, GRADED, GRADER, SUBMISSION
 from ..results import cell_problems, graded_cells
 from ..kernel.checks import hidden_calls
-from ..kernel.execute import GRADING_FLAGS, VISIBLE_ONLY
+from ..kernel.execute import GradingNotes
 from ..kernel.sandbox import booted, configure_sandbox, scratch_base, warning
 from ..core.repair import repair_notes
 GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
@@ -270,13 +270,12 @@ def _grade(course, task):
               "feedback": [], "repairs": []}
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": code_version(), "sandbox": warning()})
-    config = nbgrader_config(course)
+    noticed = GradingNotes()                   # filled by the execute preprocessor
+    config = nbgrader_config(course, noticed)
     collect = ErrorLog()
     conv = Autograde(coursedir=course.coursedir(config, aid, student), config=config)
     conv.force = True
     conv.log.addHandler(collect)
-    GRADING_FLAGS.clear()
-    VISIBLE_ONLY.clear()
     _set_seed(task.seed)
     try:
         conv.start()
@@ -305,10 +304,8 @@ def _grade(course, task):
         notes = repair_notes(nb)              # honest mistakes repaired before grading
         record["problems"] += [n["ja"] for n in notes]
         record["repairs"] += [n["en"] for n in notes]
-    record["flags"] = summarize_flags(GRADING_FLAGS)
-    record["visible_only"] = sorted(set(VISIBLE_ONLY))
-    GRADING_FLAGS.clear()
-    VISIBLE_ONLY.clear()
+    record["flags"] = summarize_flags(noticed.flags)
+    record["visible_only"] = sorted(set(noticed.visible_only))
     if record["status"] == GRADED:
         result.grades, result.comments, record["timestamp"] = _scratch_grades(course, aid, student)
         result.autograded = _files(course.autograded_dir(student, aid))
@@ -373,7 +370,7 @@ def wrong_files_hint(course: Course, aid: str, student: str) -> str:
 
 
 def summarize_flags(flags: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The grading flags (execute.GRADING_FLAGS), one entry per (cell, kind, detail) with a count."""
+    """The grading flags (``GradingNotes.flags``), one entry per (cell, kind, detail) with a count."""
     counts = {}
     for f in flags:
         key = (f["notebook"], f["cell"], f["kind"], f["detail"])

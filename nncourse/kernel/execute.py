@@ -14,6 +14,7 @@ when time runs out or the kernel dies, and the gradebook lock released while the
 import json
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 from time import monotonic, sleep
@@ -23,7 +24,7 @@ import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Instance, Integer, Unicode, default
 
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
@@ -47,11 +48,6 @@ PROBLEM_ENAMES = (CELL_TIMEOUT, NOTEBOOK_TIMEOUT, KERNEL_DIED)
 KERNEL_START_ATTEMPTS = 3     # jupyter_client's free-port choice can race other processes
 KILLED_NOTE = " 中断 (interrupt) に応じなかったため、カーネルを停止しました。"
 INTERRUPT_GRACE_S = 15        # after a timeout's interrupt, the kernel has this long to answer (a busy machine can be slow)
-GRADING_FLAGS = []     # {notebook, cell, kind, detail} of this process's executions (worker.py)
-# grade_ids of test cells whose visible asserts failed in the kernel while the hidden check
-# passed: the hidden checks are meant to cover everything the visible ones check (a gap in
-# them, or a kernel that broke its own asserts); the catalogue tests require none
-VISIBLE_ONLY = []
 SERVE = "__nncourse__.serve({request!r})"          # what the grader asks the kernel to run
 REPLY = "__nncourse__.reply"                       # ... and reads back (user_expressions)
 _REPLY_TEXT = re.compile(r"'([A-Za-z0-9+/=]*)'")
@@ -94,6 +90,26 @@ def error_output(ename, evalue):
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
+@dataclass(eq=False)
+class GradingNotes:
+    """What the grader noticed while executing one submission's notebooks, beyond the
+    cells' outputs.  The caller owns it (``grade/task.py`` makes one per submission, hands it
+    to ``BudgetedExecute`` through the nbgrader config, ``nbconfig.nbgrader_config(notes=)``,
+    and reads it after the run)."""
+
+    # {notebook, cell, kind, detail} per flagged check (slow, died, ...: ``Verdict.flag``)
+    flags: list[dict[str, str]] = field(default_factory=list)
+    # grade_ids of test cells whose visible asserts failed in the kernel while the hidden
+    # check passed: the hidden checks are meant to cover everything the visible ones check
+    # (a gap in them, or a kernel that broke its own asserts); the catalogue tests require none
+    visible_only: list[str] = field(default_factory=list)
+
+    def __deepcopy__(self, memo):
+        # traitlets deep-copies each config value into the configurable it configures: the
+        # preprocessors of one run must all write into this one collector, not into copies
+        return self
+
+
 class BudgetedExecute(Execute):
     """nbgrader's Execute with a whole-notebook time budget and graceful kernel death.
 
@@ -128,6 +144,14 @@ class BudgetedExecute(Execute):
     source_dir = Unicode("", help="The course's trusted source/ folder: the hidden check of "
                          "each test cell is read from there, never from the submission.").tag(
         config=True)
+
+    notes = Instance(GradingNotes, help="Where the grading flags and the visible-only "
+                     "failures of this run go (the caller's ``GradingNotes``; a private one "
+                     "when none is given, as under stock `nbgrader autograde`).").tag(config=True)
+
+    @default("notes")
+    def _default_notes(self):
+        return GradingNotes()
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -293,12 +317,12 @@ class BudgetedExecute(Execute):
         verdict = run_check(call, Student(self._transport, deadline, self.max_reply_bytes))
         took = self._in_kernel
         if took > self.slow_check and not verdict.flag:
-            GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),
-                                  "cell": gid or f"cell {index}", "kind": "slow",
-                                  "detail": f"the grader's calls into the kernel took {took:.0f} s "
-                                            f"(SLOW_CHECK_S = {self.slow_check})"})
+            self.notes.flags.append({"notebook": (resources or {}).get("unique_key", ""),
+                                     "cell": gid or f"cell {index}", "kind": "slow",
+                                     "detail": f"the grader's calls into the kernel took {took:.0f} s "
+                                               f"(SLOW_CHECK_S = {self.slow_check})"})
         if visible_failed and verdict.passed:
-            VISIBLE_ONLY.append(gid)
+            self.notes.visible_only.append(gid)
         cell.outputs = [] if verdict.passed else [
             error_output(verdict.ename, self._check_message(verdict.message))]
         if self._call_output > self.max_output_chars:
@@ -307,9 +331,9 @@ class BudgetedExecute(Execute):
             cell.outputs.append(NotebookNode(output_type="stream", name="stdout",
                                              text=CALL_OUTPUT_CUT.format(mb=self._call_output / 2**20)))
         if verdict.flag:
-            GRADING_FLAGS.append({"notebook": (resources or {}).get("unique_key", ""),
-                                  "cell": gid or f"cell {index}", "kind": verdict.flag,
-                                  "detail": verdict.message[:300]})
+            self.notes.flags.append({"notebook": (resources or {}).get("unique_key", ""),
+                                     "cell": gid or f"cell {index}", "kind": verdict.flag,
+                                     "detail": verdict.message[:300]})
         if verdict.flag == "died" or self._killed:
             self._stopped = (NOT_RUN, "前のセルの採点中にカーネルが停止したため、"
                              "このセルは実行されませんでした。")

@@ -14,19 +14,22 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from traitlets.config import Config
 
 from ..core.course import Course
-from .execute import BudgetedExecute
+from .execute import BudgetedExecute, GradingNotes
 from ..core.repair import RepairSubmission
 from .sanitize import SanitizeSubmission
 
 
-def nbgrader_config(course: Course) -> Config:
-    """The traitlets config of stock nbgrader (course_config) plus nncourse's grading."""
+def nbgrader_config(course: Course, notes: GradingNotes | None = None) -> Config:
+    """The traitlets config of stock nbgrader (course_config) plus nncourse's grading;
+    ``notes``: where the grading of this config's autograde run notes its flags."""
     c = Config()
     course.settings.configure_nbgrader(c)
     course.prepare_environment()
     c.CourseDirectory.root = str(course.root)
     c.CourseDirectory.db_url = course.db_url
     grading_config(c, course)
+    if notes is not None:
+        c.BudgetedExecute.notes = notes
     return c
 
 

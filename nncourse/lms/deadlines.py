@@ -238,7 +238,7 @@ def timezone_of(course):
 
 def late_key(course, aid, student, _ext=None):
     """What the late note of a submission's feedback says, as a string ("" when there is no
-    note: on time, no deadline, or settings that cannot be used, as ``feedback.late_note``),
+    note: on time, no deadline, or settings that cannot be used, as ``feedback/late.py``),
     for the feedback's staleness digest (``manual.grades_digest``).  It follows every input
     of the penalty: DUE_DATES, EXTENSIONS, EXTENSIONS_CSV, LATE_PENALTY, LMS_TIMEZONE,
     LATE_WITHOUT_TIME_DAYS, the submission time and the LMS's late mark."""

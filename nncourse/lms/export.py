@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..core.records import load_result
 from ..core.gradebook import gradebook_scores
-from ..report import submissions
+from ..report.data import submissions
 from ..core.safetext import CsvDictWriter, encodable
 from . import canvas, deadlines, moodle, records
 from .roster import Roster
@@ -92,18 +92,22 @@ class ExportResult:
         lines += [f"  {p}" for p in self.files]
         lines += [f"  not exported {s}: {why}" for s, why in self.problems]
         if self.not_graded:
-            who = "; ".join(f"{s} ({why})" for s, why in self.not_graded)
-            lines.append(f"WARNING: {len(self.not_graded)} student(s) have no grade confirmed by "
-                         f"the last grading, and the export sends none for them: {who}. "
-                         "Look at their feedback, have them resubmit or fix the cause, run "
-                         "nncourse grade, then export again.")
+            lines.append(_warning(
+                self.not_graded, "have no grade confirmed by the last grading, and the export "
+                "sends none for them", "; ".join(f"{s} ({why})" for s, why in self.not_graded),
+                "Look at their feedback, have them resubmit or fix the cause"))
         if self.pending:
-            who = ", ".join(f"{s} ({p:g})" for s, p in self.pending)
-            lines.append(f"WARNING: {len(self.pending)} student(s) have written answers not "
-                         f"graded yet, and their exported grades leave those points out: {who}. "
-                         "Grade them in formgrader (nncourse formgrader), run nncourse grade, "
-                         "then export again.")
+            lines.append(_warning(
+                self.pending, "have written answers not graded yet, and their exported grades "
+                "leave those points out", ", ".join(f"{s} ({p:g})" for s, p in self.pending),
+                "Grade them in formgrader (nncourse formgrader)"))
         return "\n".join(lines)
+
+
+def _warning(students, what, who, fix):
+    """A warning of ``format_text``: how many ``students`` ``what`` (who), then what to do."""
+    return (f"WARNING: {len(students)} student(s) {what}: {who}. {fix}, run nncourse grade, "
+            "then export again.")
 
 
 def lms_settings(course, aid):
