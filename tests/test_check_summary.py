@@ -397,3 +397,19 @@ def test_each_notebook_ends_with_try_more_then_before_submit(aid):
     ids = [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in nb.cells[-3:]]
     assert ids == [f"{aid[:2]}_try_more", f"{aid[:2]}_before_submit", f"{aid[:2]}_check_summary"]
     assert "採点されません" in nb.cells[-3].source and nb.cells[-3].cell_type == "markdown"
+
+
+def test_feedback_pages_point_to_the_graders_table_not_the_kernels(demo_cohort):
+    """The summary cell's table is the visible tests as the student's kernel saw them (✓ can
+    stand where a hidden test gave 0): every feedback page shows a pointer to the grader's
+    table on top instead."""
+    from nncourse.feedback.preprocessors import SELF_CHECK_NOTE
+    course, _ = demo_cohort
+    pages = sorted((course.root / "feedback").glob("*/*/*.html"))
+    assert len(pages) >= 8, pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        if "テストと解答ごとの点数とメッセージ" not in text:
+            continue                        # a not-graded page: no notebook, no table
+        assert SELF_CHECK_NOTE in text, page
+        assert "見えているテストの結果:" not in text, page

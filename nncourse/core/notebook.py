@@ -85,3 +85,10 @@ def is_autograded_test(cell: NotebookNode) -> bool:
 
 def is_solution_code(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and nbutils.is_solution(cell)
+
+
+def is_check_summary(cell: NotebookNode) -> bool:
+    """The notebook's last cell: the student's own table of the visible tests
+    (``reference/check_summary.py``), grade id ``<aN>_check_summary``."""
+    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+    return cell.cell_type == "code" and gid.endswith("_check_summary")

@@ -7,7 +7,7 @@ from pathlib import Path
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from .preprocessors import FeedbackSummary, HideHiddenTests, LockedGetGrades
+from .preprocessors import FeedbackSummary, HideHiddenTests, LockedGetGrades, ReplaceSelfCheck
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "nncourse_feedback"
@@ -56,4 +56,5 @@ def configure_feedback(c):
 
 
 def feedback_preprocessors():
-    return [LockedGetGrades, HideHiddenTests, FeedbackSummary, CSSHTMLHeaderPreprocessor]
+    return [LockedGetGrades, HideHiddenTests, ReplaceSelfCheck, FeedbackSummary,
+            CSSHTMLHeaderPreprocessor]

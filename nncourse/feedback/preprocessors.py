@@ -1,6 +1,7 @@
 """The nbgrader preprocessors of a feedback page: the grades read under the grading lock with
 the manual-grading state (``LockedGetGrades``), the hidden tests' code and tracebacks removed
-(``HideHiddenTests``), and a summary of every test and answer on top (``FeedbackSummary``)."""
+(``HideHiddenTests``), the notebook's own visible-test table replaced by a pointer
+(``ReplaceSelfCheck``), and a summary of every test and answer on top (``FeedbackSummary``)."""
 import html
 
 from nbformat.notebooknode import NotebookNode
@@ -9,7 +10,8 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 
 from ..core.lock import GRADEBOOK_LOCK
-from ..core.notebook import has_hidden_tests, is_autograded_test, remove_hidden_tests
+from ..core.notebook import (has_hidden_tests, is_autograded_test, is_check_summary,
+                             remove_hidden_tests)
 from ..core.repair import repair_notes
 from ..core.submission import notes_in
 from ..results import cell_message, cell_problems, strip_ansi
@@ -18,6 +20,9 @@ from .late import late_note_here
 HIDDEN_PLACEHOLDER = "# (ここで非公開テストが実行されました)"
 PRIVATE_PATHS = ("autograders", "/reference/")   # traceback frames of these files are dropped
 NO_RESPONSE = "解答がありません (No response)"
+SELF_CHECK_NOTE = ("(ここには提出前の確認用の「見えているテストの結果」の表がありました。採点の結果は、"
+                   "隠しテストも含めて、このページの最初の「テストと解答ごとの点数とメッセージ」の表に"
+                   "あります。)")
 
 
 class LockedGetGrades(GetGrades):
@@ -67,6 +72,17 @@ class HideHiddenTests(NbGraderPreprocessor):
             else:
                 out["traceback"] = [t for t in out.get("traceback", [])
                                     if not any(p in strip_ansi(t) for p in PRIVATE_PATHS)]
+        return cell, resources
+
+
+class ReplaceSelfCheck(NbGraderPreprocessor):
+    """The summary cell's table (the visible tests as the student's kernel saw them: ✓ can
+    stand where a hidden test gave 0) is replaced by a pointer to the grader's table on top."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_check_summary(cell):
+            cell.outputs = [NotebookNode(output_type="stream", name="stdout",
+                                         text=SELF_CHECK_NOTE + "\n")]
         return cell, resources
 
 
