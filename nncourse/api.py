@@ -5,7 +5,7 @@ prints; tests call these).
 - ``collect``: take an LMS download into submitted/ (``lms/collecting.py``);
 - ``grade``: autograde, feedback, CSV and report (``grade.py``);
 - ``feedback``: rebuild the feedback pages from the gradebook, without grading;
-- ``export``: grades and feedback for the LMS (``lms/export.py``), or by LTI AGS
+- ``export``: grades and feedback for the LMS (``export.py``), or by LTI AGS
   (``lti/passback.py``);
 - ``similarity``: pairs of students with similar solution cells (``lms/similarity.py``);
 - ``formgrader``: nbgrader's formgrader for manual grading (``formgrader.py``);
@@ -36,7 +36,7 @@ from .grade.merge import rebuild_feedback
 from .lms.archive import ArchiveError
 from .lms.collecting import CollectResult, collect_download
 from .lms.deadlines import DeadlineError
-from .lms.export import ExportError, ExportResult, export as export_files
+from .export import ExportError, ExportResult, export as export_files
 from .lms.roster import Roster, RosterError
 from .lms.similarity import find_similar as similarity
 from .lti import keys as lti_key_pair
@@ -49,13 +49,13 @@ from .validate import validate
 __all__ = ["ArchiveError", "BuildError", "CohortError", "CollectResult", "Course", "CourseBusy",
            "CourseError", "DeadlineError", "ExecutorError", "ExportError", "FeedbackRun",
            "GradeRun", "GradingInterrupted", "RosterError", "ToolServer", "build", "check",
-           "collect", "demo", "export", "feedback", "formgrader", "grade", "lti_keys",
+           "collect", "demo", "export", "feedback", "format_pending", "formgrader", "grade", "lti_keys",
            "lti_server", "similarity", "validate"]
 
 
 def export(course: Course, aid: str, fmt: str, roster=None, dest=None) -> ExportResult:
     """Grades of ``aid`` for the LMS: files in ``fmt`` "moodle", "canvas" or "csv"
-    (``lms/export.py``), or "lti": posted to the LMS gradebook by AGS (``lti/passback.py``)."""
+    (``export.py``), or "lti": posted to the LMS gradebook by AGS (``lti/passback.py``)."""
     if fmt == "lti":
         return export_lti(course, aid, roster)
     return export_files(course, aid, fmt, roster=roster, dest=dest)

@@ -14,8 +14,8 @@ import sys
 
 from . import api
 from .api import (ArchiveError, BuildError, CohortError, Course, CourseBusy, CourseError,
-                  DeadlineError, ExecutorError, ExportError, GradingInterrupted, RosterError)
-from .manual import format_pending
+                  DeadlineError, ExecutorError, ExportError, GradingInterrupted, RosterError,
+                  format_pending)
 from .core.safetext import encodable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130

@@ -22,7 +22,7 @@ from nncourse.api import collect
 from nncourse.core.course import Course, copy_course
 from nncourse.lms import archive, canvas, deadlines, moodle
 from nncourse.lms.collecting import match_notebook
-from nncourse.lms.export import CSV_COLUMNS, export
+from nncourse.export import CSV_COLUMNS, export
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
@@ -290,8 +290,8 @@ def test_export_layouts_with_penalties(toy, tmp_path, monkeypatch):
         ("1001", "山田 太郎", "yamada@example.ac.jp", "Friday, 1 May 2026, 10:00 AM"),
         ("1002", "佐藤 花子", "sato@example.ac.jp", "Monday, 4 May 2026, 9:30 AM")])
     collect(c, "t1_square", moodle_download(c, tmp_path), roster=roster(tmp_path), worksheet=sheet)
-    import nncourse.lms.export              # the gradebook's scores as export reads them
-    monkeypatch.setattr(nncourse.lms.export, "gradebook_scores", lambda course, aids: {
+    import nncourse.export                  # the gradebook's scores as export reads them
+    monkeypatch.setattr(nncourse.export, "gradebook_scores", lambda course, aids: {
         ("s001", "t1_square"): {"score": 5.0, "max_score": 5.0},
         ("s002", "t1_square"): {"score": 4.0, "max_score": 5.0}})
     fb = c.feedback_dir("s002", "t1_square")

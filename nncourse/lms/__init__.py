@@ -1,5 +1,9 @@
 """The round trip with the course's LMS (Moodle, Canvas): what comes in, what goes back.
 
+One concept per module.  Everything here sits below ``feedback/`` and ``report/``, which read
+the deadlines and the similarity; the export back to the LMS reads the report's data, so it
+is one layer up, ``nncourse/export.py``, over ``moodle`` / ``canvas`` here.
+
 One concept per module:
 
 - ``archive``: the files of a download (zip or folder), zip entry names decoded
@@ -8,6 +12,5 @@ One concept per module:
 - ``roster``: the roster CSV that maps an LMS identity to the course's student id (学籍番号);
 - ``records``: what ``collect`` keeps about each submission (LMS identity, time, late mark);
 - ``deadlines``: due dates, extensions and the late-penalty policy;
-- ``export``: grades from the gradebook, penalties applied, written for an LMS;
 - ``similarity``: similar solution cells between students (copydetect).
 """

@@ -1,7 +1,7 @@
 """``nncourse export ASSIGNMENT --format lti``: each student's grade to the LMS gradebook by
 LTI Advantage Assignment and Grade Services (AGS).
 
-The numbers are the CSV export's (``lms/export.grade_rows``: late penalty applied, scaled to
+The numbers are the CSV export's (``export.grade_rows``: late penalty applied, scaled to
 the LMS's points) and the comment is its Japanese comment (``export.comment_ja``: written
 answers still pending are said).  A score goes to the line item of every LMS activity linked
 to the assignment whose launch offered AGS (``links.graded_links``), for the student's LTI
@@ -22,7 +22,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from ..core.course import Course
 from ..lms import deadlines, records
-from ..lms.export import ExportError, ExportResult, comment_ja, grade_rows
+from ..export import ExportError, ExportResult, comment_ja, grade_rows
 from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster

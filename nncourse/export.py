@@ -1,6 +1,6 @@
 """``nncourse export ASSIGNMENT --format moodle|canvas|csv``: grades back to the LMS.
 
-Scores come from nbgrader's gradebook (``report.gradebook_scores``); the late penalty
+Scores come from nbgrader's gradebook (``core.gradebook.gradebook_scores``); the late penalty
 (``deadlines``) is applied; the grade is scaled to the LMS's points
 (``LMS_ASSIGNMENTS[aid]["points"]``, default the notebook's maximum score).  The files go to
 ``reports/<assignment>/export/``.
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..core.records import load_result
-from ..core.gradebook import gradebook_scores
-from ..report.data import submissions
-from ..core.safetext import CsvDictWriter, encodable
-from . import canvas, deadlines, moodle, records
-from .roster import Roster
+from .core.records import load_result
+from .core.gradebook import gradebook_scores
+from .report.data import submissions
+from .core.safetext import CsvDictWriter, encodable
+from .lms import canvas, deadlines, moodle, records
+from .lms.roster import Roster
 
 FORMATS = ("moodle", "canvas", "csv")
 CSV_COLUMNS = ["student_id", "name", "email", "lms", "lms_id", "status", "auto_score",
