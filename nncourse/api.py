@@ -53,7 +53,8 @@ __all__ = ["ArchiveError", "BuildError", "CohortError", "CollectResult", "Course
            "lti_server", "similarity", "validate"]
 
 
-def export(course: Course, aid: str, fmt: str, roster=None, dest=None) -> ExportResult:
+def export(course: Course, aid: str, fmt: str, roster: Roster | None = None,
+           dest: str | os.PathLike[str] | None = None) -> ExportResult:
     """Grades of ``aid`` for the LMS: files in ``fmt`` "moodle", "canvas" or "csv"
     (``export.py``), or "lti": posted to the LMS gradebook by AGS (``lti/passback.py``)."""
     if fmt == "lti":
