@@ -26,7 +26,7 @@ from nncourse.cli import main as cli_main
 from nncourse.core.course import CourseError
 from nncourse.lms import records
 from nncourse.lms.roster import Roster
-from nncourse.lti import links
+from nncourse.lti import api as lti_api, links
 
 from conftest import configured_copy
 from test_manual_grading import set_manual
@@ -69,7 +69,7 @@ def lti(tmp_path, platform, caplog):
     caplog.set_level(logging.DEBUG)
     course = configured_copy(TOY, tmp_path / "course", platform.settings())
     assert cli_main(["--course-dir", str(course.root), "lti", "keys"]) == 0
-    server = api.lti_server(course).start()
+    server = lti_api.server(course).start()
     urls = server.urls()
     platform.register_tool(urls["login initiation URL"], urls["redirection (launch) URL"],
                            urls["public keyset (JWKS) URL"])
@@ -188,13 +188,13 @@ def assert_no_secrets(course, tokens, responses, caplog):
 
 def test_keys_are_made_once_git_ignored_and_private(tmp_path):
     course = configured_copy(TOY, tmp_path / "course")
-    folder = api.lti_keys(course)
+    folder = lti_api.keys(course)
     assert folder == course.root / "lti_keys"
     assert (folder / "private.pem").stat().st_mode & 0o077 == 0
     with pytest.raises(CourseError, match="exists already.*--rotate"):
-        api.lti_keys(course)
+        lti_api.keys(course)
     old = (folder / "private.pem").read_text()
-    api.lti_keys(course, rotate=True)
+    lti_api.keys(course, rotate=True)
     assert (folder / "private.pem").read_text() != old
     assert [p.read_text() for p in folder.glob("private.*T*.pem")] == [old]
     # git ignores the whole folder (its own .gitignore), even in a repository without the rule
@@ -209,15 +209,15 @@ def test_serve_says_the_keys_are_missing(tmp_path, platform):
     course = configured_copy(TOY, tmp_path / "course", platform.settings())
     with pytest.raises(CourseError, match=r"no LTI key pair in .*lti_keys: run `nncourse lti "
                        "keys` first"):
-        api.lti_server(course)
+        lti_api.server(course)
 
 
 def test_serve_says_which_platform_value_is_missing(tmp_path):
     course = configured_copy(TOY, tmp_path / "course", 'LTI_ISSUER = "https://lms.example"')
-    api.lti_keys(course)
+    lti_api.keys(course)
     with pytest.raises(CourseError, match="LTI_CLIENT_ID, LTI_AUTH_LOGIN_URL, "
                        "LTI_AUTH_TOKEN_URL, LTI_KEY_SET_URL, LTI_DEPLOYMENT_IDS"):
-        api.lti_server(course)
+        lti_api.server(course)
 
 
 def form_fields(resp):
@@ -335,8 +335,8 @@ def test_uploads_that_collect_would_refuse_are_refused_and_write_nothing(lti):
 def test_an_upload_over_the_collect_limit_is_refused(tmp_path, platform):
     course = configured_copy(TOY, tmp_path / "course",
                              platform.settings() + "\nCOLLECT_MAX_FILE_BYTES = 1000")
-    api.lti_keys(course)
-    server = api.lti_server(course).start()
+    lti_api.keys(course)
+    server = lti_api.server(course).start()
     try:
         urls = server.urls()
         platform.register_tool(*urls.values())
@@ -402,12 +402,12 @@ def test_grades_go_back_by_ags_with_the_csv_exports_numbers(tmp_path, platform, 
     course = configured_copy(TOY, tmp_path / "course", platform.settings() + f"""
 DUE_DATES = {{"t1_square": {due!r}}}
 LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50}}""")
-    api.lti_keys(course)
-    server = api.lti_server(course).start()
+    lti_api.keys(course)
+    server = lti_api.server(course).start()
     try:
         platform.register_tool(*server.urls().values())
         with pytest.raises(api.ExportError, match="no LMS activity with a gradebook column"):
-            api.export(course, "t1_square", "lti")
+            lti_api.export(course, "t1_square")
         assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
         build(course, ["t1_square"])
         ref = reference_submission(course, "t1_square")
@@ -448,7 +448,7 @@ def export_and_check(course, platform, caplog, capsys):
     assert rows["s2026001"]["penalty_percent"] == "20" and rows["s2026001"]["status"] == "graded"
     assert float(rows["s2026002"]["score"]) < float(rows["s2026001"]["score"])
 
-    sent = api.export(course, "t1_square", "lti")
+    sent = lti_api.export(course, "t1_square")
     assert sent.problems == [] and sent.not_graded == []
     column = platform.scores["link-a1"]
     users = {"s2026001": "lms-user-42", "s2026002": "lms-user-43"}
@@ -473,7 +473,7 @@ def export_and_check(course, platform, caplog, capsys):
     with open(sheet.files[0], encoding="utf-8") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     assert rows["s2026001"]["manual_pending_points"] == "0"
-    assert api.export(course, "t1_square", "lti").problems == []
+    assert lti_api.export(course, "t1_square").problems == []
     assert column["lms-user-42"]["gradingProgress"] == "FullyGraded"
     assert column["lms-user-42"]["scoreGiven"] == float(rows["s2026001"]["lms_grade"])
     assert column["lms-user-42"]["scoreGiven"] > first["lms-user-42"]["scoreGiven"]
@@ -482,13 +482,13 @@ def export_and_check(course, platform, caplog, capsys):
     first = dict(column)
 
     # a rerun sends the same grades again (the LMS keeps one per student)
-    api.export(course, "t1_square", "lti")
+    lti_api.export(course, "t1_square")
     assert platform.score_posts == 6
     assert {u: s["scoreGiven"] for u, s in column.items()} == \
         {u: s["scoreGiven"] for u, s in first.items()}
     # one refused post is retried; posts that stay refused are reported, exit status 1
     platform.refuse_scores = 1
-    assert api.export(course, "t1_square", "lti").problems == []
+    assert lti_api.export(course, "t1_square").problems == []
     assert platform.score_posts == 8
     platform.refuse_scores = 100
     capsys.readouterr()
