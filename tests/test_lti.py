@@ -537,3 +537,61 @@ def test_the_cli_makes_keys_once_and_serves_the_tool(tmp_path, platform, capsys)
     for secret in [fields["id_token"], fields["id_token"].split(".")[2]] + [
             line for line in private.splitlines() if "-----" not in line]:
         assert secret not in out + err
+
+
+def restarted(course, server):
+    """The tool stopped and started again on the same URL (what the platform registered)."""
+    port = int(server.url.rsplit(":", 1)[1])
+    server.stop()
+    return lti_api.server(course, port=port).start()
+
+
+def test_launch_state_survives_a_restart_of_the_tool(lti, caplog):
+    course, server, platform = lti
+    # the OIDC login is done (state cookie set, nonce issued) and the tool restarts
+    alice = requests.Session()
+    action, fields = launch_form(alice, platform, "hint-alice", "link-a1")
+    teacher = requests.Session()                 # an instructor launched before the restart
+    taction, tcsrf = form_fields(browser_launch(teacher, platform, "hint-teacher", "link-a1"))
+    server = restarted(course, server)
+    try:
+        first = alice.post(action, data=fields, timeout=30)
+        assert first.status_code == 200 and body_attr(first, "role") == "student", text(first)
+        # the instructor's session still holds: the form posted after the restart links
+        linked = teacher.post(taction, data={"csrf": tcsrf, "assignment": "t1_square"},
+                              timeout=30)
+        assert linked.status_code == 200 and body_attr(linked, "assignment") == "t1_square"
+        server = restarted(course, server)
+        # the nonce used before this restart stays used
+        again = alice.post(action, data=fields, timeout=30)
+        assert again.status_code == 403 and "LTI launch refused: Invalid Nonce" in text(again)
+        assert body_attr(again, "role") == ""
+    finally:
+        server.stop()
+    kept = course.root / "lti" / "launches.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (course.root / "lti_keys" / "session_secret").stat().st_mode & 0o777 == 0o600
+    assert fields["id_token"].split(".")[2] not in kept.read_text()   # claims, not the token
+    assert_no_secrets(course, [fields["id_token"]], [first, linked, again], caplog)
+
+
+def test_the_kept_launch_state_is_bounded(tmp_path, platform):
+    course = configured_copy(TOY, tmp_path / "course",
+                             platform.settings() + "\nLTI_STATE_MAX_ENTRIES = 4")
+    lti_api.keys(course)
+    server = lti_api.server(course).start()
+    try:
+        platform.register_tool(*server.urls().values())
+        started = []
+        for _ in range(5):              # each login keeps its nonce: the first one's is dropped
+            browser = requests.Session()
+            started.append((browser, *launch_form(browser, platform, "hint-bob", "link-a1")))
+        assert len(json.loads((course.root / "lti" / "launches.json").read_text())) == 4
+        oldest, newest = started[0], started[-1]
+        resp = oldest[0].post(oldest[1], data=oldest[2], timeout=30)
+        assert resp.status_code == 403 and "LTI launch refused" in text(resp)
+        resp = newest[0].post(newest[1], data=newest[2], timeout=30)
+        assert resp.status_code == 200 and body_attr(resp, "role") == "student"
+        assert len(json.loads((course.root / "lti" / "launches.json").read_text())) <= 4
+    finally:
+        server.stop()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,7 +38,7 @@ from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster
 from .config import tool_conf
-from .launches import LaunchStore
+from .launches import LaunchStore, session_secret
 
 log = logging.getLogger("nncourse.lti")
 
@@ -114,10 +113,10 @@ def create_app(course: Course, base_url: str) -> Flask:
     """The tool for ``course`` whose public URL is ``base_url`` (no trailing slash)."""
     pair = tool_keys.load(course)
     conf = tool_conf(course, pair)
-    store = LaunchStore()
+    store = LaunchStore(course)
     tz = timezone_of(course)
     app = Flask("nncourse.lti")
-    app.secret_key = os.urandom(32)      # signs the session cookie; a restart ends sessions
+    app.secret_key = session_secret(course)   # signs the session cookie; kept across restarts
     secure = base_url.startswith("https://")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure,
                       # in the LMS's iframe the cookie is third-party: SameSite=None (HTTPS only)
