@@ -409,6 +409,9 @@ LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50
         with pytest.raises(api.ExportError, match="no LMS activity with a gradebook column"):
             lti_api.export(course, "t1_square")
         assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+        # a second activity, launched without a line item: the tool makes the column
+        platform.no_lineitem.add("link-b1")
+        assert instructor_links(platform, "link-b1", "t1_square").status_code == 200
         build(course, ["t1_square"])
         ref = reference_submission(course, "t1_square")
         wrong = nbformat.reads(nbformat.writes(ref), as_version=4)
@@ -464,6 +467,13 @@ def export_and_check(course, platform, caplog, capsys):
         assert ("採点待ち" in got["comment"]) == pending
     # the toy assignment has a written answer no one has graded yet
     assert {s["gradingProgress"] for s in column.values()} == {"PendingManual"}
+    # the same scores landed in the column the tool made, whose maximum is the export's
+    assert list(platform.lineitems) == ["created-1"]
+    assert platform.lineitems["created-1"]["scoreMaximum"] == float(rows["s2026001"][
+        "lms_max_grade"])
+    made = platform.scores["created-1"]
+    assert {u: (s["scoreGiven"], s["comment"]) for u, s in made.items()} == \
+        {u: (s["scoreGiven"], s["comment"]) for u, s in column.items()}
     first = dict(column)
 
     # the teacher grades alice's written answer: her next export says FullyGraded
@@ -483,19 +493,20 @@ def export_and_check(course, platform, caplog, capsys):
 
     # a rerun sends the same grades again (the LMS keeps one per student)
     lti_api.export(course, "t1_square")
-    assert platform.score_posts == 6
+    assert platform.score_posts == 12           # 3 exports x 2 students x 2 columns
+    assert list(platform.lineitems) == ["created-1"]      # no column made by an export
     assert {u: s["scoreGiven"] for u, s in column.items()} == \
         {u: s["scoreGiven"] for u, s in first.items()}
     # one refused post is retried; posts that stay refused are reported, exit status 1
     platform.refuse_scores = 1
     assert lti_api.export(course, "t1_square").problems == []
-    assert platform.score_posts == 8
+    assert platform.score_posts == 16
     platform.refuse_scores = 100
     capsys.readouterr()
     assert cli_main(["--course-dir", str(course.root), "export", "t1_square",
                      "--format", "lti"]) == 1
     out = capsys.readouterr().out
-    assert out.count("the LMS refused the grade") == 2 and "403" in out
+    assert out.count("the LMS refused the grade") == 4 and "403" in out
     assert platform.issued_tokens
     assert_no_secrets(course, platform.issued_tokens, [], caplog)
     assert not any(tok in out for tok in platform.issued_tokens)
@@ -595,3 +606,24 @@ def test_the_kept_launch_state_is_bounded(tmp_path, platform):
         assert len(json.loads((course.root / "lti" / "launches.json").read_text())) <= 4
     finally:
         server.stop()
+
+
+def test_an_activity_without_a_line_item_gets_one_made_once(lti):
+    course, server, platform = lti
+    platform.no_lineitem.update({"link-b1", "link-b2"})   # launches offer the lineitems URL only
+    resp = instructor_links(platform, "link-b1", "t1_square")
+    assert resp.status_code == 200 and "Grades of t1_square go to the LMS gradebook column" in \
+        text(resp)
+    assert list(platform.lineitems) == ["created-1"]
+    item = platform.lineitems["created-1"]
+    assert (item["label"], item["resourceId"]) == ("課題 1: 2 乗と平均", "t1_square")
+    assert item["scoreMaximum"] > 0
+    # linking again, and linking another such activity to the same assignment, finds it
+    assert instructor_links(platform, "link-b1", "t1_square").status_code == 200
+    assert instructor_links(platform, "link-b2", "t1_square").status_code == 200
+    assert list(platform.lineitems) == ["created-1"]
+    assert [g["ags"]["lineitem"] for g in links.graded_links(course, "t1_square")] == [
+        item["id"], item["id"]]
+    # another assignment gets a column of its own
+    assert instructor_links(platform, "link-b2", "t2_train").status_code == 200
+    assert [i["resourceId"] for i in platform.lineitems.values()] == ["t1_square", "t2_train"]

@@ -39,12 +39,14 @@ from . import links
 from . import roster as nrps_roster
 from .config import tool_conf
 from .launches import LaunchStore, session_secret
+from .passback import MAX_REASON_CHARS, line_item
 
 log = logging.getLogger("nncourse.lti")
 
 LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
 LINK, UPLOAD, ROSTER, RELEASE = "/lti/link", "/lti/upload", "/lti/roster", "/lti/release"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 FORM_SLACK = 2 ** 20       # a multipart body may exceed its file by this much
 
 PAGE = """<!DOCTYPE html>
@@ -206,12 +208,22 @@ def create_app(course: Course, base_url: str) -> Flask:
             return refused("link", f"{aid!r} is not an assignment of this course "
                            f"({', '.join(course.assignments)})", ja="課題が正しくありません。",
                            status=400)
-        ags = current_launch().get_launch_data().get(
-            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint")
-        links.link(course, user.link_key, aid, by=user.user, title=user.link_title,
-                   ags=ags if isinstance(ags, dict) else None)
+        message = current_launch()
+        ags = message.get_launch_data().get(AGS)
+        ags = dict(ags) if isinstance(ags, dict) else None
+        note = []
+        if ags and not ags.get("lineitem") and ags.get("lineitems"):
+            try:        # the activity has no gradebook column of its own: the assignment's
+                ags["lineitem"] = line_item(message.get_ags(), course, aid)
+                note.append(f"Grades of {aid} go to the LMS gradebook column {aid!r} "
+                            f"({ags['lineitem']}).")
+            except LtiException as exc:
+                note.append(f"No gradebook column for {aid}: the platform answered: "
+                            f"{str(exc)[:MAX_REASON_CHARS]} (link again to retry)")
+                log.warning("LTI line item for %s not made: %s", aid, note[-1])
+        links.link(course, user.link_key, aid, by=user.user, title=user.link_title, ags=ags)
         log.info("LTI link: activity %r -> %s by %s", user.link_title, aid, user.user)
-        return launched_page(user, current_launch().has_nrps())
+        return launched_page(user, message.has_nrps(), note)
 
     @app.route(ROSTER, methods=["POST"])
     def roster():

@@ -4,7 +4,9 @@ LTI Advantage Assignment and Grade Services (AGS).
 The numbers are the CSV export's (``lms/export.grade_rows``: late penalty applied, scaled to
 the LMS's points) and the comment is its Japanese comment (``export.comment_ja``: written
 answers still pending are said).  A score goes to the line item of every LMS activity linked
-to the assignment whose launch offered AGS (``links.graded_links``), for the student's LTI
+to the assignment whose launch offered AGS (``links.graded_links``: the activity's own line
+item, or, when its launch offered the line items URL only, the assignment's line item that
+the instructor's link found or made, ``line_item``), for the student's LTI
 user id (their upload's record, else ``lti/roster.csv`` from NRPS), with
 ``activityProgress`` Completed and ``gradingProgress`` FullyGraded, or PendingManual while
 written answers wait for the teacher.  A student the last grading did not grade gets no score
@@ -18,11 +20,12 @@ from datetime import datetime, timezone
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
+from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
 
 from ..core.course import Course
 from ..lms import deadlines, records
-from ..lms.export import ExportError, ExportResult, comment_ja, grade_rows
+from ..lms.export import ExportError, ExportResult, comment_ja, grade_rows, lms_settings
 from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster
@@ -30,6 +33,40 @@ from .config import platform_settings, tool_conf
 
 ATTEMPTS = 2
 MAX_REASON_CHARS = 300
+
+
+def title(course: Course, aid: str) -> str:
+    """The assignment's title: the first heading of its first source notebook, else its id."""
+    for cell in course.read_source(aid).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip() or aid
+    return aid
+
+
+def max_points(course: Course, aid: str) -> float:
+    """The assignment's points in the LMS: LMS_ASSIGNMENTS[aid]["points"], else the points of
+    its graded cells (nbgrader's maximum score), the scoreMaximum the export posts."""
+    points = lms_settings(course, aid).get("points")
+    if points:
+        return float(points)
+    return float(sum(float(c.metadata.get("nbgrader", {}).get("points") or 0)
+                     for nb in course.notebooks(aid) for c in course.read_source(aid, nb).cells
+                     if c.metadata.get("nbgrader", {}).get("grade")))
+
+
+def line_item(service: AssignmentsGradesService, course: Course, aid: str) -> str:
+    """The URL of ``aid``'s line item on the platform, for a launch that offered the line items
+    URL only: the one whose resourceId is ``aid``, else one created (label: the assignment's
+    title, scoreMaximum: its points, resourceId: ``aid``), so linking again never makes a
+    second column.  LtiException when the platform refuses."""
+    wanted = (LineItem().set_label(title(course, aid)).set_resource_id(aid)
+              .set_score_maximum(max_points(course, aid)))
+    found = service.find_or_create_lineitem(wanted, find_by="resource_id").get_id()
+    if not found:
+        raise LtiException("the platform's line item has no id")
+    return found
 
 
 def lti_user_ids(course: Course, aid: str) -> dict[str, str]:
