@@ -438,13 +438,26 @@ LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50
             assert resp.status_code == 200, text(resp)
         # the platform checks the tool's token requests against the tool's JWKS URL: the
         # tool serves while grades are sent
-        export_and_check(course, platform, caplog, capsys)
+        export_and_check(course, platform, caplog, capsys, server)
     finally:
         server.stop()
 
 
-def export_and_check(course, platform, caplog, capsys):
+def feedback_links(platform, hint):
+    """A student's launch of link-a1: (their browser, the feedback links on their page)."""
+    browser = requests.Session()
+    page = browser_launch(browser, platform, hint, "link-a1")
+    assert page.status_code == 200, text(page)
+    return browser, [html.unescape(h) for h in re.findall(r'<a href="([^"]+/lti/feedback/[^"]+)"',
+                                                          page.text)]
+
+
+def export_and_check(course, platform, caplog, capsys, server):
     api.grade(course, ["t1_square"], progress=False)
+    # graded, not returned yet: no feedback on the student's page, none served
+    alice, shown = feedback_links(platform, "hint-alice")
+    assert shown == []
+    assert alice.get(server.url + "/lti/feedback/square.html", timeout=30).status_code == 404
     sheet = api.export(course, "t1_square", "csv")
     with open(sheet.files[0], encoding="utf-8") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
@@ -465,6 +478,7 @@ def export_and_check(course, platform, caplog, capsys):
             "Completed", "PendingManual" if pending else "FullyGraded")
         assert f"得点: {rows[sid]['score']} /" in got["comment"] and "20" in got["comment"]
         assert ("採点待ち" in got["comment"]) == pending
+    check_feedback_from_the_lms(course, platform, server)
     # the toy assignment has a written answer no one has graded yet
     assert {s["gradingProgress"] for s in column.values()} == {"PendingManual"}
     # the same scores landed in the column the tool made, whose maximum is the export's
@@ -627,3 +641,33 @@ def test_an_activity_without_a_line_item_gets_one_made_once(lti):
     # another assignment gets a column of its own
     assert instructor_links(platform, "link-b2", "t2_train").status_code == 200
     assert [i["resourceId"] for i in platform.lineitems.values()] == ["t1_square", "t2_train"]
+
+
+def check_feedback_from_the_lms(course, platform, server):
+    """Once returned, a student's launch links to their own feedback pages, and only those."""
+    own = {sid: course.feedback_dir(sid, "t1_square") / "square.html"
+           for sid in ("s2026001", "s2026002")}
+    assert own["s2026001"].read_bytes() != own["s2026002"].read_bytes()
+    base = server.url + "/lti/feedback/"
+    for hint, sid in (("hint-alice", "s2026001"), ("hint-bob", "s2026002")):
+        browser, shown = feedback_links(platform, hint)
+        assert shown == [base + "square.html"]
+        got = browser.get(shown[0], timeout=30)
+        assert got.status_code == 200 and got.content == own[sid].read_bytes()
+        assert "採点結果" in browser_launch(browser, platform, hint, "link-a1").text
+    # bob asks for alice's page every way he can: he gets his own page or nothing
+    for attack in ("square.html?student=s2026001", "..%2Fs2026001%2Ft1_square%2Fsquare.html",
+                   "%2E%2E%2F%2E%2E%2Fs2026001%2Ft1_square%2Fsquare.html",
+                   "..%2F..%2F..%2Fcourse_config.py", "..", "s2026001"):
+        got = browser.get(base + attack, timeout=30)
+        assert got.status_code in (404, 403) or got.content == own["s2026002"].read_bytes(), \
+            (attack, got.status_code)
+        assert own["s2026001"].read_bytes() not in got.content
+    # the student id "../s2026001" from the LMS gets no page; an instructor, no one, neither
+    mallory, shown = feedback_links(platform, "hint-mallory")
+    assert shown == [] and mallory.get(base + "square.html", timeout=30).status_code == 404
+    teacher = requests.Session()
+    browser_launch(teacher, platform, "hint-teacher", "link-a1")
+    resp = teacher.get(base + "square.html", timeout=30)
+    assert resp.status_code == 403 and "only a student's launch" in text(resp)
+    assert requests.get(base + "square.html", timeout=30).status_code == 403

@@ -12,10 +12,14 @@ user id (their upload's record, else ``lti/roster.csv`` from NRPS), with
 written answers wait for the teacher.  A student the last grading did not grade gets no score
 (the export says so, as the other formats do).  Posting again sends the same score with a new
 timestamp: the LMS keeps the latest, so a rerun is idempotent.  A post the LMS refuses is tried
-once more, then listed in ``problems`` (``nncourse export`` exits 1)."""
+once more, then listed in ``problems`` (``nncourse export`` exits 1).  The students whose
+grade was posted are recorded in ``lti/returned.json``: from then on their launch of the
+activity links to their own feedback pages (``app.py``)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException
@@ -24,6 +28,7 @@ from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
 
 from ..core.course import Course
+from ..core.files import atomic_write
 from ..lms import deadlines, records
 from ..lms.export import ExportError, ExportResult, comment_ja, grade_rows, lms_settings
 from . import keys as tool_keys
@@ -104,6 +109,7 @@ def export_lti(course: Course, aid: str, roster=None) -> ExportResult:
     result = ExportResult(aid, "lti")
     result.rows = grade_rows(course, aid, roster)
     when = datetime.now(timezone.utc)
+    sent: set[str] = set()
     for target in targets:
         service = AssignmentsGradesService(connector, target["ags"])
         for row in result.rows:
@@ -119,6 +125,7 @@ def export_lti(course: Course, aid: str, roster=None) -> ExportResult:
             for attempt in range(1, ATTEMPTS + 1):
                 try:
                     service.put_grade(grade)
+                    sent.add(row.student)
                     break
                 except LtiException as exc:
                     if attempt == ATTEMPTS:
@@ -126,4 +133,34 @@ def export_lti(course: Course, aid: str, roster=None) -> ExportResult:
                                                 f"{target.get('title')!r}: "
                                                 + str(exc)[:MAX_REASON_CHARS]))
     result.files += [f"AGS line item {t['ags']['lineitem']}" for t in targets]
+    mark_returned(course, aid, sent, when)
     return result
+
+
+def returned_path(course: Course) -> Path:
+    return course.root / "lti" / "returned.json"
+
+
+def returned(course: Course, aid: str) -> dict[str, str]:
+    """student id -> when their grade of ``aid`` was last posted to the LMS (their launch
+    then shows their feedback pages)."""
+    try:
+        data = json.loads(returned_path(course).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        return {}
+    got = data.get(aid) if isinstance(data, dict) else None
+    return got if isinstance(got, dict) else {}
+
+
+def mark_returned(course: Course, aid: str, students: set[str], when: datetime) -> None:
+    """Record that the grades of ``students`` for ``aid`` reached the LMS."""
+    if not students:
+        return
+    try:
+        data = json.loads(returned_path(course).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    data[aid] = {**returned(course, aid), **{s: when.isoformat() for s in sorted(students)}}
+    atomic_write(returned_path(course), json.dumps(data, ensure_ascii=False, indent=1,
+                                                   sort_keys=True))
