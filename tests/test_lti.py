@@ -8,6 +8,7 @@ import html
 import json
 import logging
 import re
+import socket
 from datetime import datetime, timedelta, timezone
 import subprocess
 import sys
@@ -671,3 +672,56 @@ def check_feedback_from_the_lms(course, platform, server):
     resp = teacher.get(base + "square.html", timeout=30)
     assert resp.status_code == 403 and "only a student's launch" in text(resp)
     assert requests.get(base + "square.html", timeout=30).status_code == 403
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_export_says_to_start_the_tool_when_its_jwks_is_not_served(tmp_path, platform, capsys):
+    port = free_port()
+    course = configured_copy(TOY, tmp_path / "course", platform.settings()
+                             + f"\nLTI_TOOL_URL = 'http://127.0.0.1:{port}'")
+    lti_api.keys(course)
+    server = lti_api.server(course, port=port).start()
+    platform.register_tool(*server.urls().values())
+    assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+    server.stop()
+    # nothing serves the tool's JWKS: a clear error before any request to the LMS
+    with pytest.raises(api.ExportError, match=rf"JWKS URL http://127.0.0.1:{port}/lti/jwks does "
+                       r"not answer .*`nncourse lti serve` must be running.*no grade was posted"):
+        lti_api.export(course, "t1_square")
+    capsys.readouterr()
+    assert cli_main(["--course-dir", str(course.root), "export", "t1_square",
+                     "--format", "lti"]) == 2
+    assert "start it" in capsys.readouterr().err
+    assert platform.issued_tokens == [] and platform.score_posts == 0
+    # a server started before the key was rotated serves the old key: said so
+    server = lti_api.server(course, port=port).start()
+    try:
+        lti_api.keys(course, rotate=True)
+        with pytest.raises(api.ExportError, match="serves another key than this course's"):
+            lti_api.export(course, "t1_square")
+        assert platform.issued_tokens == []
+    finally:
+        server.stop()
+    # the tool serving its key: the LMS gives the token (nothing graded yet: nothing posted)
+    server = lti_api.server(course, port=port).start()
+    try:
+        sent = lti_api.export(course, "t1_square")
+        assert sent.problems == [] and len(platform.issued_tokens) == 1
+    finally:
+        server.stop()
+
+
+def test_export_without_a_tool_url_says_why_the_token_was_refused(lti):
+    course, server, platform = lti
+    assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+    server.stop()
+    with pytest.raises(api.ExportError, match=r"the LMS refused the tool's access token request "
+                       r"\(HTTP 500 from http://127.0.0.1:\d+/token\): the LMS checks "
+                       r".*`nncourse lti serve` must be running"):
+        lti_api.export(course, "t1_square")
+    assert platform.issued_tokens == [] and platform.score_posts == 0

@@ -40,13 +40,12 @@ from ..lms.roster import STUDENT_ID
 from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster
-from .config import tool_conf
+from .config import JWKS, LAUNCH, LOGIN, tool_conf
 from .launches import LaunchStore, session_secret
 from .passback import MAX_REASON_CHARS, line_item, returned
 
 log = logging.getLogger("nncourse.lti")
 
-LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
 LINK, UPLOAD, ROSTER, RELEASE = "/lti/link", "/lti/upload", "/lti/roster", "/lti/release"
 FEEDBACK = "/lti/feedback"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"

@@ -21,6 +21,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
@@ -34,10 +35,37 @@ from ..lms.export import ExportError, ExportResult, comment_ja, grade_rows, lms_
 from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster
-from .config import platform_settings, tool_conf
+from .config import JWKS, platform_settings, tool_conf
 
 ATTEMPTS = 2
 MAX_REASON_CHARS = 300
+JWKS_TIMEOUT_S = 10
+START_SERVE = ("the LMS checks the tool's access token request against the tool's JWKS URL, "
+               "so `nncourse lti serve` must be running while grades are sent: start it (on "
+               "the URL registered on the LMS, LTI_TOOL_URL) and export again; no grade was "
+               "posted")
+
+
+def check_jwks_served(course: Course, conf) -> None:
+    """ExportError unless the tool's JWKS URL under LTI_TOOL_URL serves this tool's public key
+    (without LTI_TOOL_URL the URL is `lti serve`'s own, unknown here: the token request's
+    refusal says it instead)."""
+    base = str(course.setting("LTI_TOOL_URL")).rstrip("/")
+    if not base:
+        return
+    url = base + JWKS
+    mine = {k.get("kid") for k in conf.get_jwks()["keys"]}
+    try:
+        resp = requests.get(url, timeout=JWKS_TIMEOUT_S)
+        resp.raise_for_status()
+        served = {k.get("kid") for k in resp.json()["keys"] if isinstance(k, dict)}
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        raise ExportError(f"the tool's JWKS URL {url} does not answer with a key set "
+                          f"({type(exc).__name__}): {START_SERVE}") from None
+    if not mine & served:
+        raise ExportError(f"the tool's JWKS URL {url} serves another key than this course's "
+                          f"tool key (another course's tool, or a server started before "
+                          f"`nncourse lti keys --rotate`): {START_SERVE}")
 
 
 def title(course: Course, aid: str) -> str:
@@ -103,7 +131,16 @@ def export_lti(course: Course, aid: str, roster=None) -> ExportResult:
     conf = tool_conf(course, tool_keys.load(course))
     registration = conf.find_registration_by_params(settings["LTI_ISSUER"],
                                                     settings["LTI_CLIENT_ID"])
+    check_jwks_served(course, conf)
     connector = ServiceConnector(registration)
+    try:            # once for all posts (pylti1p3 keeps the token for the same scopes)
+        connector.get_access_token(targets[0]["ags"].get("scope") or [])
+    except LtiException as exc:     # LtiServiceException: the platform's HTTP answer
+        answer = getattr(exc, "response", None)
+        why = (f"HTTP {answer.status_code} from {answer.url}" if answer is not None
+               else " ".join(str(exc).split())[:MAX_REASON_CHARS])
+        raise ExportError(f"the LMS refused the tool's access token request ({why}): "
+                          + START_SERVE) from None
     tz = deadlines.timezone_of(course)
     ids = lti_user_ids(course, aid)
     result = ExportResult(aid, "lti")
