@@ -115,6 +115,7 @@ LTI_AUTH_AUDIENCE = ""                    # audience of token requests; "" = the
 LTI_KEY_SET_URL = ""                      # platform's public keyset URL (Moodle: .../mod/lti/certs.php)
 LTI_TOOL_URL = ""                         # this tool's public base URL; "" = http://HOST:PORT of `lti serve`
 LTI_KEYS_DIR = "lti_keys"                 # the tool's key pair (`nncourse lti keys`; git-ignored)
+LTI_STATE_MAX_ENTRIES = 20000             # launch states/nonces/launches kept in lti/launches.json
 
 # --- similarity between submissions (nncourse/lms/similarity.py, copydetect) -------------
 SIMILARITY_THRESHOLD = 0.6                # report pairs sharing at least this share of solution code

@@ -5,14 +5,16 @@ prints; tests call these).
 - ``collect``: take an LMS download into submitted/ (``lms/collecting.py``);
 - ``grade``: autograde, feedback, CSV and report (``grade.py``);
 - ``feedback``: rebuild the feedback pages from the gradebook, without grading;
-- ``export``: grades and feedback for the LMS (``export.py``), or by LTI AGS
-  (``lti/passback.py``);
+- ``export``: grades and feedback files for the LMS (``export.py``); by LTI AGS through
+  ``nncourse.lti.api.export``;
 - ``similarity``: pairs of students with similar solution cells (``lms/similarity.py``);
 - ``formgrader``: nbgrader's formgrader for manual grading (``formgrader.py``);
 - ``validate``: grade the reference solutions (``validate.py``);
 - ``check``: a student's own check of a notebook (``check.py``);
 - ``demo``: build and grade a sample cohort (``demo.py``);
-- ``lti_keys``, ``lti_server``: the LTI 1.3 tool's key pair and web app (``lti/``).
+
+The LTI 1.3 tool (``nncourse lti``, ``export --format lti``) has its own API,
+``nncourse/lti/api.py``: it loads Flask and pylti1p3, which no other command needs.
 
 The errors a command raises for bad input (a usage or configuration error the instructor can
 fix) are exported here too.
@@ -39,26 +41,24 @@ from .lms.deadlines import DeadlineError
 from .export import ExportError, ExportResult, export as export_files
 from .lms.roster import Roster, RosterError
 from .lms.similarity import find_similar as similarity
-from .lti import keys as lti_key_pair
-from .lti.passback import export_lti
-from .lti.serve import ToolServer
 from .core.lock import CourseBusy
 from .manual import answers_changed, format_pending, pending_manual
 from .validate import validate
 
 __all__ = ["ArchiveError", "BuildError", "CohortError", "CollectResult", "Course", "CourseBusy",
            "CourseError", "DeadlineError", "ExecutorError", "ExportError", "FeedbackRun",
-           "GradeRun", "GradingInterrupted", "RosterError", "ToolServer", "build", "check",
-           "collect", "demo", "export", "feedback", "format_pending", "formgrader", "grade", "lti_keys",
-           "lti_server", "similarity", "validate"]
+           "GradeRun", "GradingInterrupted", "RosterError", "build", "check", "collect",
+           "demo", "export", "feedback", "format_pending", "formgrader", "grade", "similarity",
+           "validate"]
 
 
 def export(course: Course, aid: str, fmt: str, roster: Roster | None = None,
            dest: str | os.PathLike[str] | None = None) -> ExportResult:
     """Grades of ``aid`` for the LMS: files in ``fmt`` "moodle", "canvas" or "csv"
-    (``export.py``), or "lti": posted to the LMS gradebook by AGS (``lti/passback.py``)."""
+    (``export.py``); "lti" (posted by AGS) is ``nncourse.lti.api.export``."""
     if fmt == "lti":
-        return export_lti(course, aid, roster)
+        raise ExportError("grades go to the LMS by AGS through nncourse.lti.api.export "
+                          "(`nncourse export ASSIGNMENT --format lti`)")
     return export_files(course, aid, fmt, roster=roster, dest=dest)
 
 
@@ -114,16 +114,3 @@ def feedback(course: Course, assignments: Collection[str] | None = None) -> Feed
     run.pending_manual = pending_manual(course, aids)
     run.answers_changed = answers_changed(course, run.pending_manual)
     return run
-
-
-def lti_keys(course: Course, rotate: bool = False) -> Path:
-    """Make the LTI tool's RSA key pair in LTI_KEYS_DIR (git-ignored); returns the folder.
-    CourseError when one exists and ``rotate`` is not set (``lti/keys.py``)."""
-    return lti_key_pair.generate(course, rotate=rotate)
-
-
-def lti_server(course: Course, host: str = "127.0.0.1", port: int = 0) -> ToolServer:
-    """The LTI tool's web app on ``host:port`` (0: a free port), not yet serving: call
-    ``serve_forever()`` or ``start()``.  CourseError when the key pair or a platform value
-    is missing (``lti/serve.py``, ``lti/app.py``)."""
-    return ToolServer(course, host, port)

@@ -45,9 +45,22 @@ def _collect(course, args):
     return EXIT_FAIL if res.unplaced else EXIT_OK
 
 
+def lti_api():
+    """``nncourse/lti/api.py``.  The one import of nncourse made on demand: that layer loads
+    Flask, werkzeug and pylti1p3 (about 0.4 s), which only `nncourse lti ...` and `export
+    --format lti` need; at the top, every command would pay for them (tests/test_startup.py
+    checks that they are not loaded)."""
+    from .lti import api as lti   # noqa: PLC0415  (heavy optional layer: see the docstring)
+    return lti
+
+
 def _export(course, args):
     try:
-        res = api.export(course, args.assignment, args.format, roster=args.roster, dest=args.dest)
+        if args.format == "lti":
+            res = lti_api().export(course, args.assignment, roster=args.roster)
+        else:
+            res = api.export(course, args.assignment, args.format, roster=args.roster,
+                             dest=args.dest)
     except (ExportError, DeadlineError, RosterError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -162,13 +175,13 @@ def _demo(course, args):
 
 def _lti(course, args):
     if args.lti_command == "keys":
-        folder = api.lti_keys(course, rotate=args.rotate)
+        folder = lti_api().keys(course, rotate=args.rotate)
         print(f"the LTI tool's key pair is in {folder} (git-ignored; never commit it); the "
               "platform reads the public key from the tool's JWKS URL")
         return EXIT_OK
     for name in ("nncourse.lti", "werkzeug"):    # launches, refusals (reasons only), requests
         logging.getLogger(name).setLevel(logging.INFO)
-    server = api.lti_server(course, host=args.host, port=args.port)
+    server = lti_api().server(course, host=args.host, port=args.port)
     for what, url in server.urls().items():
         print(f"{what}: {url}")
     print("serving the LTI tool; Ctrl-C stops it", flush=True)

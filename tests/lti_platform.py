@@ -67,6 +67,7 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
     users: dict = {}
     memberships_url = ""
     lineitems_url = ""
+    no_lineitem: set = set()        # activities whose launch offers the line items URL only
 
     def get_preflight_response(self) -> dict:
         return request.args.to_dict()
@@ -80,8 +81,9 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
         self.set_launch_context_claim(CONTEXT_ID, context_title="Learning from data")
         if self.memberships_url:
             self.set_nrps(self.memberships_url)
-        if self.lineitems_url:               # one gradebook column per activity
-            self.set_ags(self.lineitems_url, f"{self.lineitems_url}/{link}")
+        if self.lineitems_url:               # one gradebook column per activity, or none
+            self.set_ags(self.lineitems_url, None if link in self.no_lineitem
+                         else f"{self.lineitems_url}/{link}")
         if user.get("student_id") and user.get("lis_in_launch", True):   # Moodle: ID number
             self.set_extra_claims({"https://purl.imsglobal.org/spec/lti/claim/lis":
                                    {"person_sourcedid": user["student_id"]}})
@@ -127,15 +129,21 @@ class Gradebook(AssignmentsGradesService):
         self.platform = platform
 
     def find_lineitems(self, **kwargs: t.Any) -> dict:
-        return {"content": [self.find_lineitem(i) for i in sorted(self.platform.scores)],
-                "has_next": False, "next": None}
+        ids = sorted(set(self.platform.scores) | set(self.platform.lineitems))
+        return {"content": [self.find_lineitem(i) for i in ids], "has_next": False,
+                "next": None}
 
     def find_lineitem(self, line_item_id: str) -> dict:
+        if line_item_id in self.platform.lineitems:      # made by a tool
+            return dict(self.platform.lineitems[line_item_id])
         return {"id": f"{self.platform.url}/lineitems/{line_item_id}", "scoreMaximum": 100,
                 "label": f"activity {line_item_id}", "resourceLinkId": line_item_id}
 
     def create_lineitem(self, creation_data):
-        raise NotImplementedError
+        item_id = f"created-{len(self.platform.lineitems) + 1}"
+        item = {**creation_data, "id": f"{self.platform.url}/lineitems/{item_id}"}
+        self.platform.lineitems[item_id] = item
+        return item
 
     def update_lineitem(self, update_data):
         raise NotImplementedError
@@ -174,7 +182,10 @@ class Platform:
         app.add_url_rule("/token", view_func=self._token, methods=["POST"])
         app.add_url_rule("/nrps", view_func=self._nrps)
         app.add_url_rule("/lineitems/<item>/scores", view_func=self._scores, methods=["POST"])
+        app.add_url_rule("/lineitems", view_func=self._lineitems, methods=["GET", "POST"])
         self.scores: dict = {}       # line item id -> {user id: score}
+        self.lineitems: dict = {}    # line item id -> line item, for those a tool created
+        self.no_lineitem: set = set()   # activities launched without a line item of their own
         self.score_posts = 0
         self.refuse_scores = 0       # the next N score posts are refused (403)
         self.nrps = True            # launches carry the NRPS claim
@@ -211,6 +222,7 @@ class Platform:
         launch.users = self.users
         launch.memberships_url = self.url + "/nrps" if self.nrps else ""
         launch.lineitems_url = self.url + "/lineitems"
+        launch.no_lineitem = self.no_lineitem
         return launch.lti_launch()
 
     def members(self) -> list[dict]:
@@ -227,6 +239,19 @@ class Platform:
         resp = service.handle_resp(service.handle_update_score, line_item_id=item)
         return Response(json.dumps({"status": resp.message}), status=resp.code,
                         content_type="application/json")
+
+    def _lineitems(self):
+        req = FlaskPlatformRequest(request)
+        if request.method == "POST":
+            req.request["json"] = request.get_json(force=True)
+        service = Gradebook(req, self.conf, self)
+        resp = service.handle_resp(service.handle_create_lineitem if request.method == "POST"
+                                   else service.handle_get_lineitems)
+        if resp.code >= 300:
+            body = {"error": resp.message}
+        else:        # the line item container is a JSON array (one page here)
+            body = resp.result["content"] if request.method == "GET" else resp.result
+        return Response(json.dumps(body), status=resp.code, content_type=resp.media_type)
 
     def _nrps(self):
         service = Memberships(FlaskPlatformRequest(request), self.conf, self.url + "/nrps")

@@ -8,6 +8,7 @@ import html
 import json
 import logging
 import re
+import socket
 from datetime import datetime, timedelta, timezone
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from nncourse.cli import main as cli_main
 from nncourse.core.course import CourseError
 from nncourse.lms import records
 from nncourse.lms.roster import Roster
-from nncourse.lti import links
+from nncourse.lti import api as lti_api, links
 
 from conftest import configured_copy
 from test_manual_grading import set_manual
@@ -69,7 +70,7 @@ def lti(tmp_path, platform, caplog):
     caplog.set_level(logging.DEBUG)
     course = configured_copy(TOY, tmp_path / "course", platform.settings())
     assert cli_main(["--course-dir", str(course.root), "lti", "keys"]) == 0
-    server = api.lti_server(course).start()
+    server = lti_api.server(course).start()
     urls = server.urls()
     platform.register_tool(urls["login initiation URL"], urls["redirection (launch) URL"],
                            urls["public keyset (JWKS) URL"])
@@ -188,13 +189,13 @@ def assert_no_secrets(course, tokens, responses, caplog):
 
 def test_keys_are_made_once_git_ignored_and_private(tmp_path):
     course = configured_copy(TOY, tmp_path / "course")
-    folder = api.lti_keys(course)
+    folder = lti_api.keys(course)
     assert folder == course.root / "lti_keys"
     assert (folder / "private.pem").stat().st_mode & 0o077 == 0
     with pytest.raises(CourseError, match="exists already.*--rotate"):
-        api.lti_keys(course)
+        lti_api.keys(course)
     old = (folder / "private.pem").read_text()
-    api.lti_keys(course, rotate=True)
+    lti_api.keys(course, rotate=True)
     assert (folder / "private.pem").read_text() != old
     assert [p.read_text() for p in folder.glob("private.*T*.pem")] == [old]
     # git ignores the whole folder (its own .gitignore), even in a repository without the rule
@@ -209,15 +210,15 @@ def test_serve_says_the_keys_are_missing(tmp_path, platform):
     course = configured_copy(TOY, tmp_path / "course", platform.settings())
     with pytest.raises(CourseError, match=r"no LTI key pair in .*lti_keys: run `nncourse lti "
                        "keys` first"):
-        api.lti_server(course)
+        lti_api.server(course)
 
 
 def test_serve_says_which_platform_value_is_missing(tmp_path):
     course = configured_copy(TOY, tmp_path / "course", 'LTI_ISSUER = "https://lms.example"')
-    api.lti_keys(course)
+    lti_api.keys(course)
     with pytest.raises(CourseError, match="LTI_CLIENT_ID, LTI_AUTH_LOGIN_URL, "
                        "LTI_AUTH_TOKEN_URL, LTI_KEY_SET_URL, LTI_DEPLOYMENT_IDS"):
-        api.lti_server(course)
+        lti_api.server(course)
 
 
 def form_fields(resp):
@@ -335,8 +336,8 @@ def test_uploads_that_collect_would_refuse_are_refused_and_write_nothing(lti):
 def test_an_upload_over_the_collect_limit_is_refused(tmp_path, platform):
     course = configured_copy(TOY, tmp_path / "course",
                              platform.settings() + "\nCOLLECT_MAX_FILE_BYTES = 1000")
-    api.lti_keys(course)
-    server = api.lti_server(course).start()
+    lti_api.keys(course)
+    server = lti_api.server(course).start()
     try:
         urls = server.urls()
         platform.register_tool(*urls.values())
@@ -402,13 +403,16 @@ def test_grades_go_back_by_ags_with_the_csv_exports_numbers(tmp_path, platform, 
     course = configured_copy(TOY, tmp_path / "course", platform.settings() + f"""
 DUE_DATES = {{"t1_square": {due!r}}}
 LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50}}""")
-    api.lti_keys(course)
-    server = api.lti_server(course).start()
+    lti_api.keys(course)
+    server = lti_api.server(course).start()
     try:
         platform.register_tool(*server.urls().values())
         with pytest.raises(api.ExportError, match="no LMS activity with a gradebook column"):
-            api.export(course, "t1_square", "lti")
+            lti_api.export(course, "t1_square")
         assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+        # a second activity, launched without a line item: the tool makes the column
+        platform.no_lineitem.add("link-b1")
+        assert instructor_links(platform, "link-b1", "t1_square").status_code == 200
         build(course, ["t1_square"])
         ref = reference_submission(course, "t1_square")
         wrong = nbformat.reads(nbformat.writes(ref), as_version=4)
@@ -435,20 +439,33 @@ LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50
             assert resp.status_code == 200, text(resp)
         # the platform checks the tool's token requests against the tool's JWKS URL: the
         # tool serves while grades are sent
-        export_and_check(course, platform, caplog, capsys)
+        export_and_check(course, platform, caplog, capsys, server)
     finally:
         server.stop()
 
 
-def export_and_check(course, platform, caplog, capsys):
+def feedback_links(platform, hint):
+    """A student's launch of link-a1: (their browser, the feedback links on their page)."""
+    browser = requests.Session()
+    page = browser_launch(browser, platform, hint, "link-a1")
+    assert page.status_code == 200, text(page)
+    return browser, [html.unescape(h) for h in re.findall(r'<a href="([^"]+/lti/feedback/[^"]+)"',
+                                                          page.text)]
+
+
+def export_and_check(course, platform, caplog, capsys, server):
     api.grade(course, ["t1_square"], progress=False)
+    # graded, not returned yet: no feedback on the student's page, none served
+    alice, shown = feedback_links(platform, "hint-alice")
+    assert shown == []
+    assert alice.get(server.url + "/lti/feedback/square.html", timeout=30).status_code == 404
     sheet = api.export(course, "t1_square", "csv")
     with open(sheet.files[0], encoding="utf-8") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     assert rows["s2026001"]["penalty_percent"] == "20" and rows["s2026001"]["status"] == "graded"
     assert float(rows["s2026002"]["score"]) < float(rows["s2026001"]["score"])
 
-    sent = api.export(course, "t1_square", "lti")
+    sent = lti_api.export(course, "t1_square")
     assert sent.problems == [] and sent.not_graded == []
     column = platform.scores["link-a1"]
     users = {"s2026001": "lms-user-42", "s2026002": "lms-user-43"}
@@ -462,8 +479,16 @@ def export_and_check(course, platform, caplog, capsys):
             "Completed", "PendingManual" if pending else "FullyGraded")
         assert f"得点: {rows[sid]['score']} /" in got["comment"] and "20" in got["comment"]
         assert ("採点待ち" in got["comment"]) == pending
+    check_feedback_from_the_lms(course, platform, server)
     # the toy assignment has a written answer no one has graded yet
     assert {s["gradingProgress"] for s in column.values()} == {"PendingManual"}
+    # the same scores landed in the column the tool made, whose maximum is the export's
+    assert list(platform.lineitems) == ["created-1"]
+    assert platform.lineitems["created-1"]["scoreMaximum"] == float(rows["s2026001"][
+        "lms_max_grade"])
+    made = platform.scores["created-1"]
+    assert {u: (s["scoreGiven"], s["comment"]) for u, s in made.items()} == \
+        {u: (s["scoreGiven"], s["comment"]) for u, s in column.items()}
     first = dict(column)
 
     # the teacher grades alice's written answer: her next export says FullyGraded
@@ -473,7 +498,7 @@ def export_and_check(course, platform, caplog, capsys):
     with open(sheet.files[0], encoding="utf-8") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     assert rows["s2026001"]["manual_pending_points"] == "0"
-    assert api.export(course, "t1_square", "lti").problems == []
+    assert lti_api.export(course, "t1_square").problems == []
     assert column["lms-user-42"]["gradingProgress"] == "FullyGraded"
     assert column["lms-user-42"]["scoreGiven"] == float(rows["s2026001"]["lms_grade"])
     assert column["lms-user-42"]["scoreGiven"] > first["lms-user-42"]["scoreGiven"]
@@ -482,20 +507,21 @@ def export_and_check(course, platform, caplog, capsys):
     first = dict(column)
 
     # a rerun sends the same grades again (the LMS keeps one per student)
-    api.export(course, "t1_square", "lti")
-    assert platform.score_posts == 6
+    lti_api.export(course, "t1_square")
+    assert platform.score_posts == 12           # 3 exports x 2 students x 2 columns
+    assert list(platform.lineitems) == ["created-1"]      # no column made by an export
     assert {u: s["scoreGiven"] for u, s in column.items()} == \
         {u: s["scoreGiven"] for u, s in first.items()}
     # one refused post is retried; posts that stay refused are reported, exit status 1
     platform.refuse_scores = 1
-    assert api.export(course, "t1_square", "lti").problems == []
-    assert platform.score_posts == 8
+    assert lti_api.export(course, "t1_square").problems == []
+    assert platform.score_posts == 16
     platform.refuse_scores = 100
     capsys.readouterr()
     assert cli_main(["--course-dir", str(course.root), "export", "t1_square",
                      "--format", "lti"]) == 1
     out = capsys.readouterr().out
-    assert out.count("the LMS refused the grade") == 2 and "403" in out
+    assert out.count("the LMS refused the grade") == 4 and "403" in out
     assert platform.issued_tokens
     assert_no_secrets(course, platform.issued_tokens, [], caplog)
     assert not any(tok in out for tok in platform.issued_tokens)
@@ -537,3 +563,165 @@ def test_the_cli_makes_keys_once_and_serves_the_tool(tmp_path, platform, capsys)
     for secret in [fields["id_token"], fields["id_token"].split(".")[2]] + [
             line for line in private.splitlines() if "-----" not in line]:
         assert secret not in out + err
+
+
+def restarted(course, server):
+    """The tool stopped and started again on the same URL (what the platform registered)."""
+    port = int(server.url.rsplit(":", 1)[1])
+    server.stop()
+    return lti_api.server(course, port=port).start()
+
+
+def test_launch_state_survives_a_restart_of_the_tool(lti, caplog):
+    course, server, platform = lti
+    # the OIDC login is done (state cookie set, nonce issued) and the tool restarts
+    alice = requests.Session()
+    action, fields = launch_form(alice, platform, "hint-alice", "link-a1")
+    teacher = requests.Session()                 # an instructor launched before the restart
+    taction, tcsrf = form_fields(browser_launch(teacher, platform, "hint-teacher", "link-a1"))
+    server = restarted(course, server)
+    try:
+        first = alice.post(action, data=fields, timeout=30)
+        assert first.status_code == 200 and body_attr(first, "role") == "student", text(first)
+        # the instructor's session still holds: the form posted after the restart links
+        linked = teacher.post(taction, data={"csrf": tcsrf, "assignment": "t1_square"},
+                              timeout=30)
+        assert linked.status_code == 200 and body_attr(linked, "assignment") == "t1_square"
+        server = restarted(course, server)
+        # the nonce used before this restart stays used
+        again = alice.post(action, data=fields, timeout=30)
+        assert again.status_code == 403 and "LTI launch refused: Invalid Nonce" in text(again)
+        assert body_attr(again, "role") == ""
+    finally:
+        server.stop()
+    kept = course.root / "lti" / "launches.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (course.root / "lti_keys" / "session_secret").stat().st_mode & 0o777 == 0o600
+    assert fields["id_token"].split(".")[2] not in kept.read_text()   # claims, not the token
+    assert_no_secrets(course, [fields["id_token"]], [first, linked, again], caplog)
+
+
+def test_the_kept_launch_state_is_bounded(tmp_path, platform):
+    course = configured_copy(TOY, tmp_path / "course",
+                             platform.settings() + "\nLTI_STATE_MAX_ENTRIES = 4")
+    lti_api.keys(course)
+    server = lti_api.server(course).start()
+    try:
+        platform.register_tool(*server.urls().values())
+        started = []
+        for _ in range(5):              # each login keeps its nonce: the first one's is dropped
+            browser = requests.Session()
+            started.append((browser, *launch_form(browser, platform, "hint-bob", "link-a1")))
+        assert len(json.loads((course.root / "lti" / "launches.json").read_text())) == 4
+        oldest, newest = started[0], started[-1]
+        resp = oldest[0].post(oldest[1], data=oldest[2], timeout=30)
+        assert resp.status_code == 403 and "LTI launch refused" in text(resp)
+        resp = newest[0].post(newest[1], data=newest[2], timeout=30)
+        assert resp.status_code == 200 and body_attr(resp, "role") == "student"
+        assert len(json.loads((course.root / "lti" / "launches.json").read_text())) <= 4
+    finally:
+        server.stop()
+
+
+def test_an_activity_without_a_line_item_gets_one_made_once(lti):
+    course, server, platform = lti
+    platform.no_lineitem.update({"link-b1", "link-b2"})   # launches offer the lineitems URL only
+    resp = instructor_links(platform, "link-b1", "t1_square")
+    assert resp.status_code == 200 and "Grades of t1_square go to the LMS gradebook column" in \
+        text(resp)
+    assert list(platform.lineitems) == ["created-1"]
+    item = platform.lineitems["created-1"]
+    assert (item["label"], item["resourceId"]) == ("課題 1: 2 乗と平均", "t1_square")
+    assert item["scoreMaximum"] > 0
+    # linking again, and linking another such activity to the same assignment, finds it
+    assert instructor_links(platform, "link-b1", "t1_square").status_code == 200
+    assert instructor_links(platform, "link-b2", "t1_square").status_code == 200
+    assert list(platform.lineitems) == ["created-1"]
+    assert [g["ags"]["lineitem"] for g in links.graded_links(course, "t1_square")] == [
+        item["id"], item["id"]]
+    # another assignment gets a column of its own
+    assert instructor_links(platform, "link-b2", "t2_train").status_code == 200
+    assert [i["resourceId"] for i in platform.lineitems.values()] == ["t1_square", "t2_train"]
+
+
+def check_feedback_from_the_lms(course, platform, server):
+    """Once returned, a student's launch links to their own feedback pages, and only those."""
+    own = {sid: course.feedback_dir(sid, "t1_square") / "square.html"
+           for sid in ("s2026001", "s2026002")}
+    assert own["s2026001"].read_bytes() != own["s2026002"].read_bytes()
+    base = server.url + "/lti/feedback/"
+    for hint, sid in (("hint-alice", "s2026001"), ("hint-bob", "s2026002")):
+        browser, shown = feedback_links(platform, hint)
+        assert shown == [base + "square.html"]
+        got = browser.get(shown[0], timeout=30)
+        assert got.status_code == 200 and got.content == own[sid].read_bytes()
+        assert "採点結果" in browser_launch(browser, platform, hint, "link-a1").text
+    # bob asks for alice's page every way he can: he gets his own page or nothing
+    for attack in ("square.html?student=s2026001", "..%2Fs2026001%2Ft1_square%2Fsquare.html",
+                   "%2E%2E%2F%2E%2E%2Fs2026001%2Ft1_square%2Fsquare.html",
+                   "..%2F..%2F..%2Fcourse_config.py", "..", "s2026001"):
+        got = browser.get(base + attack, timeout=30)
+        assert got.status_code in (404, 403) or got.content == own["s2026002"].read_bytes(), \
+            (attack, got.status_code)
+        assert own["s2026001"].read_bytes() not in got.content
+    # the student id "../s2026001" from the LMS gets no page; an instructor, no one, neither
+    mallory, shown = feedback_links(platform, "hint-mallory")
+    assert shown == [] and mallory.get(base + "square.html", timeout=30).status_code == 404
+    teacher = requests.Session()
+    browser_launch(teacher, platform, "hint-teacher", "link-a1")
+    resp = teacher.get(base + "square.html", timeout=30)
+    assert resp.status_code == 403 and "only a student's launch" in text(resp)
+    assert requests.get(base + "square.html", timeout=30).status_code == 403
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_export_says_to_start_the_tool_when_its_jwks_is_not_served(tmp_path, platform, capsys):
+    port = free_port()
+    course = configured_copy(TOY, tmp_path / "course", platform.settings()
+                             + f"\nLTI_TOOL_URL = 'http://127.0.0.1:{port}'")
+    lti_api.keys(course)
+    server = lti_api.server(course, port=port).start()
+    platform.register_tool(*server.urls().values())
+    assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+    server.stop()
+    # nothing serves the tool's JWKS: a clear error before any request to the LMS
+    with pytest.raises(api.ExportError, match=rf"JWKS URL http://127.0.0.1:{port}/lti/jwks does "
+                       r"not answer .*`nncourse lti serve` must be running.*no grade was posted"):
+        lti_api.export(course, "t1_square")
+    capsys.readouterr()
+    assert cli_main(["--course-dir", str(course.root), "export", "t1_square",
+                     "--format", "lti"]) == 2
+    assert "start it" in capsys.readouterr().err
+    assert platform.issued_tokens == [] and platform.score_posts == 0
+    # a server started before the key was rotated serves the old key: said so
+    server = lti_api.server(course, port=port).start()
+    try:
+        lti_api.keys(course, rotate=True)
+        with pytest.raises(api.ExportError, match="serves another key than this course's"):
+            lti_api.export(course, "t1_square")
+        assert platform.issued_tokens == []
+    finally:
+        server.stop()
+    # the tool serving its key: the LMS gives the token (nothing graded yet: nothing posted)
+    server = lti_api.server(course, port=port).start()
+    try:
+        sent = lti_api.export(course, "t1_square")
+        assert sent.problems == [] and len(platform.issued_tokens) == 1
+    finally:
+        server.stop()
+
+
+def test_export_without_a_tool_url_says_why_the_token_was_refused(lti):
+    course, server, platform = lti
+    assert instructor_links(platform, "link-a1", "t1_square").status_code == 200
+    server.stop()
+    with pytest.raises(api.ExportError, match=r"the LMS refused the tool's access token request "
+                       r"\(HTTP 500 from http://127.0.0.1:\d+/token\): the LMS checks "
+                       r".*`nncourse lti serve` must be running"):
+        lti_api.export(course, "t1_square")
+    assert platform.issued_tokens == [] and platform.score_posts == 0

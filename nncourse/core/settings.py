@@ -117,6 +117,8 @@ SCHEMA = {s.name: s for s in [
     Setting("LTI_TOOL_URL", "", "text",
             "this tool's public base URL (https://...); \"\" = http://HOST:PORT of lti serve"),
     Setting("LTI_KEYS_DIR", "lti_keys", "path", "the tool's key pair (git-ignored; nncourse lti keys)"),
+    Setting("LTI_STATE_MAX_ENTRIES", 20_000, "positive",
+            "launch states, nonces and launches kept in lti/launches.json (oldest dropped first)"),
     # similarity
     Setting("SIMILARITY_THRESHOLD", 0.6, "fraction", "report pairs sharing this share of code"),
     Setting("SIMILARITY_COMMON_FRACTION", 0.5, "fraction",

@@ -8,7 +8,9 @@
   assignment and the upload form;
 - ``/lti/jwks``   the tool's public key set;
 - ``/lti/link``, ``/lti/upload``, ``/lti/roster`` (the roster from NRPS): the forms' targets;
-  ``/lti/release/<notebook>.ipynb``: the linked assignment's release, for its launched users.  Who posts is only what the validated
+  ``/lti/release/<notebook>.ipynb``: the linked assignment's release, for its launched users;
+  ``/lti/feedback/<page>.html``: a student's own feedback pages of the linked assignment, once
+  ``export --format lti`` has posted their grade (``passback.returned``).  Who posts is only what the validated
   launch says (its id is in the tool's signed session cookie, with a CSRF token the form must
   carry); nothing in the form names a user or a student id.
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,17 +36,20 @@ from pylti1p3.exception import LtiException, OIDCException
 from ..core.course import Course
 from ..lms.collecting import place_upload
 from ..lms.deadlines import timezone_of
+from ..lms.roster import STUDENT_ID
 from . import keys as tool_keys
 from . import links
 from . import roster as nrps_roster
-from .config import tool_conf
-from .launches import LaunchStore
+from .config import JWKS, LAUNCH, LOGIN, tool_conf
+from .launches import LaunchStore, session_secret
+from .passback import MAX_REASON_CHARS, line_item, returned
 
 log = logging.getLogger("nncourse.lti")
 
-LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
 LINK, UPLOAD, ROSTER, RELEASE = "/lti/link", "/lti/upload", "/lti/roster", "/lti/release"
+FEEDBACK = "/lti/feedback"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 FORM_SLACK = 2 ** 20       # a multipart body may exceed its file by this much
 
 PAGE = """<!DOCTYPE html>
@@ -60,7 +64,8 @@ PAGE = """<!DOCTYPE html>
 {% if roster_url %}<form method="post" action="{{ roster_url }}">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <button type="submit">Save the course's roster from the LMS (NRPS)</button></form>{% endif %}
-{% elif form == "upload" %}{% for name, href in downloads %}
+{% elif form == "upload" %}{% for name, href in feedback %}
+<p><a href="{{ href }}">採点結果とフィードバック ({{ name }}) を見る</a></p>{% endfor %}{% for name, href in downloads %}
 <p><a href="{{ href }}" download>配布ノートブック {{ name }} をダウンロード</a></p>{% endfor %}
 <form method="post" action="{{ url }}" enctype="multipart/form-data">
 <input type="hidden" name="csrf" value="{{ csrf }}">
@@ -114,10 +119,10 @@ def create_app(course: Course, base_url: str) -> Flask:
     """The tool for ``course`` whose public URL is ``base_url`` (no trailing slash)."""
     pair = tool_keys.load(course)
     conf = tool_conf(course, pair)
-    store = LaunchStore()
+    store = LaunchStore(course)
     tz = timezone_of(course)
     app = Flask("nncourse.lti")
-    app.secret_key = os.urandom(32)      # signs the session cookie; a restart ends sessions
+    app.secret_key = session_secret(course)   # signs the session cookie; kept across restarts
     secure = base_url.startswith("https://")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SECURE=secure,
                       # in the LMS's iframe the cookie is third-party: SameSite=None (HTTPS only)
@@ -164,7 +169,20 @@ def create_app(course: Course, base_url: str) -> Flask:
                           "提出してください。"], lang="ja", role=user.role, user=user.user,
                     aid=aid, form="upload", url=base_url + UPLOAD, csrf=session["csrf"],
                     downloads=[(name, f"{base_url}{RELEASE}/{name}")
-                               for name in released(aid)])
+                               for name in released(aid)],
+                    feedback=[(name, f"{base_url}{FEEDBACK}/{name}")
+                              for name in feedback_pages(student_of(user), aid)])
+
+    def student_of(user: Who) -> str:
+        """The student id (学籍番号) of a student's launch (see the module), or ""."""
+        return user.student_id or nrps_roster.student_of(course, user.user)
+
+    def feedback_pages(student: str, aid: str) -> list[str]:
+        """The feedback pages of ``student`` for ``aid``, once their grade was returned."""
+        if not STUDENT_ID.match(student) or student not in returned(course, aid):
+            return []
+        return sorted(p.name for p in course.feedback_dir(student, aid).glob("*.html")
+                      if p.is_file())
 
     def released(aid: str) -> list[str]:
         """The notebook files of ``aid``'s release that exist (``nncourse build``)."""
@@ -207,12 +225,22 @@ def create_app(course: Course, base_url: str) -> Flask:
             return refused("link", f"{aid!r} is not an assignment of this course "
                            f"({', '.join(course.assignments)})", ja="課題が正しくありません。",
                            status=400)
-        ags = current_launch().get_launch_data().get(
-            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint")
-        links.link(course, user.link_key, aid, by=user.user, title=user.link_title,
-                   ags=ags if isinstance(ags, dict) else None)
+        message = current_launch()
+        ags = message.get_launch_data().get(AGS)
+        ags = dict(ags) if isinstance(ags, dict) else None
+        note = []
+        if ags and not ags.get("lineitem") and ags.get("lineitems"):
+            try:        # the activity has no gradebook column of its own: the assignment's
+                ags["lineitem"] = line_item(message.get_ags(), course, aid)
+                note.append(f"Grades of {aid} go to the LMS gradebook column {aid!r} "
+                            f"({ags['lineitem']}).")
+            except LtiException as exc:
+                note.append(f"No gradebook column for {aid}: the platform answered: "
+                            f"{str(exc)[:MAX_REASON_CHARS]} (link again to retry)")
+                log.warning("LTI line item for %s not made: %s", aid, note[-1])
+        links.link(course, user.link_key, aid, by=user.user, title=user.link_title, ags=ags)
         log.info("LTI link: activity %r -> %s by %s", user.link_title, aid, user.user)
-        return launched_page(user, current_launch().has_nrps())
+        return launched_page(user, message.has_nrps(), note)
 
     @app.route(ROSTER, methods=["POST"])
     def roster():
@@ -251,7 +279,7 @@ def create_app(course: Course, base_url: str) -> Flask:
         if not aid:
             return refused("upload", "this activity is not linked to an assignment",
                            ja="この課題はまだ準備中です（教員が設定していません）。", status=409)
-        student = user.student_id or nrps_roster.student_of(course, user.user)
+        student = student_of(user)
         if not student:
             return refused("upload", "the launch carries no student id (lis person_sourcedid: "
                            "Moodle's ID number, Canvas's SIS user id) and the user is not in "
@@ -287,6 +315,21 @@ def create_app(course: Course, base_url: str) -> Flask:
                            ja="この課題の配布ノートブックではありません。", status=404)
         return send_file(course.release_dir(aid) / name, as_attachment=True,
                          download_name=name, mimetype="application/x-ipynb+json")
+
+    @app.route(FEEDBACK + "/<name>", methods=["GET"])
+    def feedback(name):
+        user = current(form=False)
+        if not isinstance(user, Who) or user.role != "student":
+            return refused("feedback", user if isinstance(user, str) else
+                           "only a student's launch shows their feedback",
+                           ja="LMS から課題を開いてからフィードバックを見てください。")
+        aid = links.assignment(course, user.link_key)
+        student = student_of(user)
+        if not aid or name not in feedback_pages(student, aid):   # only their own pages' names
+            return refused("feedback", f"{name!r} is not a returned feedback page of this "
+                           "student for this activity", ja="このフィードバックはありません。",
+                           status=404)
+        return send_file(course.feedback_dir(student, aid) / name, mimetype="text/html")
 
     @app.errorhandler(413)
     def too_large(_exc):

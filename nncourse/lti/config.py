@@ -7,6 +7,8 @@ from pylti1p3.tool_config import ToolConfDict
 from ..core.course import Course, CourseError
 from .keys import KeyPair
 
+# the tool's URLs under its base URL (LTI_TOOL_URL, else `lti serve`'s http://HOST:PORT)
+LOGIN, LAUNCH, JWKS = "/lti/login", "/lti/launch", "/lti/jwks"
 REQUIRED = ("LTI_ISSUER", "LTI_CLIENT_ID", "LTI_AUTH_LOGIN_URL", "LTI_AUTH_TOKEN_URL",
             "LTI_KEY_SET_URL")
 

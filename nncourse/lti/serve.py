@@ -8,7 +8,8 @@ import threading
 from werkzeug.serving import make_server
 
 from ..core.course import Course
-from .app import JWKS, LAUNCH, LOGIN, create_app
+from .app import create_app
+from .config import JWKS, LAUNCH, LOGIN
 
 
 class ToolServer:
