@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
@@ -93,9 +94,12 @@ def merge(course: Course, result: TaskResult, config: Config | None = None) -> d
     record = dict(result.record)
     aid, student = record["assignment"], record["student"]
     notes = record.get("submission_notes_ja") or []      # the coordinator's, not the worker's
+    t = time.monotonic()
     if record["status"] == GRADED:
         state = manual.before_autograde(course, aid, student)
+        t1 = time.monotonic()
         replace_dir(course.autograded_dir(student, aid), with_notes(result.autograded, notes))
+        result.stages["merge_files"] = time.monotonic() - t1
         with session(course) as gb, warnings.catch_warnings():
             # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
             warnings.simplefilter("ignore", SAWarning)
@@ -117,6 +121,8 @@ def merge(course: Course, result: TaskResult, config: Config | None = None) -> d
                                     "max_score": max_score, "needs_manual_grade": flag})
             record["problems"].append(msg)
     scores_into(record, scores)
+    result.stages["merge_gradebook"] = time.monotonic() - t - result.stages.get("merge_files", 0.0)
+    t = time.monotonic()
     try:
         if record["status"] != GRADED:
             files = write_failure_feedback(course, aid, student, record["error"], notes)
@@ -130,8 +136,11 @@ def merge(course: Course, result: TaskResult, config: Config | None = None) -> d
         record.pop("feedback_error", None)
     except Exception as exc:
         record["feedback_error"] = f"{type(exc).__name__}: {exc}"
+    result.stages["merge_feedback"] = time.monotonic() - t
+    t = time.monotonic()
     record["feedback_grades"] = manual.grades_digest(course, aid, student)
     write_result(course, record)
+    result.stages["merge_record"] = time.monotonic() - t
     return record
 
 

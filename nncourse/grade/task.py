@@ -90,6 +90,8 @@ class TaskResult:
     feedback: dict[str, bytes] = field(default_factory=dict)  # {relative path: bytes}
     feedback_grades: str = ""                       # what the feedback shows (manual.grades_digest)
     worker: dict[str, Any] = field(default_factory=dict)  # host, pid, code version
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage of this task (the
+                              # worker's, then the coordinator's "merge_*"; benchmarks/stages.py)
 
 
 def not_graded(task: GradingTask, reason_ja: str, reason_en: str = "",
@@ -245,6 +247,7 @@ def _run_task(task, inputs):
         raise ValueError(f"grading inputs {inputs.digest[:12]} do not match the task's "
                          f"{task.inputs_digest[:12]}")
     with _LOCK:
+        t0 = time.monotonic()
         root = prepare(inputs)
         _activate(root)
         course = scratch_course(root)
@@ -259,7 +262,11 @@ def _run_task(task, inputs):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         dest.mkdir(parents=True, exist_ok=True)
-        return _grade(course, task)
+        prepared = time.monotonic() - t0
+        result = _grade(course, task)
+        result.stages["prepare"] = prepared
+        result.stages["task"] = time.monotonic() - t0
+        return result
 
 
 def _grade(course, task):
@@ -277,6 +284,7 @@ def _grade(course, task):
     conv.force = True
     conv.log.addHandler(collect)
     _set_seed(task.seed)
+    t = time.monotonic()
     try:
         conv.start()
     except Exception as exc:  # nbgrader raises after logging what failed
@@ -285,6 +293,7 @@ def _grade(course, task):
     finally:
         conv.log.removeHandler(collect)
         _set_seed(None)
+        result.stages["autograde"] = time.monotonic() - t
     graded_nbs = sorted(course.autograded_dir(student, aid).glob("*.ipynb"))
     if record["status"] == GRADED and not graded_nbs:
         record["status"] = FAILED
@@ -297,6 +306,7 @@ def _grade(course, task):
         else:
             record["cause"] = SUBMISSION
             record["error"] += wrong_files_hint(course, aid, student)
+    t = time.monotonic()
     for path in graded_nbs:
         nb = nbformat.read(path, as_version=4)
         record["cells"] += graded_cells(nb)
@@ -309,6 +319,8 @@ def _grade(course, task):
     if record["status"] == GRADED:
         result.grades, result.comments, record["timestamp"] = _scratch_grades(course, aid, student)
         result.autograded = _files(course.autograded_dir(student, aid))
+        result.stages["read_results"] = time.monotonic() - t
+        t = time.monotonic()
         try:
             generate_feedback(course, aid, student, config)
             result.feedback = _files(course.feedback_dir(student, aid))
@@ -316,6 +328,8 @@ def _grade(course, task):
         except Exception as exc:
             record["feedback_error"] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
+        result.stages["feedback"] = time.monotonic() - t
+    result.stages.update({f"kernel_{k}": v for k, v in noticed.timings.items()})
     record["seconds"] = round(time.monotonic() - start, 2)
     return result
 
