@@ -90,41 +90,52 @@ def _grades(gb, aid, student):
     return {f"{nb.name}/{g.name}": g for nb in sub.notebooks for g in nb.grades}
 
 
-def before_autograde(course, aid, student):
+def before_autograde(course, aid, student, gb=None):
     """Record which manual scores the teacher has confirmed, and for which text; call it just
-    before nbgrader's Autograde replaces the autograded notebooks.  Returns the state."""
+    before nbgrader's Autograde replaces the autograded notebooks.  Returns the state.
+    ``gb``: an open Gradebook (the caller holds the lock), else one is opened here."""
     state = load_state(course, aid, student)
     shown = autograded_digests(course, aid, student) or state["answers"]
-    with GRADEBOOK_LOCK:
-        if not course.has_gradebook():
-            return state
-        with session(course, locked=False) as gb:     # the lock is held above
-            for key, grade in _grades(gb, aid, student).items():
-                if grade.manual_score is None:
-                    state["graded"].pop(key, None)          # no (more) manual score
-                elif not grade.needs_manual_grade and key in shown:
-                    state["graded"][key] = shown[key]       # confirmed for the text shown
+    if gb is not None:
+        _confirmed(gb, aid, student, state, shown)
+    else:
+        with GRADEBOOK_LOCK:
+            if not course.has_gradebook():
+                return state
+            with session(course, locked=False) as gb:     # the lock is held above
+                _confirmed(gb, aid, student, state, shown)
     state["answers"] = shown
     save_state(course, aid, student, state)
     return state
 
 
-def after_autograde(course, aid, student, state):
+def _confirmed(gb, aid, student, state, shown):
+    for key, grade in _grades(gb, aid, student).items():
+        if grade.manual_score is None:
+            state["graded"].pop(key, None)          # no (more) manual score
+        elif not grade.needs_manual_grade and key in shown:
+            state["graded"][key] = shown[key]       # confirmed for the text shown
+
+
+def after_autograde(course, aid, student, state, gb=None):
     """Put the teacher's flags back after nbgrader's Autograde; returns
-    ``(pending_manual, manual_changed)``, lists of grade_ids."""
+    ``(pending_manual, manual_changed)``, lists of grade_ids.  ``gb``: an open Gradebook
+    (the caller holds the lock), else one is opened here."""
+    if gb is None:
+        with session(course) as gb:
+            return after_autograde(course, aid, student, state, gb)
     answers = autograded_digests(course, aid, student)
     changed = []
-    with session(course) as gb:
-        grades = _grades(gb, aid, student)
-        for key, grade in grades.items():
-            if grade.manual_score is None:
-                continue
-            same = key in state["graded"] and state["graded"][key] == answers.get(key)
-            grade.needs_manual_grade = not same
-            if key in state["graded"] and not same:
-                changed.append(grade.name)
-        gb.db.commit()
-        pending = [g.name for g in grades.values() if g.needs_manual_grade]
+    grades = _grades(gb, aid, student)
+    for key, grade in grades.items():
+        if grade.manual_score is None:
+            continue
+        same = key in state["graded"] and state["graded"][key] == answers.get(key)
+        grade.needs_manual_grade = not same
+        if key in state["graded"] and not same:
+            changed.append(grade.name)
+    gb.db.commit()
+    pending = [g.name for g in grades.values() if g.needs_manual_grade]
     save_state(course, aid, student, {"answers": answers, "graded": state["graded"]})
     return pending, changed
 

@@ -4,6 +4,7 @@ inlined and the accessibility style, and the nbgrader config that makes it
 from functools import lru_cache
 from pathlib import Path
 
+from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
@@ -34,11 +35,36 @@ def mathjax_js():
     return ""
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept in memory: nbconvert makes a new template environment
+    for every exporter, i.e. every feedback run, and compiling the templates again (about a
+    third of a page's time) was the same work each time.  Jinja checks each entry against
+    the template's source (a changed template is compiled again)."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()     # this process's; a cache only: pages are the same without it
+
+
 class FeedbackExporter(HTMLExporter):
     """HTMLExporter for feedback pages: nncourse's template and the inlined MathJax.
 
     Its own config section (``FeedbackExporter``) wins over ``HTMLExporter``'s, which
     formgrader's Generate Feedback sets to nbgrader's template."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = COMPILED
+        return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
         resources = resources if resources is not None else {}

@@ -40,7 +40,7 @@ from .frames import read_frame, write_frame
 from ..core.course import Course
 from ..kernel.sandbox import children as process_children
 from .task import (GRADER, GradingInputs, GradingTask, TaskResult, code_version, not_graded,
-                   run_task, versions)
+                   versions)
 
 CRASH_JA = "採点プロセスが異常終了しました ({n} 回試しました)。"
 CRASH_EN = "the grading process died {n} time(s) while grading this submission"
@@ -305,6 +305,10 @@ class DaskExecutor:
         self.address = address
         try:
             self.check_versions()
+            # imported here: distributed is an optional dependency, loaded with the executor
+            from .dask_worker import GradingPlugin, run_on_worker
+            self._run = run_on_worker
+            self.client.register_plugin(GradingPlugin(), name=GradingPlugin.name)
         except ExecutorError:
             self.close()
             raise
@@ -346,7 +350,7 @@ class DaskExecutor:
                 unread.append(t)
                 continue
             key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
-            futures[self.client.submit(run_task, t, shared[t.inputs_digest], key=key,
+            futures[self.client.submit(self._run, t, shared[t.inputs_digest], key=key,
                                        pure=False, retries=0)] = t
         yield from unread
         mine = code_version()

@@ -3,6 +3,9 @@
 Each ``TaskResult`` a worker returns (``task.py``) is merged here, in the process that runs
 ``nncourse grade``, in this order:
 
+Steps 1-4 and the scores the record and the feedback need are one gradebook session (one
+lock, one connection) per result:
+
 1. the teacher's confirmed manual grades are noted (``manual.before_autograde``);
 2. ``autograded/<student>/<aid>/`` is replaced as a whole (a new folder renamed into place);
 3. the automatic scores and comments go into the gradebook through ``nbgrader.api``, matched
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
@@ -93,18 +97,23 @@ def merge(course: Course, result: TaskResult, config: Config | None = None) -> d
     record = dict(result.record)
     aid, student = record["assignment"], record["student"]
     notes = record.get("submission_notes_ja") or []      # the coordinator's, not the worker's
-    if record["status"] == GRADED:
-        state = manual.before_autograde(course, aid, student)
-        replace_dir(course.autograded_dir(student, aid), with_notes(result.autograded, notes))
-        with session(course) as gb, warnings.catch_warnings():
-            # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
-            warnings.simplefilter("ignore", SAWarning)
-            _write_grades(gb, aid, student, result)
-        record["pending_manual"], record["manual_changed"] = manual.after_autograde(
-            course, aid, student, state)
-    else:
-        record["pending_manual"], record["manual_changed"] = [], []
-    scores = read_scores(course, aid, student)
+    t = time.monotonic()
+    with session(course) as gb:          # one gradebook session (and lock) for the result
+        if record["status"] == GRADED:
+            state = manual.before_autograde(course, aid, student, gb)
+            t1 = time.monotonic()
+            replace_dir(course.autograded_dir(student, aid), with_notes(result.autograded, notes))
+            result.stages["merge_files"] = time.monotonic() - t1
+            with warnings.catch_warnings():
+                # nbgrader's add_submission autoflushes a half-made row (the same in its autograde)
+                warnings.simplefilter("ignore", SAWarning)
+                _write_grades(gb, aid, student, result)
+            record["pending_manual"], record["manual_changed"] = manual.after_autograde(
+                course, aid, student, state, gb)
+        else:
+            record["pending_manual"], record["manual_changed"] = [], []
+        scores = read_scores(course, aid, student, gb)
+        shown = manual.grades_digest(course, aid, student, gb)   # what feedback must show
     for cell in record["cells"]:          # a cell the gradebook lacks scores nothing
         if cell["grade_id"] not in scores:
             cell.update(score=0.0, max_score=cell["points"], needs_manual_grade=False)
@@ -117,21 +126,27 @@ def merge(course: Course, result: TaskResult, config: Config | None = None) -> d
                                     "max_score": max_score, "needs_manual_grade": flag})
             record["problems"].append(msg)
     scores_into(record, scores)
+    result.stages["merge_gradebook"] = time.monotonic() - t - result.stages.get("merge_files", 0.0)
+    t = time.monotonic()
     try:
         if record["status"] != GRADED:
             files = write_failure_feedback(course, aid, student, record["error"], notes)
-        elif (result.feedback and not notes and result.feedback_grades ==
-              manual.grades_digest(course, aid, student) and not late_note(course, aid, student)):
+        elif (result.feedback and not notes and result.feedback_grades == shown
+              and not late_note(course, aid, student)):
             replace_dir(course.feedback_dir(student, aid), result.feedback)
             files = sorted(course.feedback_dir(student, aid).glob("*.html"))
         else:                        # the gradebook says more than the worker knew
             files = generate_feedback(course, aid, student, config)
+            shown = manual.grades_digest(course, aid, student)
         record["feedback"] = [str(p.relative_to(course.root)) for p in files]
         record.pop("feedback_error", None)
     except Exception as exc:
         record["feedback_error"] = f"{type(exc).__name__}: {exc}"
-    record["feedback_grades"] = manual.grades_digest(course, aid, student)
+    result.stages["merge_feedback"] = time.monotonic() - t
+    t = time.monotonic()
+    record["feedback_grades"] = shown
     write_result(course, record)
+    result.stages["merge_record"] = time.monotonic() - t
     return record
 
 

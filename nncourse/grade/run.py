@@ -139,8 +139,9 @@ def fingerprint(course: Course, aid: str, student: str, inputs: str,
     return digest(found or scan(course, aid, student)) + ":" + inputs
 
 
-def _is_current(course, aid, student, fp):
-    old = load_result(course, aid, student)
+def _is_current(course, aid, student, fp, old):
+    """``old`` (the submission's result record, or None) is of this fingerprint, graded and
+    with its files."""
     return (old is not None and old.get("status") == GRADED and old.get("fingerprint") == fp
             and any(course.autograded_dir(student, aid).glob("*.ipynb"))
             and all((course.root / f).exists() for f in old.get("feedback", [])))
@@ -169,13 +170,13 @@ def refresh_feedback(course: Course,
     return done
 
 
-def _order(course, todo):
-    """Longest first (the last run's seconds, else later assignments first: a4 trains on
-    MNIST), so that the last tasks to finish are short ones."""
+def _order(course, todo, seconds):
+    """Longest first (the last run's seconds, ``seconds``: {(aid, student): s} read with the
+    plan, else later assignments first: a4 trains on MNIST), so that the last tasks to
+    finish are short ones."""
     def cost(item):
         aid, student = item
-        old = load_result(course, aid, student) or {}
-        return (-(old.get("seconds") or 0), -course.assignments.index(aid), student)
+        return (-(seconds.get(item) or 0), -course.assignments.index(aid), student)
     return sorted(todo, key=cost)
 
 
@@ -198,7 +199,7 @@ def grade(course: Course, assignments: Collection[str] | None = None, jobs: int 
     run = GradeRun(sandboxed=available())
     if warning():
         run.warnings.append(warning())
-    todo, prints, digests, scans, refused = [], {}, {}, {}, []
+    todo, prints, digests, scans, refused, seconds = [], {}, {}, {}, [], {}
     for aid in aids:
         digests[aid] = grading_inputs_digest(course, aid)
         for name in course.unnamed_students([aid]):   # no record, page or row can name it
@@ -216,15 +217,17 @@ def grade(course: Course, assignments: Collection[str] | None = None, jobs: int 
                                           *refusal(exc)))
                 continue
             prints[(student, aid)] = fp
-            if not force and _is_current(course, aid, student, fp):
+            old = load_result(course, aid, student)
+            if not force and _is_current(course, aid, student, fp, old):
                 run.skipped.append((student, aid))
             else:
                 todo.append((aid, student))
+                seconds[(aid, student)] = (old or {}).get("seconds")
     inputs = {digests[aid]: make_inputs(course, aid, digests[aid])
               for aid in {a for a, _ in todo}}
     tasks = [GradingTask(aid, student, prints[(student, aid)],
                          submission_seed(course, prints[(student, aid)]), digests[aid], None)
-             for aid, student in _order(course, todo)]
+             for aid, student in _order(course, todo, seconds)]
 
     def load(task):             # an executor reads a submission just before sending it
         try:

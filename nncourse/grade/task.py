@@ -14,10 +14,13 @@ only writer of the course's gradebook and folders.
 - ``TaskResult``: the result record, the automatic scores and comments per cell, the
   autograded folder and the feedback folder as ``{relative path: bytes}``.
 
-Tasks in one process run one at a time (a lock): Dask workers should run one thread.
+What a process keeps between tasks (scratch courses, the course on ``sys.path``, the
+sandbox's set-up) is a ``WorkerState`` that the process makes and passes to ``run_task``;
+tasks of one state run one at a time (its lock): Dask workers should run one thread.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import os
@@ -90,6 +93,8 @@ class TaskResult:
     feedback: dict[str, bytes] = field(default_factory=dict)  # {relative path: bytes}
     feedback_grades: str = ""                       # what the feedback shows (manual.grades_digest)
     worker: dict[str, Any] = field(default_factory=dict)  # host, pid, code version
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage of this task (the
+                              # worker's, then the coordinator's "merge_*"; benchmarks/stages.py)
 
 
 def not_graded(task: GradingTask, reason_ja: str, reason_en: str = "",
@@ -139,17 +144,28 @@ def versions() -> dict[str, str]:
 
 
 # --- the worker's side --------------------------------------------------------------------
-_LOCK = threading.Lock()
-_CACHE = {}          # inputs digest -> prepared scratch course root
-_STATE = {"current": None, "scratch": None}
+@dataclass
+class WorkerState:
+    """What one grading process keeps between its tasks: made by the process that runs them
+    (``worker.serve``, the Dask worker plugin ``executors.GradingPlugin``) and passed to
+    ``run_task``.  Tasks of one state run one at a time (``lock``)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    courses: dict[str, Path] = field(default_factory=dict)   # inputs digest -> scratch course root
+    scratch: Path | None = None        # the folder of this process's scratch courses
+    current: Path | None = None        # the scratch course on sys.path (``_activate``)
+    sandbox_root: Path | None = None   # the scratch course the sandbox was set up for
+    version: str = ""                  # code_version(), computed once
 
+    def scratch_dir(self) -> Path:
+        if self.scratch is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=scratch_base()))
+            atexit.register(shutil.rmtree, self.scratch, True)
+        return self.scratch
 
-def _scratch():
-    if _STATE["scratch"] is None:
-        _STATE["scratch"] = Path(tempfile.mkdtemp(prefix="nncourse-grading-", dir=scratch_base()))
-        import atexit
-        atexit.register(shutil.rmtree, _STATE["scratch"], True)
-    return _STATE["scratch"]
+    def code_version(self) -> str:
+        if not self.version:
+            self.version = code_version()
+        return self.version
 
 
 class UnsafeArchive(ValueError):
@@ -184,18 +200,18 @@ def _safe_extract(archive, dest):
                 shutil.copyfileobj(src, out)
 
 
-def _activate(root):
+def _activate(state: WorkerState, root: Path) -> None:
     """Make ``root``'s autograders/ and reference/ the ones this process imports."""
-    if _STATE["current"] == root:
+    if state.current == root:
         return
     for name in list(sys.modules):
         if name.split(".")[0] in ("autograders", "reference") or name.startswith("course_config"):
             del sys.modules[name]
-    sys.path[:] = [p for p in sys.path if p != str(_STATE["current"])]
+    sys.path[:] = [p for p in sys.path if p != str(state.current)]
     sys.path.insert(0, str(root))
     if hasattr(hidden_calls, "cache_clear"):
         hidden_calls.cache_clear()
-    _STATE["current"] = root
+    state.current = root
 
 
 def scratch_course(root: str | os.PathLike[str]) -> Course:
@@ -205,16 +221,16 @@ def scratch_course(root: str | os.PathLike[str]) -> Course:
     return course
 
 
-def prepare(inputs: GradingInputs) -> Path:
-    """The scratch course for ``inputs`` (made once per process and digest)."""
-    if inputs.digest in _CACHE:
-        return _CACHE[inputs.digest]
-    root = _scratch() / inputs.digest[:16]
+def prepare(state: WorkerState, inputs: GradingInputs) -> Path:
+    """The scratch course for ``inputs`` (made once per ``state`` and digest)."""
+    if inputs.digest in state.courses:
+        return state.courses[inputs.digest]
+    root = state.scratch_dir() / inputs.digest[:16]
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     _safe_extract(inputs.archive, root)
     os.environ.pop("NNCOURSE_GRADEBOOK_URL", None)
-    _CACHE[inputs.digest] = root
+    state.courses[inputs.digest] = root
     return root
 
 
@@ -230,27 +246,29 @@ def _files(base):
             if p.is_file()} if Path(base).is_dir() else {}
 
 
-def run_task(task: GradingTask, inputs: GradingInputs) -> TaskResult:
+def run_task(task: GradingTask, inputs: GradingInputs, state: WorkerState) -> TaskResult:
     """Grade one submission (``GradingTask``) with ``inputs`` (``GradingInputs``, the same
-    digest); returns a ``TaskResult``.  Never raises for a bad submission."""
+    digest) in the process whose ``state`` it is; returns a ``TaskResult``.  Never raises
+    for a bad submission."""
     try:
-        return _run_task(task, inputs)
+        return _run_task(task, inputs, state)
     except Exception as exc:       # the grader's own failure: never the student's
         traceback.print_exc()      # the worker's log keeps the whole traceback
         return not_graded(task, GRADER_JA, exception_line(exc), cause=GRADER)
 
 
-def _run_task(task, inputs):
+def _run_task(task, inputs, state):
     if inputs.digest != task.inputs_digest:
         raise ValueError(f"grading inputs {inputs.digest[:12]} do not match the task's "
                          f"{task.inputs_digest[:12]}")
-    with _LOCK:
-        root = prepare(inputs)
-        _activate(root)
+    with state.lock:
+        t0 = time.monotonic()
+        root = prepare(state, inputs)
+        _activate(state, root)
         course = scratch_course(root)
-        if _STATE.get("sandbox_root") != root or not booted():
+        if state.sandbox_root != root or not booted():
             configure_sandbox(course)
-            _STATE["sandbox_root"] = root
+            state.sandbox_root = root
         dest = _reset(course, task.assignment, task.student)
         for rel, data in task.files.items():
             path = (dest / rel).resolve()
@@ -259,17 +277,21 @@ def _run_task(task, inputs):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         dest.mkdir(parents=True, exist_ok=True)
-        return _grade(course, task)
+        prepared = time.monotonic() - t0
+        result = _grade(course, task, state.code_version())
+        result.stages["prepare"] = prepared
+        result.stages["task"] = time.monotonic() - t0
+        return result
 
 
-def _grade(course, task):
+def _grade(course, task, version):
     aid, student = task.assignment, task.student
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
               "status": GRADED, "cause": None, "error": None, "problems": [], "cells": [],
               "feedback": [], "repairs": []}
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
-                                        "nncourse": code_version(), "sandbox": warning()})
+                                        "nncourse": version, "sandbox": warning()})
     noticed = GradingNotes()                   # filled by the execute preprocessor
     config = nbgrader_config(course, noticed)
     collect = ErrorLog()
@@ -277,6 +299,7 @@ def _grade(course, task):
     conv.force = True
     conv.log.addHandler(collect)
     _set_seed(task.seed)
+    t = time.monotonic()
     try:
         conv.start()
     except Exception as exc:  # nbgrader raises after logging what failed
@@ -285,6 +308,7 @@ def _grade(course, task):
     finally:
         conv.log.removeHandler(collect)
         _set_seed(None)
+        result.stages["autograde"] = time.monotonic() - t
     graded_nbs = sorted(course.autograded_dir(student, aid).glob("*.ipynb"))
     if record["status"] == GRADED and not graded_nbs:
         record["status"] = FAILED
@@ -297,6 +321,7 @@ def _grade(course, task):
         else:
             record["cause"] = SUBMISSION
             record["error"] += wrong_files_hint(course, aid, student)
+    t = time.monotonic()
     for path in graded_nbs:
         nb = nbformat.read(path, as_version=4)
         record["cells"] += graded_cells(nb)
@@ -309,6 +334,8 @@ def _grade(course, task):
     if record["status"] == GRADED:
         result.grades, result.comments, record["timestamp"] = _scratch_grades(course, aid, student)
         result.autograded = _files(course.autograded_dir(student, aid))
+        result.stages["read_results"] = time.monotonic() - t
+        t = time.monotonic()
         try:
             generate_feedback(course, aid, student, config)
             result.feedback = _files(course.feedback_dir(student, aid))
@@ -316,6 +343,8 @@ def _grade(course, task):
         except Exception as exc:
             record["feedback_error"] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
+        result.stages["feedback"] = time.monotonic() - t
+    result.stages.update({f"kernel_{k}": v for k, v in noticed.timings.items()})
     record["seconds"] = round(time.monotonic() - start, 2)
     return result
 

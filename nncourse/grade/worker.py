@@ -15,10 +15,11 @@ import sys
 from typing import IO
 
 from .frames import read_frame, write_frame
-from .task import run_task
+from .task import WorkerState, run_task
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> int:
     inputs = {}
+    state = WorkerState()              # this process's scratch courses, kept between tasks
     while True:
         msg = read_frame(inp)
         if msg is None:
@@ -27,7 +28,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> int:
         if kind == "inputs":
             inputs[obj.digest] = obj
         elif kind == "task":
-            write_frame(out, ("result", run_task(obj, inputs[obj.inputs_digest])))
+            write_frame(out, ("result", run_task(obj, inputs[obj.inputs_digest], state)))
 
 
 def main() -> int:

@@ -103,6 +103,14 @@ class GradingNotes:
     # check passed: the hidden checks are meant to cover everything the visible ones check
     # (a gap in them, or a kernel that broke its own asserts); the catalogue tests require none
     visible_only: list[str] = field(default_factory=list)
+    # seconds spent, summed over the notebooks (``benchmarks/stages.py``): "kernel_start" (from
+    # the preprocessor's start to its first cell: the sandboxed kernel's start), "execute"
+    # (the cells in the kernel), "checks" (the hidden checks), "preprocess" (all of it, with
+    # the kernel's shutdown)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
     def __deepcopy__(self, memo):
         # traitlets deep-copies each config value into the configurable it configures: the
@@ -168,6 +176,13 @@ class BudgetedExecute(Execute):
         self._notebook_cut = False    # True once the notebook's output budget was used up
         self._call_output = 0         # bytes of output the kernel sent during a check's calls
         self._killed = False          # True once a kernel ignored an interrupt and was killed
+        self._t0 = monotonic()
+        try:
+            return self._preprocess(nb, resources, km)
+        finally:
+            self.notes.add_time("preprocess", monotonic() - self._t0)
+
+    def _preprocess(self, nb, resources, km):
         for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             self._started = False
             try:
@@ -274,6 +289,8 @@ class BudgetedExecute(Execute):
                                     str(content.get("ename", "Error"))[:100]]
 
     def preprocess_cell(self, cell, resources, index):
+        if not self._started:
+            self.notes.add_time("kernel_start", monotonic() - self._t0)
         self._started = True
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
@@ -288,12 +305,16 @@ class BudgetedExecute(Execute):
         source = cell.source
         if test:                         # the kernel runs the visible asserts only
             cell.source = remove_hidden_tests(source)
+        t = monotonic()
         try:
             cell, resources = self._run_cell(cell, resources, index)
         finally:
             cell.source = source
+            self.notes.add_time("execute", monotonic() - t)
         if test:
+            t = monotonic()
             self._judge(cell, resources, index)
+            self.notes.add_time("checks", monotonic() - t)
         return cell, resources
 
     # -- the grader's verdict ------------------------------------------------------------

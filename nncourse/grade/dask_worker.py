@@ -1,0 +1,31 @@
+"""The grading task on a Dask worker: each worker's ``WorkerState`` lives in its
+``GradingPlugin`` (registered by ``executors.DaskExecutor``), and ``run_on_worker`` grades
+with it.  Imported only when grading on Dask (``distributed`` is an optional dependency)."""
+from __future__ import annotations
+
+import shutil
+import sys
+
+from distributed import Worker, WorkerPlugin, get_worker
+
+from .task import GradingInputs, GradingTask, TaskResult, WorkerState, run_task
+
+
+class GradingPlugin(WorkerPlugin):
+    """One ``WorkerState`` per Dask worker, made when the plugin is set up there."""
+    name = "nncourse-grading"
+
+    def setup(self, worker: Worker) -> None:
+        self.state = WorkerState()
+
+    def teardown(self, worker: Worker) -> None:
+        state = self.state
+        if state.current is not None:
+            sys.path[:] = [p for p in sys.path if p != str(state.current)]
+        if state.scratch is not None:
+            shutil.rmtree(state.scratch, ignore_errors=True)
+
+
+def run_on_worker(task: GradingTask, inputs: GradingInputs) -> TaskResult:
+    """``task.run_task`` with the state of the Dask worker that runs it."""
+    return run_task(task, inputs, get_worker().plugins[GradingPlugin.name].state)
