@@ -399,6 +399,7 @@ def test_each_notebook_ends_with_try_more_then_before_submit(aid):
     assert "採点されません" in nb.cells[-3].source and nb.cells[-3].cell_type == "markdown"
 
 
+@pytest.mark.slow     # needs the graded demo cohort (minutes, shared with the full suite's others)
 def test_feedback_pages_point_to_the_graders_table_not_the_kernels(demo_cohort):
     """The summary cell's table is the visible tests as the student's kernel saw them (✓ can
     stand where a hidden test gave 0): every feedback page shows a pointer to the grader's

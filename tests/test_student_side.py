@@ -420,6 +420,7 @@ def test_a3_grading_with_the_explorer_gives_the_reference_full_marks(tmp_path):
 
 # --- the student's Jupyter without nbgrader's instructor panels --------------------------------------
 
+@pytest.mark.slow     # ~20 s: three runs of JupyterLab's extension manager
 def test_readme_labextension_line_hides_nbgraders_panels(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## For students", 1)[1].split("\n## ", 1)[0]
