@@ -132,16 +132,19 @@ SHARED_LINES = {"return grad", "return x, np.array(x_history)",
 
 @pytest.mark.slow
 def test_nbgrader_pipeline_full_marks_for_solutions_zero_for_release(tmp_path):
+    """Stock nbgrader on every assignment at once (its assignment id is a glob: one start of
+    nbgrader per step, not one per assignment)."""
     course = copy_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", "*", "--force")
+    assert sorted(p.name for p in (course / "release").iterdir()) == sorted(IDS)
     for aid, path in ASSIGNMENTS:
-        nbgrader(course, "generate_assignment", aid, "--force")
         _scan_release(course, aid, path)
         for student, src in (("solutions", course / "source" / aid / path.name),
                              ("untouched", course / "release" / aid / path.name)):
             dest = course / "submitted" / student / aid
             dest.mkdir(parents=True, exist_ok=True)
             (dest / path.name).write_bytes(src.read_bytes())
-        nbgrader(course, "autograde", aid)
+    nbgrader(course, "autograde", "*")
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     rows = list(csv.DictReader(open(course / "grades.csv", encoding="utf-8")))
     by = {(r["assignment"], r["student_id"]): r for r in rows}
