@@ -483,6 +483,7 @@ def test_naive_softmax_fails_the_loss_check_too():
     fails(A4.check_loss, NaiveSoftmaxNet, hint="最大値を引いて")
 
 
+@pytest.mark.slow     # ~9 s: 60 seeds of a4's predict and loss checks (the two above stay fast)
 def test_naive_softmax_fails_whatever_the_submission_seed():
     # with a fixed +1000 shift, about 4 % of the seeds kept every score below exp's limit (709)
     # and the naive softmax kept full marks (CI of stop 23: net_softmax_naive)

@@ -232,6 +232,7 @@ def read_url(proc, timeout=120):
     raise AssertionError(f"no URL printed:\n{seen}")
 
 
+@pytest.mark.slow     # ~8 s: a Jupyter server start
 def test_formgrader_command_serves_formgrader_on_localhost_behind_a_token(toy):
     proc = subprocess.Popen(NNCOURSE + ["formgrader"], cwd=toy.root, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)

