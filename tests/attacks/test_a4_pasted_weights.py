@@ -22,7 +22,7 @@ from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
 from nncourse.core.records import load_result
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AID = "a4_two_layer_net"
 TRAINING = ["test_train_step", "test_minibatch_training_history", "test_minibatch_training_result"]
 pytestmark = pytest.mark.slow

@@ -29,7 +29,7 @@ from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
 from nncourse.grade.run import grade
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HONEST, BLANK, VICTIMS = "honest", "blank", ["victim_1", "victim_2"]
 FULL = 7.0                                   # a1_loss's autograded points (the reference)
 TEST_SETTINGS = """

@@ -37,7 +37,7 @@ from nncourse.core.course import tree_digest
 from nncourse.core.records import load_result
 from nncourse.core.submission import digest, scan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AID = "a1_loss"
 FULL = 7.0                                    # a1_loss's autograded points (the reference)
 VICTIMS = ["victim_1", "victim_2"]

@@ -42,7 +42,7 @@ from nncourse.lms import archive, similarity
 from nncourse.lms.sections import similar_submissions
 from test_hostile_coordinator import PEAK_BOUND_KB, RSS_WRAPPER
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AID = "a1_loss"
 FULL, MAX = 7.0, 11.0                     # a1_loss: autograded points of the reference, all points
 VICTIMS = ["s1001", "s1002"]

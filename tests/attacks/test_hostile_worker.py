@@ -43,7 +43,7 @@ from nncourse.cohort import reference_submission
 
 from nncourse.grade.run import grade, load_result
 
-TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
+TOY = Path(__file__).resolve().parents[1] / "fixtures" / "toy_course"
 AID = "t1_square"
 FULL = 5.0                           # test_square 3 + test_mean 2 (answer_why is graded by hand)
 TEST_SETTINGS = """

@@ -30,7 +30,7 @@ from test_attacks import outputs_text as outputs, processes_with, written
 from nonroot import (is_root, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
                      output, popen_as_user, run_as_user)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRELUDE, ATTACKS = load()
 CLASSES = ("process_limit", "disk_fill", "survivors", "pipe_holders", "kill_others",
            "host_files", "namespaces")

@@ -19,7 +19,7 @@ from autograders import a3_gradient_descent as A3
 from autograders import a4_two_layer_net as A4
 from nncourse.kernel.local import local_student, remotes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 numerical_gradient = ref.numerical_gradient
 
 

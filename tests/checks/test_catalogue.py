@@ -17,7 +17,7 @@ from autograders.catalogue import CatalogueError, apply, autograded_tests, load,
 from autograders.catalogue.grading import plan
 from nncourse.core.course import Course
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course.load(ROOT)
 CATALOGUE = load()
 SOURCES = {aid: COURSE.read_source(aid) for aid in COURSE.assignments}

@@ -1,7 +1,7 @@
 """The catalogue's verdicts do not depend on the submission seed.
 
 While grading, a hidden check draws its random inputs from the submission's secret seed
-(``autograders.compare.rng``); ``tests/test_catalogue.py`` grades each mutant and variant
+(``autograders.compare.rng``); ``tests/checks/test_catalogue.py`` grades each mutant and variant
 once, with one seed.  Here every entry's notebook runs in this process and every hidden
 check runs on its objects for many seeds (``autograders.catalogue.seeds``): each mutant
 must lose points exactly on ``loses`` with its ``message`` and each variant and the

@@ -9,7 +9,7 @@ from nncourse.cli import main as cli_main
 from nncourse.core.course import Course, CourseError
 from nncourse.core.settings import SCHEMA
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _names_in_code():

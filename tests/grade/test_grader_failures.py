@@ -18,7 +18,7 @@ from nncourse.core.course import Course, copy_course
 from nncourse.build import build
 from nncourse.grade.task import GRADER_JA
 
-TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
+TOY = Path(__file__).resolve().parents[1] / "fixtures" / "toy_course"
 NNCOURSE = [sys.executable, "-m", "nncourse.cli"]
 pytestmark = pytest.mark.slow       # three grading runs through the CLI
 SITECUSTOMIZE = """

@@ -26,7 +26,7 @@ from nncourse.cohort import reference_submission
 
 from nncourse.core.records import load_result
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AID = "a1_loss"
 FULL = 7.0                      # autograded points of the reference (+4 manual)
 BROKEN_SSE = "def sum_squared_error(y, t):\n    return 0.0\n"    # fails its 2-point test

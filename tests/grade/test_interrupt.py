@@ -28,7 +28,7 @@ from nncourse.cohort import reference_submission
 
 from nncourse.core.records import load_result
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AID = "a1_loss"
 FULL = 7.0
 pytestmark = pytest.mark.slow

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import set_manual
 from nncourse import manual
 from nncourse.build import build
 from nncourse.cohort import reference_submission
@@ -35,24 +36,12 @@ from nncourse.feedback.page import mathjax_js
 from nncourse.feedback.preprocessors import FeedbackSummary, summary_row
 from nncourse.grade.run import grade, load_result
 
-ROOT = Path(__file__).resolve().parent.parent
-TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
+ROOT = Path(__file__).resolve().parents[2]
+TOY = Path(__file__).resolve().parents[1] / "fixtures" / "toy_course"
 BIN = Path(sys.executable).parent
 NNCOURSE = [sys.executable, "-m", "nncourse.cli"]
 BROWSER_WINDOW = (1280, 1600)    # conftest.py's `browser`: a window tall enough for formgrader
 COMMENT = "理由がよく書けています。$\\frac{1}{2}$ の意味にも触れるとさらに良いです。"
-
-
-def set_manual(course, aid, notebook, student, gid, score, comment=None):
-    """What formgrader's API does when the teacher types a score / a comment."""
-    from nbgrader.api import Gradebook
-    with Gradebook(course.db_url, course.course_id) as gb:
-        g = gb.find_grade(gid, notebook, aid, student)
-        g.manual_score = score
-        g.needs_manual_grade = g.manual_score is None and g.auto_score is None
-        if comment is not None:
-            gb.find_comment(gid, notebook, aid, student).manual_comment = comment
-        gb.db.commit()
 
 
 def gradebook_grade(course, aid, notebook, student, gid):

@@ -25,7 +25,7 @@ from nncourse.cohort import reference_submission
 from nncourse.core.course import Course, copy_course
 from nncourse.kernel import sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap not usable here")
 MIB = 1024 * 1024
 

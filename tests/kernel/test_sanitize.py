@@ -27,7 +27,7 @@ from nncourse.core.course import Course, copy_course
 from nncourse.kernel import sanitize as S
 from nncourse.kernel.nbconfig import nbgrader_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
 UNSAFE = [re.compile(p, re.I) for p in (          # markup that runs or loads something
     r"<\s*(script|iframe|form|object|embed|foreignObject|style)\b", r"<[^>]*\son\w+\s*=",

@@ -24,8 +24,8 @@ from nncourse.lms import archive, canvas, deadlines, moodle
 from nncourse.lms.collecting import match_notebook
 from nncourse.lms.export import CSV_COLUMNS, export
 
-ROOT = Path(__file__).resolve().parent.parent
-TOY = Path(__file__).resolve().parent / "fixtures" / "toy_course"
+ROOT = Path(__file__).resolve().parents[2]
+TOY = Path(__file__).resolve().parents[1] / "fixtures" / "toy_course"
 
 
 class CP932Info(zipfile.ZipInfo):

@@ -19,7 +19,7 @@ from nncourse.core.course import Course, copy_course
 from nncourse.lms import similarity
 from nncourse.lms.sections import similar_submissions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course.load(ROOT)
 THRESHOLD = COURSE.setting("SIMILARITY_THRESHOLD")
 RENAMES = {"y": "pred", "t": "target", "delta": "eps", "n": "bs", "x": "inp", "h": "step",

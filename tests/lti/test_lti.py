@@ -28,11 +28,10 @@ from nncourse.lms import records
 from nncourse.lms.roster import Roster
 from nncourse.lti import links
 
-from conftest import configured_copy
-from test_manual_grading import set_manual
+from conftest import configured_copy, set_manual
 from lti_platform import INSTRUCTOR, LEARNER, Platform, browser_launch, launch_form, rsa_pem_pair
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "tests" / "fixtures" / "toy_course"
 
 USERS = {

@@ -19,7 +19,7 @@ from nncourse.report.data import analyse, submissions
 from nncourse.core.course import Course, copy_course
 from nncourse.core.records import load_results, result_path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "tests" / "fixtures" / "toy_course"
 HALF = "1/2 (0.5) を掛け忘れていませんか？ E = 1/2 Σ_k (y_k - t_k)^2 です。"
 MEAN = "データ数 N で割って平均するのを忘れていませんか？"
