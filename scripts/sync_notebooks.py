@@ -2,7 +2,7 @@
 
 The twin (jupytext percent format, nbgrader metadata in the ``# %%`` headers) is what you
 edit and review; the .ipynb is what nbgrader reads.  ``--check`` only compares them and
-exits 1 when any pair disagrees (tests/test_notebooks.py runs the same comparison).
+exits 1 when any pair disagrees (tests/course/test_notebooks.py runs the same comparison).
 
     python scripts/sync_notebooks.py            # regenerate every .ipynb from its twin
     python scripts/sync_notebooks.py --check    # fail if a pair disagrees

@@ -1,5 +1,6 @@
-"""Shared fixtures: the course's assignments, a throw-away copy of the course directory, a
-headless Chromium (``browser``) and the real course's graded demo cohort (``demo_cohort``)."""
+"""Shared fixtures and helpers of every test folder: the course's assignments, a throw-away
+copy of the course directory, a teacher's manual grade (``set_manual``), a headless Chromium
+(``browser``) and the real course's graded demo cohort (``demo_cohort``)."""
 import os
 import shutil
 import subprocess
@@ -8,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 from nncourse.core.course import Course, copy_course as copy_course_files
 
@@ -60,6 +62,17 @@ def configured_copy(src, dest, settings=""):
         with open(root / "course_config.py", "a", encoding="utf-8") as f:
             f.write("\n" + settings + "\n")
     return Course.load(root)
+
+
+def set_manual(course, aid, notebook, student, gid, score, comment=None):
+    """What formgrader's API does when the teacher types a score / a comment."""
+    with Gradebook(course.db_url, course.course_id) as gb:
+        g = gb.find_grade(gid, notebook, aid, student)
+        g.manual_score = score
+        g.needs_manual_grade = g.manual_score is None and g.auto_score is None
+        if comment is not None:
+            gb.find_comment(gid, notebook, aid, student).manual_comment = comment
+        gb.db.commit()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The catalogue's verdicts over many submission seeds, in this process.
 
 While grading, a hidden check draws its random inputs from ``compare.rng``, which mixes in
-the submission's secret seed.  ``tests/test_catalogue.py`` grades each mutant and variant
+the submission's secret seed.  ``tests/checks/test_catalogue.py`` grades each mutant and variant
 once, through nbgrader, with one seed: a check that catches a mutant for most seeds but
 not all (or fails a correct variant for a few) is a flaky CI test there and an unfair
 grade for a real student.  Here each entry's notebook is run in this process (its code

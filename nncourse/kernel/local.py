@@ -1,6 +1,6 @@
 """The call server in this process: hidden checks against plain Python objects.
 
-For the checks' unit tests (``tests/test_autograders_*.py``) and for trying a check by
+For the checks' unit tests (``tests/checks/test_autograders_*.py``) and for trying a check by
 hand: the same ``kernel_boot.Server`` and ``wire`` format as a grading kernel, with the
 ZeroMQ hop replaced by a direct call.  Grading never uses this: there the server runs in
 the sandboxed kernel and only plain data comes back.
