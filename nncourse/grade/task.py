@@ -147,7 +147,7 @@ def versions() -> dict[str, str]:
 @dataclass
 class WorkerState:
     """What one grading process keeps between its tasks: made by the process that runs them
-    (``worker.serve``, the Dask worker plugin ``executors.GradingPlugin``) and passed to
+    (``worker.serve``, the Dask worker plugin ``dask_worker.GradingPlugin``) and passed to
     ``run_task``.  Tasks of one state run one at a time (``lock``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     courses: dict[str, Path] = field(default_factory=dict)   # inputs digest -> scratch course root
