@@ -22,6 +22,7 @@ from time import monotonic, sleep
 import zmq
 import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.output_widget import OutputWidget
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Instance, Integer, Unicode, default
@@ -118,6 +119,22 @@ class GradingNotes:
         return self
 
 
+class OutputWidgetWithoutEcho(OutputWidget):
+    """nbclient's stand-in for a front end's Output widget (``ipywidgets.interact`` draws
+    into one), minus the echo: nbclient's sends the widget's new outputs back to the kernel
+    on the shell socket from inside its output handler, while its reply poll waits on that
+    same socket, and the poll then misses the cell's reply until its timeout (a3's explorer
+    cell paused a grading for the whole cell timeout, 120 s, about once in 15 runs;
+    jupyter/nbclient#312).  The outputs still go into the widget's saved state; the kernel's
+    copy of them (``Output.outputs``) stays empty, which nothing graded reads."""
+
+    def sync_state(self) -> None:
+        pass
+
+
+WIDGETS = {"@jupyter-widgets/output": {"OutputModel": OutputWidgetWithoutEcho}}
+
+
 class BudgetedExecute(Execute):
     """nbgrader's Execute with a whole-notebook time budget and graceful kernel death.
 
@@ -164,6 +181,12 @@ class BudgetedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+
+    def reset_execution_trackers(self):
+        """nbconvert's ``preprocess`` runs nbclient's ``__init__`` again, which puts nbclient's
+        Output widget stand-in back, then this: the place to put ours."""
+        super().reset_execution_trackers()
+        self.widget_registry = WIDGETS
 
     def preprocess(self, nb, resources=None, km=None):
         if self.judge and self.source_dir and not booted():   # stock `nbgrader autograde`

@@ -39,10 +39,9 @@ CLOSED = "http://127.0.0.1:9"          # discard port: nothing listens, the conn
 # Runs one notebook with nbclient (the project's venv) and writes the executed copy.  A cell
 # that hangs raises CellTimeoutError after ``timeout`` s (exit 1); a cell whose reply nbclient
 # only picks up when that timeout runs out, and then carries on (the ipywidgets stall of
-# jupyter/nbclient#312, see tests/course/test_notebooks.py), is timed here and also makes it exit 1.
+# jupyter/nbclient#312, see WIDGETS below), is timed here and also makes it exit 1.
 DRIVER = r"""
 import sys, time, nbformat
-from queue import Empty
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 src, dest, kernel, allow = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
@@ -58,24 +57,13 @@ nb = nbformat.read(src, 4)
 client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, allow_errors=allow,
                         on_cell_execute=start, on_cell_executed=done,
                         resources={"metadata": {"path": str(__import__("pathlib").Path(src).parent)}})
-# cell by cell, as nbconvert's ExecutePreprocessor (the grading path) and
-# tests/course/test_notebooks.py drive a kernel: NotebookClient.execute() can wait out the whole
-# timeout after a3's ipywidgets.interact cell on a busy machine (jupyter/nbclient#312)
-def sliced(get_msg):
-    # a reply already queued on the shell socket can go unseen by one long poll until the
-    # poll times out (the stall above); polling in 1 s slices sees it within a second
-    async def get(timeout=None, **kw):
-        end = None if timeout is None else time.monotonic() + timeout
-        while True:
-            step = 1.0 if end is None else max(0.0, min(1.0, end - time.monotonic()))
-            try:
-                return await get_msg(timeout=step, **kw)
-            except Empty:
-                if end is not None and time.monotonic() >= end:
-                    raise
-    return get
+# nbclient's Output widget stand-in echoes each output back to the kernel on the shell
+# socket while the reply poll waits there, and the poll can then miss the reply of a3's
+# ipywidgets.interact cell until the cell's timeout (jupyter/nbclient#312): the notebook runs
+# with the grader's stand-in, which does not echo (nncourse/kernel/execute.py)
+from nncourse.kernel.execute import WIDGETS
+client.widget_registry = WIDGETS
 with client.setup_kernel():
-    client.kc.shell_channel.get_msg = sliced(client.kc.shell_channel.get_msg)
     client.wait_for_reply(client.kc.kernel_info())
     try:
         for index, cell in enumerate(nb.cells):
