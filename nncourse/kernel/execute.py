@@ -178,6 +178,13 @@ class BudgetedExecute(Execute):
     def _default_notes(self):
         return GradingNotes()
 
+    @default("shutdown_kernel")
+    def _default_shutdown_kernel(self):
+        # the kernel is killed, not asked to stop, once its last cell has answered: every
+        # output has arrived by then, and nothing it could still write outlives its sandbox
+        # (a graceful stop waited about 0.5 s per notebook for ipykernel to exit)
+        return "immediate"
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
