@@ -5,11 +5,15 @@ missing, and the reads the report, feedback and merge share.
 """
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from .course import Course
 from .lock import GRADEBOOK_LOCK
@@ -28,6 +32,28 @@ def session(course: Course, locked: bool = True) -> Iterator[Gradebook]:
     else:
         with Gradebook(course.db_url, course.course_id) as gb:
             yield gb
+
+
+_SCRATCH: set[str] = set()     # this process's scratch gradebooks (real paths of SQLite files)
+
+
+def mark_scratch(path: str | os.PathLike[str]) -> None:
+    """``path`` is a scratch gradebook: a worker's copy of an assignment's template, or the
+    template being made.  It is made again when lost, so its commits do not wait for the
+    disk (SQLite ``synchronous=OFF``, journal in memory): nbgrader commits once per cell, and
+    each commit's fsync took about 20 ms on this project's machine (177 commits: 3.5 s on
+    disk, 0.05 s without the wait).  The course's own gradebook is never marked."""
+    _SCRATCH.add(os.path.realpath(path))
+
+
+@event.listens_for(Engine, "connect")
+def _scratch_without_fsync(dbapi_connection: Any, _record: Any) -> None:
+    if not _SCRATCH or not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
+    if path and os.path.realpath(path) in _SCRATCH:
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+        dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
 
 
 def find_submission(gb: Gradebook, aid: str, student: str) -> SubmittedAssignment | None:

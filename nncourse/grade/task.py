@@ -44,7 +44,7 @@ from nbgrader.converters import Autograde
 from .. import manual
 from ..core.course import Course
 from ..feedback.write import generate_feedback
-from ..core.gradebook import session
+from ..core.gradebook import mark_scratch, session
 from ..kernel.nbconfig import ErrorLog, nbgrader_config
 # why a submission was not graded: the submission (broken notebook, over time ...) or the
 # grading machinery (an exception in the grader, a worker that died, a kernel that could not
@@ -218,6 +218,7 @@ def scratch_course(root: str | os.PathLike[str]) -> Course:
     """The course at ``root`` (a scratch copy of grading inputs) with its own SQLite gradebook."""
     course = Course.load(root)
     course.settings.GRADEBOOK_URL = ""          # the scratch gradebook, whatever the course uses
+    mark_scratch(course.gradebook_path)
     return course
 
 
