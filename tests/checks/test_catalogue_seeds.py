@@ -55,7 +55,8 @@ def test_the_seeded_checks_are_known():
                           "check_training_history", "check_training_result"}
 
 
-@pytest.mark.parametrize("aid", ["a1_loss", "a2_gradient", "a3_gradient_descent"])
+@pytest.mark.parametrize("aid", [pytest.param("a1_loss", marks=pytest.mark.slow),  # ~10 s
+                                 "a2_gradient", "a3_gradient_descent"])
 def test_catalogue_verdicts_hold_for_every_seed(aid):
     seen = []
     found = audit(COURSE, CATALOGUE, [aid], FAST_SEEDS,

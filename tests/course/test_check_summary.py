@@ -150,6 +150,7 @@ def test_run_all_shows_exactly_the_wrong_exercise(course, aid, tmp_path):
     assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout[-3000:]
 
 
+@pytest.mark.slow     # ~9 s: a kernel runs a1 (the fast subset runs the helper-cell test)
 def test_fresh_release_runs_to_the_summary_with_every_check_not_implemented(course, tmp_path):
     nb = nbformat.read(release_notebook(course, "a1_loss"), 4)
     ran = run_notebook(nb, tmp_path / "a1", allow_errors=False, files=_release_files(course, "a1_loss"))
@@ -208,6 +209,7 @@ def test_every_release_ships_the_one_helper_and_no_notebook_copies_it(course):
         assert nb.cells[-1].source.count("_Summary([") == 1
 
 
+@pytest.mark.slow     # ~10 s: a kernel runs a1
 def test_without_the_helper_file_the_notebook_runs_to_the_end_and_says_so(course, tmp_path):
     """A student who did not put check_summary.py next to the notebook (Colab: not uploaded):
     Run All still runs every cell, the answered notebook shows no error, and the helper cell

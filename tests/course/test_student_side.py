@@ -283,6 +283,7 @@ def test_mnist_unavailable_message_is_short_for_students_full_for_instructors(tm
 
 # --- the first run: the stub ----------------------------------------------------------------------
 
+@pytest.mark.slow     # ~14 s: a kernel runs a1 (the fast subset runs `nncourse check` on it)
 def test_run_all_on_a_fresh_release_shows_the_japanese_stub_message(course, tmp_path):
     """Run All (stop on untagged errors) goes on past the stubs (cells tagged raises-exception,
     tests/course/test_check_summary.py) and every error it shows is the Japanese stub message."""

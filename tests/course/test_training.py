@@ -31,6 +31,7 @@ def test_lecture_training_is_reproducible_for_a_seed(lecture_run):
         assert np.array_equal(again.network.params[key], value)
 
 
+@pytest.mark.slow     # ~10 s of training (the fast subset trains in test_autograders_a3_a4.py)
 def test_short_training_on_a_subset_learns_and_plots(tmp_path):
     from reference import load_mnist
     (x_train, t_train), (x_test, t_test) = load_mnist(one_hot_label=True, verbose=False)
