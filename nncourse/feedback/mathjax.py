@@ -32,7 +32,7 @@ MATHJAX = "es5/tex-svg.js"         # MathJax 3 with its fonts inside (no other f
 SHARED_DIR = SHARED_FEEDBACK_DIR   # feedback/_mathjax/: no student id starts with "_"
 SHARED_FILE = "tex-svg.js"
 NO_MATHJAX_CLASS = "nncourse-no-mathjax"   # on <html> when the shared file did not load
-# the page's one reference to the shared file; ``self_contained`` replaces exactly this
+# the page's one reference to the shared file (``SHARED_SCRIPT`` finds it again)
 TAG = ('<script src="{src}" data-nncourse-mathjax="shared" '
        "onerror=\"document.documentElement.classList.add('" + NO_MATHJAX_CLASS + "')\">"
        "</script>")

@@ -8,6 +8,7 @@ from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+from ..core.course import SHARED_FEEDBACK_DIR
 from .mathjax import ensure_shared, mathjax_js, shared_tag
 from .preprocessors import FeedbackSummary, HideHiddenTests, LockedGetGrades, ReplaceSelfCheck
 
@@ -64,8 +65,13 @@ class FeedbackExporter(HTMLExporter):
                 or not (info.get("student") and info.get("assignment")):
             return {"mathjax": mathjax_js()}
         root = Path(coursedir.root) / coursedir.feedback_directory
-        if ensure_shared(root) is None:            # no mathjax package: math stays as LaTeX
-            return {}
+        try:
+            if ensure_shared(root) is None:        # no mathjax package: math stays as LaTeX
+                return {}
+        except OSError as exc:                     # the shared file cannot be written here
+            self.log.warning("feedback/%s not written (%s): MathJax inlined in the page",
+                             SHARED_FEEDBACK_DIR, exc)
+            return {"mathjax": mathjax_js()}
         page_dir = os.path.abspath(conv._format_dest(info["assignment"], info["student"]))
         return {"mathjax_tag": shared_tag(page_dir, root)}
 
