@@ -151,7 +151,8 @@ def configure_nbgrader(c):
     c.ClearSolutions.text_stub = "ここに解答を書いてください (YOUR ANSWER HERE)"
     # feedback (also formgrader's "Generate Feedback" = stock `nbgrader generate_feedback`):
     # nncourse's pages (Japanese summary, manual scores and comments, no hidden-test code,
-    # MathJax inlined for offline math) instead of nbgrader's default template
+    # MathJax for offline math from feedback/_mathjax/, inlined where a page leaves the folder)
+    # instead of nbgrader's default template
     # and formgrader's pages with MathJax from the Jupyter server, not a CDN
     try:
         from nncourse.feedback import configure_feedback

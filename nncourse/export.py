@@ -13,6 +13,7 @@ score, which that grading did not confirm.  The CSV says ``not graded: <reason>`
 keeps what it has; their feedback page, which says why, still goes in the zip); and the
 export prints a WARNING naming them (``nncourse export`` then exits 1).
 """
+import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from .core.records import load_result
 from .core.gradebook import gradebook_scores
 from .report.data import submissions
 from .core.safetext import CsvDictWriter, encodable
+from .feedback.mathjax import self_contained_page
 from .lms import canvas, deadlines, moodle, records
 from .lms.roster import Roster
 
@@ -231,8 +233,7 @@ def _moodle(course, aid, rows, dest, tz, result):
                     encoding="utf-8")
     result.files.append(path)
     if files:
-        result.files.append(moodle.write_feedback_zip(dest / f"moodle_feedback_files_{aid}.zip",
-                                                      files))
+        result.files.append(feedback_zip(dest / f"moodle_feedback_files_{aid}.zip", files))
 
 
 def _canvas(course, aid, rows, dest, tz, result):
@@ -265,8 +266,15 @@ def _canvas(course, aid, rows, dest, tz, result):
     path.write_text(canvas.gradebook_csv(column, table, pts), encoding="utf-8")
     result.files.append(path)
     if files:
-        zpath = dest / f"canvas_feedback_reupload_{aid}.zip"
-        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, src in files:
-                z.write(src, name)
-        result.files.append(zpath)
+        result.files.append(feedback_zip(dest / f"canvas_feedback_reupload_{aid}.zip", files))
+
+
+def feedback_zip(path, files):
+    """A zip of feedback pages, ``files``: [(entry name, page on disk)], each page with
+    MathJax inlined (it is opened alone, from the LMS); UTF-8 names."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, src in files:
+            entry = zipfile.ZipInfo(name, time.localtime(src.stat().st_mtime)[:6])
+            entry.external_attr = 0o644 << 16
+            z.writestr(entry, self_contained_page(src), compress_type=zipfile.ZIP_DEFLATED)
+    return path

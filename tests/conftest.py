@@ -110,6 +110,7 @@ def browser(request):
     profile = tempfile.mkdtemp(prefix="nncourse-chromium-")
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
         opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})   # the console: get_log
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(90)
     yield driver

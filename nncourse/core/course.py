@@ -29,6 +29,9 @@ from .safetext import encodable
 # files and folders that make a course (copied by ``copy_course``); the rest is output
 COURSE_FILES = ("course_config.py", "nbgrader_config.py", "source", "reference", "autograders")
 STATE_DIR = ".nncourse"        # inside autograded/: per-submission results, logs, the lock
+# feedback/_mathjax/: the feedback pages' shared MathJax (feedback/mathjax.py).  No student id
+# starts with "_" (lms.roster.STUDENT_ID); a submitted/_mathjax folder is refused all the same
+SHARED_FEEDBACK_DIR = "_mathjax"
 DETACHED_GRADEBOOK = ("\n# added by nncourse's copy_course: this copy has its own gradebook.db, "
                       "not the course's database\nGRADEBOOK_URL = \"\"\n")
 
@@ -101,8 +104,12 @@ class Course:
     def autograded_dir(self, student: str, aid: str) -> Path:
         return self.root / "autograded" / student / aid
 
+    @property
+    def feedback_root(self) -> Path:
+        return self.root / "feedback"
+
     def feedback_dir(self, student: str, aid: str) -> Path:
-        return self.root / "feedback" / student / aid
+        return self.feedback_root / student / aid
 
     @property
     def state_dir(self) -> Path:
@@ -164,15 +171,19 @@ class Course:
 
     def students(self, assignments: Collection[str] | None = None) -> list[str]:
         """Student ids with a submission of any of the assignments, sorted (a folder whose
-        name is not UTF-8 is no student id: ``unnamed_students``)."""
-        return [s for s in self._student_folders(assignments) if encodable(s) == s]
+        name is not UTF-8, or is the feedback pages' shared folder, is no student id:
+        ``unnamed_students``)."""
+        return [s for s in self._student_folders(assignments) if not _not_a_student(s)]
 
-    def unnamed_students(self, assignments: Collection[str] | None = None) -> list[str]:
-        """Folders of submitted/ with a submission whose name is not UTF-8 (escaped, for
-        messages): nothing can record or show them, ``nncourse grade`` names them."""
-        return [encodable(s) for s in self._student_folders(assignments) if encodable(s) != s]
+    def unnamed_students(self, assignments: Collection[str] | None = None
+                         ) -> list[tuple[str, str]]:
+        """Folders of submitted/ with a submission that no student id can name: (the name,
+        escaped for messages; why, English).  Nothing can record or show them, ``nncourse
+        grade`` names them."""
+        return [(encodable(s), _not_a_student(s)) for s in self._student_folders(assignments)
+                if _not_a_student(s)]
 
-    def _student_folders(self, assignments=None):
+    def _student_folders(self, assignments: Collection[str] | None = None) -> list[str]:
         sub = self.root / "submitted"
         if not sub.is_dir():
             return []
@@ -208,6 +219,16 @@ class Course:
         cd.assignment_id = assignment_id
         cd.student_id = student_id
         return cd
+
+
+def _not_a_student(folder: str) -> str:
+    """Why a folder of submitted/ cannot be a student's (English), or ""."""
+    if encodable(folder) != folder:
+        return "the student folder's name is not UTF-8; rename it"
+    if folder == SHARED_FEEDBACK_DIR:
+        return (f"{SHARED_FEEDBACK_DIR} is the name of the feedback pages' shared folder "
+                f"(feedback/{SHARED_FEEDBACK_DIR}), never a student id; rename it")
+    return ""
 
 
 def copy_course(src_root: str | os.PathLike[str], dest_root: str | os.PathLike[str]) -> Path:

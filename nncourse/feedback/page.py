@@ -1,38 +1,20 @@
 """The feedback page: nncourse's template (``templates/nncourse_feedback``) with MathJax 3
-inlined and the accessibility style, and the nbgrader config that makes it
-(``configure_feedback``)."""
-from functools import lru_cache
+(``mathjax.py``: the feedback folder's shared copy, or inlined) and the accessibility style,
+and the nbgrader config that makes it (``configure_feedback``)."""
+import os
 from pathlib import Path
 
 from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
+from ..core.course import SHARED_FEEDBACK_DIR
+from .mathjax import ensure_shared, mathjax_js, shared_tag
 from .preprocessors import FeedbackSummary, HideHiddenTests, LockedGetGrades, ReplaceSelfCheck
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "nncourse_feedback"
 A11Y_CSS = TEMPLATES / "shared" / "a11y.css"   # contrast and reflow rules, formgrader's page too
-MATHJAX = "es5/tex-svg.js"         # MathJax 3 with its fonts inside (no other file to load)
-
-
-@lru_cache(maxsize=1)
-def mathjax_js():
-    """MathJax's tex-svg.js from the installed ``mathjax`` package, safe to put inside a
-    ``<script>`` element ("" when the package is missing: math then stays as LaTeX)."""
-    import importlib.util
-    spec = importlib.util.find_spec("mathjax")
-    if spec is None or not spec.submodule_search_locations:
-        return ""
-    for base in spec.submodule_search_locations:
-        path = Path(base) / "static" / "mathjax" / MATHJAX
-        if path.is_file():
-            js = path.read_text(encoding="utf-8")
-            # "<!--" (in one regular expression: "\!" is the same character there) and
-            # "</script" would change how the HTML parser finds the end of the element
-            js = js.replace("<!--", "<\\!--").replace("</script", "<\\/script")
-            return "" if "<script" in js.lower() or "</script" in js.lower() else js
-    return ""
 
 
 class CompiledTemplates(BytecodeCache):
@@ -56,10 +38,12 @@ COMPILED = CompiledTemplates()     # this process's; a cache only: pages are the
 
 
 class FeedbackExporter(HTMLExporter):
-    """HTMLExporter for feedback pages: nncourse's template and the inlined MathJax.
+    """HTMLExporter for feedback pages: nncourse's template and MathJax.
 
-    Its own config section (``FeedbackExporter``) wins over ``HTMLExporter``'s, which
-    formgrader's Generate Feedback sets to nbgrader's template."""
+    Run by nbgrader's GenerateFeedback (its parent), a page loads the feedback folder's
+    shared MathJax (written here when missing); run otherwise, MathJax is inlined.  Its own
+    config section (``FeedbackExporter``) wins over ``HTMLExporter``'s, which formgrader's
+    Generate Feedback sets to nbgrader's template."""
 
     def _create_environment(self):
         environment = super()._create_environment()
@@ -68,8 +52,28 @@ class FeedbackExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         resources = resources if resources is not None else {}
-        resources["nncourse"] = {"mathjax": mathjax_js(), "a11y_css": A11Y_CSS.read_text(encoding="utf-8")}
+        resources["nncourse"] = {"a11y_css": A11Y_CSS.read_text(encoding="utf-8"),
+                                 **self._mathjax(resources)}
         return super().from_notebook_node(nb, resources, **kw)
+
+    def _mathjax(self, resources):
+        """{"mathjax_tag": the shared file's <script>} for a page of nbgrader's feedback
+        folder, else {"mathjax": the script inlined}."""
+        conv, info = self.parent, resources.get("nbgrader") or {}
+        coursedir = getattr(conv, "coursedir", None)
+        if coursedir is None or not hasattr(conv, "_format_dest") \
+                or not (info.get("student") and info.get("assignment")):
+            return {"mathjax": mathjax_js()}
+        root = Path(coursedir.root) / coursedir.feedback_directory
+        try:
+            if ensure_shared(root) is None:        # no mathjax package: math stays as LaTeX
+                return {}
+        except OSError as exc:                     # the shared file cannot be written here
+            self.log.warning("feedback/%s not written (%s): MathJax inlined in the page",
+                             SHARED_FEEDBACK_DIR, exc)
+            return {"mathjax": mathjax_js()}
+        page_dir = os.path.abspath(conv._format_dest(info["assignment"], info["student"]))
+        return {"mathjax_tag": shared_tag(page_dir, root)}
 
 
 def configure_feedback(c):

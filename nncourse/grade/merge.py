@@ -11,7 +11,8 @@ lock, one connection) per result:
 3. the automatic scores and comments go into the gradebook through ``nbgrader.api``, matched
    by names, in one transaction; manual scores and manual comments are never written;
 4. the manual flags are put back (``manual.after_autograde``);
-5. the feedback: the worker's pages when they show what the gradebook now says, else made
+5. the feedback: the worker's pages (they load MathJax from ``feedback/_mathjax/``, written
+   here when missing) when they show what the gradebook now says, else made
    here from the merged gradebook (a manual score, a comment, a late penalty) and the
    autograded notebooks (with the coordinator's notes on what it left out of the submission,
    ``submission.with_notes``, which the worker never saw);
@@ -35,6 +36,7 @@ from sqlalchemy.exc import SAWarning
 
 from .. import manual
 from ..feedback.late import late_note
+from ..feedback.mathjax import ensure_shared
 from ..feedback.write import generate_feedback, write_failure_feedback
 from ..core.course import Course
 from ..core.gradebook import read_scores, session
@@ -133,6 +135,7 @@ def merge(course: Course, result: TaskResult, config: Config | None = None) -> d
             files = write_failure_feedback(course, aid, student, record["error"], notes)
         elif (result.feedback and not notes and result.feedback_grades == shown
               and not late_note(course, aid, student)):
+            ensure_shared(course.feedback_root)     # the worker's pages load it from there
             replace_dir(course.feedback_dir(student, aid), result.feedback)
             files = sorted(course.feedback_dir(student, aid).glob("*.html"))
         else:                        # the gradebook says more than the worker knew

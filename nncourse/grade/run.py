@@ -101,8 +101,8 @@ class GradeRun:
     answers_changed: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (student, aid, [grade_id]) pending because
                                                           # the answer changed since graded (any run)
     executor: str = ""                                    # where the tasks ran (describe())
-    unnamed: list[tuple[str, str]] = field(default_factory=list)  # student folders whose name is not
-                                                          # UTF-8: not graded (no record can name them)
+    unnamed: list[tuple[str, str]] = field(default_factory=list)  # student folders no id can name
+                                                          # (not UTF-8, _mathjax): not graded
 
     @property
     def manual_changed(self) -> list[tuple[str, str, list[str]]]:
@@ -202,10 +202,9 @@ def grade(course: Course, assignments: Collection[str] | None = None, jobs: int 
     todo, prints, digests, scans, refused, seconds = [], {}, {}, {}, [], {}
     for aid in aids:
         digests[aid] = grading_inputs_digest(course, aid)
-        for name in course.unnamed_students([aid]):   # no record, page or row can name it
+        for name, why in course.unnamed_students([aid]):   # no record, page or row can name it
             run.unnamed.append((name, aid))
-            run.warnings.append(f"NOT GRADED submitted/{name}/{aid}: the student folder's "
-                                "name is not UTF-8; rename it")
+            run.warnings.append(f"NOT GRADED submitted/{name}/{aid}: {why}")
         for student in course.students([aid]):
             if not course.submitted_dir(student, aid).is_dir():
                 continue

@@ -22,7 +22,6 @@ Where the layouts come from (Moodle's own code, mod/assign):
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 
 from ..core.safetext import csv_writer
@@ -120,11 +119,3 @@ def feedback_entry_name(full_name, participant_id, filename, blind=False):
     name = "Participant" if blind or not full_name else full_name
     name = re.sub(r"[_/\\:*?\"<>|]", " ", name).strip() or "Participant"
     return f"{name}_{participant_id}_assignfeedback_file_/{filename}"
-
-
-def write_feedback_zip(path, files):
-    """``files``: [(entry name, path on disk)]; a zip with UTF-8 names."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, src in files:
-            z.write(src, name)          # non-ASCII names get the UTF-8 flag
-    return path

@@ -9,8 +9,9 @@
 - ``/lti/jwks``   the tool's public key set;
 - ``/lti/link``, ``/lti/upload``, ``/lti/roster`` (the roster from NRPS): the forms' targets;
   ``/lti/release/<notebook>.ipynb``: the linked assignment's release, for its launched users;
-  ``/lti/feedback/<page>.html``: a student's own feedback pages of the linked assignment, once
-  ``export --format lti`` has posted their grade (``passback.returned``).  Who posts is only what the validated
+  ``/lti/feedback/<page>.html``: a student's own feedback pages of the linked assignment
+  (with MathJax inlined), once ``export --format lti`` has posted their grade
+  (``passback.returned``).  Who posts is only what the validated
   launch says (its id is in the tool's signed session cookie, with a CSRF token the form must
   carry); nothing in the form names a user or a student id.
 
@@ -29,11 +30,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import Flask, render_template_string, request, send_file, session
+from flask import Flask, Response, render_template_string, request, send_file, session
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..core.course import Course
+from ..feedback.mathjax import self_contained_page
 from ..lms.collecting import place_upload
 from ..lms.deadlines import timezone_of
 from ..lms.roster import STUDENT_ID
@@ -329,7 +331,9 @@ def create_app(course: Course, base_url: str) -> Flask:
             return refused("feedback", f"{name!r} is not a returned feedback page of this "
                            "student for this activity", ja="このフィードバックはありません。",
                            status=404)
-        return send_file(course.feedback_dir(student, aid) / name, mimetype="text/html")
+        # opened alone in the LMS's frame: the page with MathJax inlined
+        return Response(self_contained_page(course.feedback_dir(student, aid) / name),
+                        mimetype="text/html")
 
     @app.errorhandler(413)
     def too_large(_exc):

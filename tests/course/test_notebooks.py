@@ -162,7 +162,13 @@ def test_nbgrader_pipeline_full_marks_for_solutions_zero_for_release(tmp_path):
             assert float(row["raw_score"]) == 0.0
     # the feedback pipeline runs on the graded submissions too
     nbgrader(course, "generate_feedback", ASSIGNMENTS[0][0])
-    assert list((course / "feedback").rglob("*.html"))
+    pages = list((course / "feedback").rglob("*.html"))
+    assert pages
+    # nncourse's pages (course_config.py), MathJax from the course's one shared copy
+    assert (course / "feedback" / "_mathjax" / "tex-svg.js").stat().st_size > 1_000_000
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "採点結果の概要" in text and 'src="../../_mathjax/tex-svg.js"' in text, page
     json.dumps(rows)  # rows are plain data
 
 

@@ -32,7 +32,7 @@ from nncourse.build import build
 from nncourse.cohort import reference_submission
 from nncourse.api import collect
 from nncourse.core.course import Course, copy_course
-from nncourse.feedback.page import mathjax_js
+from nncourse.feedback.mathjax import mathjax_js
 from nncourse.feedback.preprocessors import FeedbackSummary, summary_row
 from nncourse.grade.run import grade, load_result
 
@@ -319,7 +319,10 @@ def test_formgrader_in_chromium_to_feedback_report_and_stock_nbgrader(tmp_path, 
     text = page.read_text("utf-8")
     assert f"1.5 / {max_points:g}" in text and "先生のコメント" in text
     assert "採点済み (手動採点)。先生のコメント: 理由がよく書けています。" in text
-    assert "cdnjs" not in text and "<script src=" not in text        # MathJax inlined
+    # MathJax from the course's one shared copy (no CDN), not a copy in every page
+    assert "cdnjs" not in text and mathjax_js() not in text
+    assert re.search(r'<script [^>]*src="\.\./\.\./_mathjax/tex-svg\.js"', text)
+    assert (course.feedback_root / "_mathjax" / "tex-svg.js").is_file()
 
     run = grade(course, [aid], force=True, progress=False)
     assert gradebook_grade(course, aid, nb_name, student, gid) == (1.5, False, COMMENT)
@@ -336,7 +339,7 @@ def test_formgrader_in_chromium_to_feedback_report_and_stock_nbgrader(tmp_path, 
     for secret in ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "from autograders", ".check_"):
         assert secret not in stock, secret
     assert "採点結果の概要" in stock and "先生のコメント: 理由がよく書けています。" in stock
-    assert "cdnjs" not in stock
+    assert "cdnjs" not in stock and '../../_mathjax/tex-svg.js"' in stock
 
     # the page as a student opens it, offline: math typeset, score column on one line
     browser.get(page.as_uri())

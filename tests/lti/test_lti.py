@@ -12,6 +12,7 @@ import socket
 from datetime import datetime, timedelta, timezone
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jwt
@@ -25,6 +26,7 @@ from nncourse.build import build
 from nncourse.cohort import reference_submission
 from nncourse.cli import main as cli_main
 from nncourse.core.course import CourseError
+from nncourse.feedback.mathjax import mathjax_js, self_contained_page
 from nncourse.lms import records
 from nncourse.lms.roster import Roster
 from nncourse.lti import api as lti_api, links
@@ -393,10 +395,12 @@ def test_the_roster_comes_from_the_platforms_nrps(lti, caplog):
 
 
 @pytest.mark.slow          # real grading of two submissions: about 45 s
-def test_grades_go_back_by_ags_with_the_csv_exports_numbers(tmp_path, platform, caplog, capsys):
+def test_grades_go_back_by_ags_with_the_csv_exports_numbers(tmp_path, platform, caplog, capsys,
+                                                            browser):
     """Instructor link -> two students upload through the LMS -> real grading -> the AGS
     scores the platform holds equal grades_<aid>.csv (late penalty applied); a rerun is
     idempotent; a refused post is retried, and reported when it stays refused."""
+    chromium = browser               # below, "browser" is a student's requests session
     caplog.set_level(logging.DEBUG)
     due = (datetime.now(timezone.utc) - timedelta(hours=36)).isoformat()   # 2 started days
     course = configured_copy(TOY, tmp_path / "course", platform.settings() + f"""
@@ -438,9 +442,18 @@ LATE_PENALTY = {{"policy": "per_day", "percent_per_day": 10, "floor_percent": 50
             assert resp.status_code == 200, text(resp)
         # the platform checks the tool's token requests against the tool's JWKS URL: the
         # tool serves while grades are sent
-        export_and_check(course, platform, caplog, capsys, server)
+        export_and_check(course, platform, caplog, capsys, server, chromium, tmp_path)
     finally:
         server.stop()
+
+
+def wait_until(check, what, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def feedback_links(platform, hint):
@@ -452,7 +465,7 @@ def feedback_links(platform, hint):
                                                           page.text)]
 
 
-def export_and_check(course, platform, caplog, capsys, server):
+def export_and_check(course, platform, caplog, capsys, server, chromium, tmp_path):
     api.grade(course, ["t1_square"], progress=False)
     # graded, not returned yet: no feedback on the student's page, none served
     alice, shown = feedback_links(platform, "hint-alice")
@@ -478,7 +491,7 @@ def export_and_check(course, platform, caplog, capsys, server):
             "Completed", "PendingManual" if pending else "FullyGraded")
         assert f"得点: {rows[sid]['score']} /" in got["comment"] and "20" in got["comment"]
         assert ("採点待ち" in got["comment"]) == pending
-    check_feedback_from_the_lms(course, platform, server)
+    check_feedback_from_the_lms(course, platform, server, chromium, tmp_path)
     # the toy assignment has a written answer no one has graded yet
     assert {s["gradingProgress"] for s in column.values()} == {"PendingManual"}
     # the same scores landed in the column the tool made, whose maximum is the export's
@@ -643,26 +656,43 @@ def test_an_activity_without_a_line_item_gets_one_made_once(lti):
     assert [i["resourceId"] for i in platform.lineitems.values()] == ["t1_square", "t2_train"]
 
 
-def check_feedback_from_the_lms(course, platform, server):
-    """Once returned, a student's launch links to their own feedback pages, and only those."""
-    own = {sid: course.feedback_dir(sid, "t1_square") / "square.html"
-           for sid in ("s2026001", "s2026002")}
-    assert own["s2026001"].read_bytes() != own["s2026002"].read_bytes()
+def check_feedback_from_the_lms(course, platform, server, chromium, tmp_path):
+    """Once returned, a student's launch links to their own feedback pages, and only those,
+    each with MathJax inlined (the page alone in the LMS's frame; on disk it loads the
+    feedback folder's shared copy)."""
+    pages = {sid: course.feedback_dir(sid, "t1_square") / "square.html"
+             for sid in ("s2026001", "s2026002")}
+    own = {sid: self_contained_page(p) for sid, p in pages.items()}   # the page as served
+    assert own["s2026001"] != own["s2026002"]
+    js = mathjax_js()
+    for sid, path in pages.items():
+        assert js not in path.read_text("utf-8") and f"<script>{js}</script>" in own[sid].decode()
     base = server.url + "/lti/feedback/"
     for hint, sid in (("hint-alice", "s2026001"), ("hint-bob", "s2026002")):
         browser, shown = feedback_links(platform, hint)
         assert shown == [base + "square.html"]
         got = browser.get(shown[0], timeout=30)
-        assert got.status_code == 200 and got.content == own[sid].read_bytes()
+        assert got.status_code == 200 and got.content == own[sid]
+        assert got.headers["Content-Type"].startswith("text/html")
         assert "採点結果" in browser_launch(browser, platform, hint, "link-a1").text
+    # the served page alone in an empty folder, offline: its MathJax runs
+    alone = tmp_path / "served"
+    alone.mkdir()
+    (alone / "square.html").write_bytes(got.content)
+    chromium.get((alone / "square.html").as_uri())
+    wait_until(lambda: chromium.execute_script(
+        "return !!(window.MathJax && MathJax.startup && MathJax.startup.document"
+        " && typeof MathJax.typesetPromise === 'function')"), "MathJax in the served page")
+    assert "採点結果の概要" in chromium.find_element("tag name", "body").text
     # bob asks for alice's page every way he can: he gets his own page or nothing
     for attack in ("square.html?student=s2026001", "..%2Fs2026001%2Ft1_square%2Fsquare.html",
                    "%2E%2E%2F%2E%2E%2Fs2026001%2Ft1_square%2Fsquare.html",
                    "..%2F..%2F..%2Fcourse_config.py", "..", "s2026001"):
         got = browser.get(base + attack, timeout=30)
-        assert got.status_code in (404, 403) or got.content == own["s2026002"].read_bytes(), \
+        assert got.status_code in (404, 403) or got.content == own["s2026002"], \
             (attack, got.status_code)
-        assert own["s2026001"].read_bytes() not in got.content
+        assert own["s2026001"] not in got.content
+        assert pages["s2026001"].read_bytes() not in got.content
     # the student id "../s2026001" from the LMS gets no page; an instructor, no one, neither
     mallory, shown = feedback_links(platform, "hint-mallory")
     assert shown == [] and mallory.get(base + "square.html", timeout=30).status_code == 404

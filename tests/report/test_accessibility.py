@@ -4,7 +4,8 @@ Every page kind a student or an instructor reads, from the demo cohort (``demo_c
 real pipeline; a copy of it here, since the late page and formgrader need their own): the
 feedback of a fully graded submission, of a partly right one, of one with written answers
 pending manual grading, of a late one (DUE_DATES set in the copy, the feedback rebuilt), the
-page of a submission that could not be graded, the report, and formgrader's grading page
+page of a submission that could not be graded, a graded page copied alone (without
+``feedback/_mathjax/``: its note shows), the report, and formgrader's grading page
 (``nncourse formgrader``'s server, nncourse's template overrides).
 
 Each page: axe-core 4 (npm, installed by ``scripts/dev.py setup`` into ``.venv/npm``) with the
@@ -91,6 +92,10 @@ def pages(demo_cohort, tmp_path_factory):
     result = rebuild_feedback(course, aid, student)
     found["late"] = course.root / result["feedback"][0]
     found["report"] = course.root / "reports" / "all" / "report.html"
+    # a graded page copied out alone, without feedback/_mathjax/: the note shows, math as LaTeX
+    alone = tmp_path_factory.mktemp("alone") / found["graded"].name
+    shutil.copy(found["graded"], alone)
+    found["alone"] = alone
     for kind, path in found.items():
         assert path.is_file(), (kind, path)
     assert "遅延提出: 提出日時" in found["late"].read_text(encoding="utf-8"), "no late note"
@@ -179,7 +184,8 @@ def test_axe_reports_the_violations_of_a_control_page(browser, axe_js, tmp_path)
     assert {"color-contrast", "label", "image-alt", "html-has-lang"} <= ids, ids
 
 
-@pytest.mark.parametrize("kind", ["graded", "partly", "pending", "late", "not_graded", "report"])
+@pytest.mark.parametrize("kind", ["graded", "partly", "pending", "late", "not_graded", "report",
+                                  "alone"])
 def test_page_passes_axe_and_reads_at_200_percent_and_on_a_phone(kind, pages, browser, axe_js,
                                                                 shots):
     found, _, _ = pages
@@ -193,7 +199,12 @@ def test_page_passes_axe_and_reads_at_200_percent_and_on_a_phone(kind, pages, br
         assert info["rows"], "no summary table"
     if kind == "pending":
         assert info["pendingLabels"] and any(r[0] == "pending" for r in info["rows"]), info["rows"]
-    if kind == "graded":
+    if kind == "alone":                   # the shared MathJax missing: said on the page
+        assert browser.execute_script(
+            "return document.documentElement.classList.contains('nncourse-no-mathjax')"
+            " && getComputedStyle(document.querySelector('p.nncourse-mathjax-note')).display"
+            " === 'block'")
+    if kind in ("graded", "alone"):
         figures = [a for a in info["alts"] if a.startswith("あなたのコードが描いた図")]
         assert figures, info["alts"]       # the student's figures, described
     check_reflow(browser, kind, shots)
