@@ -3,7 +3,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .two_layer_net import PARAM_KEYS, PassBuffers, TwoLayerNet, loss_and_gradient_into
+from .two_layer_net import (PARAM_KEYS, PassBuffers, TwoLayerNet, class_indices,
+                            loss_and_gradient_into)
 
 
 @dataclass
@@ -55,7 +56,7 @@ def train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=10000, batch
                           seed=rng.integers(2**32), dtype=x_train.dtype)
     x_train, t_train = np.asarray(x_train), np.asarray(t_train)
     if t_train.ndim == 1:
-        t_train = t_train.astype(np.intp)            # labels index arrays: convert them once
+        t_train = class_indices(t_train, 10)         # checked and converted once
     train_size = x_train.shape[0]
     iter_per_epoch = max(train_size // batch_size, 1)
     result = TrainingResult(network, iter_per_epoch=iter_per_epoch)

@@ -21,12 +21,20 @@ class PassBuffers:
         (d, h), k, n = params["W1"].shape, params["W2"].shape[1], x.shape[0]
         forward = np.result_type(x, *params.values())
         backward = np.result_type(forward, *([t] if np.ndim(t) != 1 else []))  # one-hot t
-        self.rows = np.arange(n)
+        self.row_starts, self.flat = np.arange(0, n * k, k), np.empty(n, np.intp)
         self.z1, self.y = np.empty((n, h), forward), np.empty((n, k), forward)
         self.dy = self.y if backward == forward else np.empty((n, k), backward)
+        self.y_flat, self.dy_flat = self.y.reshape(-1), self.dy.reshape(-1)   # views
         self.dz1, self.tmp = np.empty((n, h), backward), np.empty((n, h), backward)
         self.grads = {"W1": np.empty((d, h), backward), "b1": np.empty(h, backward),
                       "W2": np.empty((h, k), backward), "b2": np.empty(k, backward)}
+
+
+def class_indices(t, n_classes):
+    """Labels ``t`` (N,) as intp indices in 0..n_classes-1, read as ``y[rows, t]`` reads
+    intp labels (negative ones from the end); IndexError for labels out of range.
+    ``loss_and_gradient_into`` expects labels made by it."""
+    return np.arange(n_classes)[np.asarray(t).astype(np.intp, copy=False)]
 
 
 def logits(params, x, z1=None, out=None):
@@ -47,17 +55,14 @@ def loss_and_gradient_into(params, x, t, buf):
     # (y - t) * r, r = y_c / (y_c + delta) for the correct class c; the book's code drops
     # r (~1 - 1e-6), which is why its gradient check stalls near a relative error of 1e-6.
     dy = buf.dy                                  # y's own array when of the same dtype
-    if np.ndim(t) == 1:                          # label indices: no one-hot needed
-        rows = buf.rows
-        t = np.asarray(t)
-        if t.dtype != np.intp:
-            t = t.astype(np.intp)
-        y_c = y[rows, t]
+    if np.ndim(t) == 1:                          # labels (class_indices): no one-hot needed
+        flat = np.add(buf.row_starts, t, out=buf.flat)   # y[rows, t] is y_flat[flat]
+        y_c = buf.y_flat.take(flat)
         y_cd = y_c + DELTA
-        loss = -np.mean(np.log(y_cd))
         r = np.divide(y_c, y_cd, out=y_c)
+        loss = -(np.log(y_cd, out=y_cd).sum() / batch_num)      # the mean
         np.multiply(y, r[:, None], out=dy)
-        dy[rows, t] -= r
+        buf.dy_flat[flat] -= r
     else:                                        # one-hot (or soft) targets
         loss = -np.sum(t * np.log(y + DELTA)) / batch_num
         w = t * y / (y + DELTA)
@@ -133,6 +138,8 @@ class TwoLayerNet:
     def loss_and_gradient(self, x, t):
         """One forward and one backward pass: (loss before any update, grads)."""
         x, t = np.asarray(x), np.asarray(t)
+        if t.ndim == 1:
+            t = class_indices(t, self.params["W2"].shape[1])
         buf = PassBuffers(self.params, x, t)
         return loss_and_gradient_into(self.params, x, t, buf), buf.grads
 
