@@ -3,7 +3,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .two_layer_net import PARAM_KEYS, TwoLayerNet
+from .two_layer_net import (PARAM_KEYS, PassBuffers, TwoLayerNet, class_indices,
+                            loss_and_gradient_into)
 
 
 @dataclass
@@ -22,9 +23,17 @@ def train_step(network, x_batch, t_batch, learning_rate):
     更新), in place.  Returns the mini-batch loss before the update (from the same forward
     pass as the gradient)."""
     loss, grad = network.loss_and_gradient(x_batch, t_batch)
-    for key in PARAM_KEYS:
-        network.params[key] -= learning_rate * grad[key]
+    sgd_update(network.params, grad, learning_rate)
     return loss
+
+
+def sgd_update(params, grads, learning_rate):
+    """params[key] -= learning_rate * grads[key] for every key, in place, with no new
+    array: ``grads`` is overwritten by learning_rate * grads."""
+    for key in PARAM_KEYS:
+        g = grads[key]
+        g *= learning_rate
+        params[key] -= g
 
 
 def train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=10000, batch_size=100,
@@ -37,22 +46,37 @@ def train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=10000, batch
     times for the defaults).  The loss recorded for iteration i is the mini-batch loss of
     the forward pass that computed the gradient (before the update), which saves the
     slides' second forward pass.  The same seed gives the same result.
+
+    Each step is ``train_step``'s, made in arrays allocated once (the mini-batch is copied
+    into one with ``np.take``, the pass fills ``PassBuffers``), and an epoch's mini-batch
+    rows are drawn at once: the same numbers as one draw per iteration.
     """
     rng = np.random.default_rng(seed)
     network = TwoLayerNet(x_train.shape[1], hidden_size, 10, weight_init_std,
                           seed=rng.integers(2**32), dtype=x_train.dtype)
+    x_train, t_train = np.asarray(x_train), np.asarray(t_train)
+    if t_train.ndim == 1:
+        t_train = class_indices(t_train, 10)         # checked and converted once
     train_size = x_train.shape[0]
     iter_per_epoch = max(train_size // batch_size, 1)
     result = TrainingResult(network, iter_per_epoch=iter_per_epoch)
+    x_batch = np.empty((batch_size, *x_train.shape[1:]), x_train.dtype)
+    t_batch = np.empty((batch_size, *t_train.shape[1:]), t_train.dtype)
+    buf = PassBuffers(network.params, x_batch, t_batch)
     for i in range(iters_num):
-        if i % iter_per_epoch == 0:
+        j = i % iter_per_epoch
+        if j == 0:
             result.train_acc_list.append(network.accuracy(x_train, t_train))
             result.test_acc_list.append(network.accuracy(x_test, t_test))
             if verbose:
                 print(f"train acc, test acc | {result.train_acc_list[-1]:.4f}, "
                       f"{result.test_acc_list[-1]:.4f}", flush=True)
-        batch_mask = rng.integers(0, train_size, batch_size)   # with replacement, like np.random.choice
-        loss = train_step(network, x_train[batch_mask], t_train[batch_mask], learning_rate)
+            # with replacement, like np.random.choice
+            masks = rng.integers(0, train_size, (min(iter_per_epoch, iters_num - i), batch_size))
+        np.take(x_train, masks[j], axis=0, out=x_batch, mode="clip")
+        np.take(t_train, masks[j], axis=0, out=t_batch, mode="clip")
+        loss = loss_and_gradient_into(network.params, x_batch, t_batch, buf)
+        sgd_update(network.params, buf.grads, learning_rate)
         result.train_loss_list.append(float(loss))
     return result
 
