@@ -17,7 +17,9 @@ submission could not be read), that result is yielded and nothing is sent.
   every copy is lost); a worker lost mid-task has its task rescheduled by Dask,
   and a task that takes ``distributed.scheduler.allowed-failures`` + 1 workers down with it
   comes back as ``KilledWorker``.  Dask has no per-task timeout: the task keeps its own
-  (``NOTEBOOK_TIMEOUT_S``, in the kernel driver).
+  (``NOTEBOOK_TIMEOUT_S``, in the kernel driver).  Only a window of tasks is in flight
+  (twice the cluster's threads): a submission is read just before its task is submitted, so
+  the coordinator holds a few submissions, not the whole deadline's.
 """
 from __future__ import annotations
 
@@ -282,10 +284,11 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, address: str | None = "local", jobs: int = 2,
-                 allowed_failures: int = 2) -> None:
+                 allowed_failures: int = 2, window: int | None = None) -> None:
         import dask
         from distributed import Client, LocalCluster
         self.cluster = None
+        self.window = window          # tasks in flight (None: see in_flight)
         # a task is given up after killing allowed_failures + 1 workers; one task per thread
         # at a time, so that a worker's death counts only against the task it was running
         dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
@@ -332,9 +335,24 @@ class DaskExecutor:
             raise ExecutorError("Dask workers run other versions than this machine; install "
                                 "the same project and packages there:\n" + "\n".join(lines))
 
+    def in_flight(self) -> int:
+        """How many tasks may be submitted and not yet returned: ``window`` if given, else
+        twice the cluster's threads now (at least 2), so that every worker has its next
+        task at hand while no more than a few submissions are held in this process."""
+        if self.window:
+            return self.window
+        try:
+            threads = sum(self.client.nthreads().values())
+        except Exception:         # the scheduler did not answer: keep what is in flight
+            threads = 0
+        return max(2, 2 * threads)
+
     def run(self, tasks: Sequence[GradingTask], inputs: Mapping[str, GradingInputs],
             load: Callable[[GradingTask], GradingTask | TaskResult] | None = None
             ) -> Iterator[TaskResult]:
+        """The results of ``tasks`` as they come.  A task's submission is read (``load``)
+        just before it is submitted, and only ``in_flight()`` tasks are submitted at a time:
+        each result that comes back lets the next task in."""
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
         load = load or _loaded
@@ -342,37 +360,50 @@ class DaskExecutor:
         shared = {d: self.client.submit(_same, inp, pure=False,    # copy is made again
                                         key=f"nncourse-inputs-{d[:12]}-{run_id}")
                   for d, inp in inputs.items()}
+        todo = iter(tasks)
         futures = {}
-        unread = []
-        for t in tasks:
-            t = load(t)
-            if isinstance(t, TaskResult):       # it could not be read: not graded
-                unread.append(t)
-                continue
-            key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
-            futures[self.client.submit(self._run, t, shared[t.inputs_digest], key=key,
-                                       pure=False, retries=0)] = t
-        yield from unread
+        running = as_completed()
+
+        def submit_more() -> list[TaskResult]:
+            """Fill the window; the tasks whose submission could not be read."""
+            unread = []
+            limit = self.in_flight()
+            while len(futures) < limit:
+                t = next(todo, None)
+                if t is None:
+                    break
+                t = load(t)
+                if isinstance(t, TaskResult):       # it could not be read: not graded
+                    unread.append(t)
+                    continue
+                key = f"nncourse-grade-{t.assignment}-{t.student}-{uuid.uuid4().hex[:8]}"
+                fut = self.client.submit(self._run, t, shared[t.inputs_digest], key=key,
+                                         pure=False, retries=0)
+                futures[fut] = t
+                running.add(fut)
+            return unread
+
         mine = code_version()
-        for fut in as_completed(futures):
-            t = futures[fut]
+        yield from submit_more()
+        for fut in running:
+            t = futures.pop(fut)
             try:
                 res = fut.result()
             except KilledWorker as exc:
-                yield not_graded(t, LOST_JA.format(n=_failures()),
+                res = not_graded(t, LOST_JA.format(n=_failures()),
                                  LOST_EN.format(n=_failures()) + f" ({exc})", cause=GRADER)
-                continue
             except Exception as exc:
-                yield not_graded(t, "", f"grader error: {type(exc).__name__}: {exc}",
+                res = not_graded(t, "", f"grader error: {type(exc).__name__}: {exc}",
                                  cause=GRADER)
-                continue
+            else:
+                if res.worker.get("nncourse") != mine:
+                    res = not_graded(t, "", f"worker {res.worker.get('host')} runs nncourse "
+                                     f"{res.worker.get('nncourse')}, here {mine}", cause=GRADER)
             finally:
                 fut.release()
-            if res.worker.get("nncourse") != mine:
-                yield not_graded(t, "", f"worker {res.worker.get('host')} runs nncourse "
-                                 f"{res.worker.get('nncourse')}, here {mine}", cause=GRADER)
-                continue
+            unread = submit_more()        # the next task starts before this one is merged
             yield res
+            yield from unread
 
     def close(self) -> None:
         try:

@@ -18,7 +18,7 @@ from nncourse.build import build
 from nncourse.cohort import cohort_of, create_cohort
 from nncourse.core.course import Course, copy_course
 from nncourse.grade.run import grade
-from nncourse.grade.executors import LocalExecutor, compare_versions
+from nncourse.grade.executors import DaskExecutor, LocalExecutor, compare_versions
 from nncourse.grade.task import versions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,8 +184,27 @@ def _dask_processing(address):
                 for addr, w in c.scheduler_info(n_workers=-1)["workers"].items()}
 
 
+class WatchedDask(DaskExecutor):
+    """The Dask executor, counting the submissions it holds: read (``load``) and not yet
+    given back as a result."""
+
+    def run(self, tasks, inputs, load=None):
+        self.held = self.most_held = self.loads = 0
+
+        def counted(task):
+            self.loads += 1
+            self.held += 1
+            self.most_held = max(self.most_held, self.held)
+            return load(task)
+        for res in super().run(tasks, inputs, counted):
+            self.held -= 1
+            yield res
+
+
 def test_worker_sigkilled_mid_task_loses_and_duplicates_nothing(cohort, baseline, cluster,
                                                                  tmp_path):
+    """... with a window of 2 tasks in flight: the killed worker's task is run again
+    elsewhere, the window moves on, and no more than 3 of the 4 submissions are ever held."""
     course = _copy(cohort, tmp_path / "course")
     killed = {}
 
@@ -204,9 +223,15 @@ def test_worker_sigkilled_mid_task_loses_and_duplicates_nothing(cohort, baseline
             time.sleep(0.2)
     th = threading.Thread(target=killer)
     th.start()
-    run = grade(course, [AID], jobs=2, progress=False, scheduler=cluster.address)
+    executor = WatchedDask(cluster.address, jobs=2, window=2)
+    try:
+        run = grade(course, [AID], progress=False, executor=executor)
+    finally:
+        executor.close()
     th.join()
     assert killed, "w0 never got a task"
+    # 2 in flight + the result being merged (the next task is submitted before the merge)
+    assert executor.loads == len(STUDENTS) and executor.most_held == 3 and executor.held == 0
     rows, subs = gradebook_dump(course)
     assert subs == {s: 1 for s in STUDENTS if s != "s08_broken"}     # each merged once
     assert outcome(course, run) == baseline
