@@ -10,31 +10,36 @@ import pytest
 import nncourse  # noqa: F401  (what every nncourse process imports first)
 
 
-def test_the_cli_does_not_import_rfc3987_syntax():
-    code = ("import sys; import nncourse.cli, nncourse.api; "
-            "print(sys.modules.get('rfc3987_syntax') is not None)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False", out.stdout + out.stderr
+HEAVY = ("rfc3987_syntax", "flask", "pylti1p3", "werkzeug.serving", "nncourse.lti.app")
+STEPS = {   # what a fresh process runs, in this order (one process: each import costs ~2 s)
+    "cli": "import nncourse.cli, nncourse.api",
+    "parser": "nncourse.cli.parser().parse_args(['lti', 'serve'])",   # every --help
+    "lti": "nncourse.cli.lti_api()",                                 # an LTI command
+}
 
 
-HEAVY_LTI = ("flask", "pylti1p3", "werkzeug.serving", "nncourse.lti.app")
-
-
-def loaded_after(code: str) -> list[str]:
-    """The HEAVY_LTI modules loaded by a fresh process after running ``code``."""
-    probe = (f"import sys; {code}; "
-             f"print(','.join(m for m in {HEAVY_LTI!r} if m in sys.modules))")
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, list[str]]:
+    """The HEAVY modules loaded by one fresh process after each of STEPS."""
+    probe = "import sys\n" + "".join(     # a module set to None in sys.modules is blocked
+        f"{code}\nprint({step!r}, ','.join(m for m in {HEAVY!r} "
+        f"if sys.modules.get(m) is not None))\n" for step, code in STEPS.items())
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
-    return [m for m in out.stdout.strip().split(",") if m]
+    lines = dict(line.partition(" ")[::2] for line in out.stdout.splitlines())
+    assert set(lines) == set(STEPS), out.stdout + out.stderr
+    return {step: [m for m in mods.split(",") if m] for step, mods in lines.items()}
 
 
-def test_the_api_and_the_cli_do_not_load_the_lti_layer():
-    assert loaded_after("import nncourse.api, nncourse.cli") == []
-    # the parser (every command's --help) does not need it either
-    assert loaded_after("import nncourse.cli as c; c.parser().parse_args(['lti', 'serve'])") == []
+def test_the_cli_does_not_import_rfc3987_syntax(loaded):
+    assert "rfc3987_syntax" not in loaded["cli"] + loaded["parser"]
+
+
+def test_the_api_and_the_cli_do_not_load_the_lti_layer(loaded):
+    assert loaded["cli"] == []
+    assert loaded["parser"] == []      # the parser (every command's --help) does not need it
     # the LTI commands do load it (the check above could see it)
-    assert loaded_after("import nncourse.cli as c; c.lti_api()") == list(HEAVY_LTI)
+    assert [m for m in loaded["lti"] if m != "rfc3987_syntax"] == list(HEAVY[1:])
 
 
 def test_notebooks_are_still_validated():
