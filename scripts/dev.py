@@ -297,9 +297,12 @@ def main(argv):
     if job == "demo":
         run(BIN / "nncourse", "demo", *rest)
     elif job == "test":
-        # the whole suite, slow tests included (plain `pytest` runs the fast subset)
-        # (and the 30 slowest steps, to keep the suite's time budget in view)
-        run(PY, "-m", "pytest", "-m", "", "-q", "--durations=30", *rest)
+        # the whole suite, slow tests included (plain `pytest` runs the fast subset), in 2
+        # test processes (pytest-xdist): each takes whole modules, or the modules that share a
+        # session fixture, longest first (tests/conftest.py); and the 40 slowest steps, to keep
+        # the suite's time budget in view
+        run(PY, "-m", "pytest", "-m", "", "-q", "-n", "2", "--dist", "loadgroup",
+            "--no-loadscope-reorder", "--durations=40", *rest)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,53 @@ def set_manual(course, aid, notebook, student, gid, score, comment=None):
 @pytest.fixture
 def course_copy(tmp_path):
     return copy_course(tmp_path / "course")
+
+
+# --- test processes (pytest-xdist, ``--dist loadgroup``: scripts/dev.py test) -----------------
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)      # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """One ``xdist_group`` per test module, so that a test process computes each module
+    fixture (a graded catalogue, a graded attack cohort) once; modules that share a session
+    fixture of ours (the demo cohort, the non-root account's set-up in its home, the
+    PostgreSQL server) in one group, so that it is made once and by one process."""
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def module(item):
+        return item.nodeid.split("::", 1)[0]
+
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        for name, defs in (info.name2fixturedefs.items() if info else ()):
+            ours = [d for d in defs if d.scope == "session"
+                    and TESTS in Path(d.func.__code__.co_filename).resolve().parents]
+            if ours:
+                a, b = find(module(item)), find("session:" + name)
+                parent[max(a, b)] = min(a, b)      # "session:..." names the merged group
+    group = {id(item): find(module(item)) for item in items}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group[id(item)]))
+    if config.getoption("dist", "no") == "loadgroup":   # the longest groups start first
+        size = Counter(group.values())
+        rank = {g: (LONG_FIRST.index(g) if g in LONG_FIRST else len(LONG_FIRST), -n)
+                for g, n in size.items()}
+        items.sort(key=lambda item: rank[group[id(item)]])     # stable: a group's order kept
+
+
+# the groups that the last full runs found longest (set-up minutes each: a graded catalogue,
+# the non-root account's own venv, the demo cohort, the attack cohorts), started first so that
+# none is left for the end (``--no-loadscope-reorder``); the others follow, larger first
+LONG_FIRST = ("tests/checks/test_catalogue.py", "session:nonroot_course", "session:demo_cohort",
+              "tests/attacks/test_attacks.py", "tests/grade/test_bad_submissions.py")
 
 
 # --- headless Chromium (Debian's chromium + chromium-driver, driven by selenium) -----------------

@@ -3,9 +3,6 @@
 with it.  Imported only when grading on Dask (``distributed`` is an optional dependency)."""
 from __future__ import annotations
 
-import shutil
-import sys
-
 from distributed import Worker, WorkerPlugin, get_worker
 
 from .task import GradingInputs, GradingTask, TaskResult, WorkerState, run_task
@@ -19,11 +16,7 @@ class GradingPlugin(WorkerPlugin):
         self.state = WorkerState()
 
     def teardown(self, worker: Worker) -> None:
-        state = self.state
-        if state.current is not None:
-            sys.path[:] = [p for p in sys.path if p != str(state.current)]
-        if state.scratch is not None:
-            shutil.rmtree(state.scratch, ignore_errors=True)
+        self.state.close()
 
 
 def run_on_worker(task: GradingTask, inputs: GradingInputs) -> TaskResult:

@@ -56,6 +56,12 @@ class ExecutorError(Exception):
     """The executor cannot run (no cluster at that address, workers of another version)."""
 
 
+# a worker process is one job slot, one core: its own numpy (the hidden checks, a4's
+# accuracy on MNIST in the grader) uses one BLAS thread, as Dask's nanny gives its workers
+# (distributed.nanny.pre-spawn-environ); else N workers each spin up to all cores' threads
+ONE_BLAS_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def task_timeout(course: Course) -> int:
     """The backstop of one task: the notebook budget + kernel start and feedback."""
     return int(course.setting("NOTEBOOK_TIMEOUT_S")) + 120
@@ -161,7 +167,8 @@ class LocalExecutor:
             todo.put(t)
         done = queue.Queue()
         self.logs.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)     # the course is not on a worker's path: it grades inputs
+        env = dict(os.environ, **ONE_BLAS_THREAD)
+        # the course is not on a worker's path: it grades inputs
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in env.get("PYTHONPATH", "").split(os.pathsep)
             if p and os.path.abspath(p) != str(self.course.root))

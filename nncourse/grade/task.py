@@ -167,6 +167,18 @@ class WorkerState:
             self.version = code_version()
         return self.version
 
+    def close(self) -> None:
+        """The scratch course off ``sys.path``, the scratch courses removed (the process
+        lives on: a Dask worker whose plugin is torn down)."""
+        if self.current is not None:
+            sys.path[:] = [p for p in sys.path if p != str(self.current)]
+            self.current = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+        self.courses.clear()
+        self.sandbox_root = None
+
 
 class UnsafeArchive(ValueError):
     """A grading-inputs archive with a member that is not a plain file or folder inside it."""

@@ -153,12 +153,19 @@ def test_baseline_is_the_lectures_grading(baseline):
 def test_same_grades_everywhere(how, cohort, baseline, tmp_path, request):
     course = _copy(cohort, tmp_path / "course")
     if how == "local-j2":
-        pids = []                       # one long-lived worker process per job slot
+        pids, blas = [], set()          # one long-lived worker process per job slot
         real = LocalExecutor.run
 
         def spy(self, tasks, inputs, load=None):
             for res in real(self, tasks, inputs, load):
                 pids.append(res.worker.get("pid"))
+                try:        # the environment it started with (the first result's worker
+                    environ = Path(f"/proc/{pids[-1]}/environ").read_bytes()   # has more tasks)
+                except OSError:                                # a slot that already ended
+                    environ = b""
+                if environ:                                    # (empty: ended, not reaped)
+                    blas.add(tuple(v for v in environ.split(b"\0")
+                                   if v.startswith(b"OPENBLAS_NUM_THREADS=")))
                 yield res
         LocalExecutor.run = spy
         try:
@@ -167,6 +174,7 @@ def test_same_grades_everywhere(how, cohort, baseline, tmp_path, request):
             LocalExecutor.run = real
         assert run.executor.startswith("local, 2")
         assert len(pids) == len(STUDENTS) and len(set(pids)) == 2
+        assert blas == {(b"OPENBLAS_NUM_THREADS=1",)}     # one core a slot, as Dask's workers
     elif how == "dask-local":
         run = grade(course, [AID], jobs=2, progress=False, dask="local")
         assert run.executor == "dask (LocalCluster), 2 worker(s)"
