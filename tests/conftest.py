@@ -114,7 +114,9 @@ def pytest_collection_modifyitems(config, items):
     group = {id(item): find(module(item)) for item in items}
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group[id(item)]))
-    if config.getoption("dist", "no") == "loadgroup":   # the longest groups start first
+    # in the test processes xdist sets ``loadgroup`` (and ``dist`` to "no"); their collection
+    # order is the order the groups are handed out in: the longest groups start first
+    if getattr(config.option, "loadgroup", False) or config.getoption("dist", "no") == "loadgroup":
         size = Counter(group.values())
         rank = {g: (LONG_FIRST.index(g) if g in LONG_FIRST else len(LONG_FIRST), -n)
                 for g, n in size.items()}
@@ -183,5 +185,10 @@ def demo_cohort(tmp_path_factory):
     return Course.load(base / "demo"), run
 
 
-# a throw-away PostgreSQL server and fresh databases for the gradebook tests (tests/postgres.py)
+# a throw-away PostgreSQL server and fresh databases for the gradebook tests (tests/postgres.py),
+# and the non-root account's set-up copy (tests/nonroot.py): registered here, once, so that
+# each is made once per session (imported into two test modules, a session fixture is two
+# fixtures: the account's whole set-up ran twice)
 from postgres import postgres_server, postgres_url  # noqa: E402,F401
+from nonroot import nonroot_course, nonroot_setup  # noqa: E402,F401
+

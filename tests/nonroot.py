@@ -1,6 +1,6 @@
 """An instructor without root: an unprivileged account with Debian's own python3 (issue 17).
 
-Fixtures (session; tests/grade/test_nonroot.py imports them):
+Fixtures (session; registered in tests/conftest.py, for test_nonroot.py and test_nonroot_attacks.py):
 
 ``nonroot_setup``: the account and a copy of this repository in a folder it owns, set up
 the README's way by that account, ``/usr/bin/python3 scripts/dev.py setup``, in a clean

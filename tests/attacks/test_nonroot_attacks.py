@@ -27,8 +27,7 @@ from nncourse.cohort import reference_submission
 from nncourse.core.course import Course
 from nncourse.core.records import load_result
 from test_attacks import outputs_text as outputs, processes_with, written
-from nonroot import (is_root, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
-                     output, popen_as_user, run_as_user)
+from nonroot import is_root, output, popen_as_user, run_as_user
 
 ROOT = Path(__file__).resolve().parents[2]
 PRELUDE, ATTACKS = load()

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nonroot import (DEBIAN_PYTHON, ROOT, nonroot_course, nonroot_setup,  # noqa: F401 (fixtures)
-                     output, popen_as_user, run_as_user)
+from nonroot import DEBIAN_PYTHON, ROOT, output, popen_as_user, run_as_user
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
