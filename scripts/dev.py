@@ -298,11 +298,10 @@ def main(argv):
         run(BIN / "nncourse", "demo", *rest)
     elif job == "test":
         # the whole suite, slow tests included (plain `pytest` runs the fast subset), in 2
-        # test processes (pytest-xdist): each takes whole modules, or the modules that share a
-        # session fixture, longest first (tests/conftest.py); and the 40 slowest steps, to keep
-        # the suite's time budget in view
-        run(PY, "-m", "pytest", "-m", "", "-q", "-n", "2", "--dist", "loadgroup",
-            "--no-loadscope-reorder", "--durations=40", *rest)
+        # test processes (pyproject's addopts: pytest-xdist, each process taking whole modules,
+        # or the modules that share a session fixture, longest first: tests/conftest.py); and
+        # the 40 slowest steps, to keep the suite's time budget in view
+        run(PY, "-m", "pytest", "-m", "", "-q", "--durations=40", *rest)
 
 
 if __name__ == "__main__":
