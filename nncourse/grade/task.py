@@ -21,6 +21,7 @@ tasks of one state run one at a time (its lock): Dask workers should run one thr
 from __future__ import annotations
 
 import atexit
+import contextvars
 import hashlib
 import io
 import os
@@ -54,6 +55,7 @@ from ..results import cell_problems, graded_cells
 from ..kernel.checks import hidden_calls
 from ..kernel.execute import GradingNotes
 from ..kernel.sandbox import booted, configure_sandbox, scratch_base, warning
+from ..kernel.warm import WarmKernels
 from ..core.repair import repair_notes
 GRADER_JA = ("採点システムの側で問題が起きたため、この提出を採点できませんでした。"
              "あなたの提出の問題ではありません。先生が直してから採点し直します。")
@@ -155,6 +157,11 @@ class WorkerState:
     current: Path | None = None        # the scratch course on sys.path (``_activate``)
     sandbox_root: Path | None = None   # the scratch course the sandbox was set up for
     version: str = ""                  # code_version(), computed once
+    warm: WarmKernels = field(default_factory=WarmKernels)   # the next notebook's kernel
+    # where its tasks run, whichever thread runs them (a Dask worker's threads run each task in
+    # a fresh copy of their context): the event loop nbclient keeps in a context variable stays
+    # the one the warm kernel was started on
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
     def scratch_dir(self) -> Path:
         if self.scratch is None:
@@ -169,7 +176,8 @@ class WorkerState:
 
     def close(self) -> None:
         """The scratch course off ``sys.path``, the scratch courses removed (the process
-        lives on: a Dask worker whose plugin is torn down)."""
+        lives on: a Dask worker whose plugin is torn down); the kernel left waiting stopped."""
+        self.warm.close()
         if self.current is not None:
             sys.path[:] = [p for p in sys.path if p != str(self.current)]
             self.current = None
@@ -264,7 +272,8 @@ def run_task(task: GradingTask, inputs: GradingInputs, state: WorkerState) -> Ta
     digest) in the process whose ``state`` it is; returns a ``TaskResult``.  Never raises
     for a bad submission."""
     try:
-        return _run_task(task, inputs, state)
+        with state.lock:
+            return state.context.run(_run_task, task, inputs, state)
     except Exception as exc:       # the grader's own failure: never the student's
         traceback.print_exc()      # the worker's log keeps the whole traceback
         return not_graded(task, GRADER_JA, exception_line(exc), cause=GRADER)
@@ -274,30 +283,29 @@ def _run_task(task, inputs, state):
     if inputs.digest != task.inputs_digest:
         raise ValueError(f"grading inputs {inputs.digest[:12]} do not match the task's "
                          f"{task.inputs_digest[:12]}")
-    with state.lock:
-        t0 = time.monotonic()
-        root = prepare(state, inputs)
-        _activate(state, root)
-        course = scratch_course(root)
-        if state.sandbox_root != root or not booted():
-            configure_sandbox(course)
-            state.sandbox_root = root
-        dest = _reset(course, task.assignment, task.student)
-        for rel, data in task.files.items():
-            path = (dest / rel).resolve()
-            if dest.resolve() not in path.parents:
-                continue                            # "../" in a name: never outside
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        dest.mkdir(parents=True, exist_ok=True)
-        prepared = time.monotonic() - t0
-        result = _grade(course, task, state.code_version())
-        result.stages["prepare"] = prepared
-        result.stages["task"] = time.monotonic() - t0
-        return result
+    t0 = time.monotonic()
+    root = prepare(state, inputs)
+    _activate(state, root)
+    course = scratch_course(root)
+    if state.sandbox_root != root or not booted():
+        configure_sandbox(course)
+        state.sandbox_root = root
+    dest = _reset(course, task.assignment, task.student)
+    for rel, data in task.files.items():
+        path = (dest / rel).resolve()
+        if dest.resolve() not in path.parents:
+            continue                            # "../" in a name: never outside
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    dest.mkdir(parents=True, exist_ok=True)
+    prepared = time.monotonic() - t0
+    result = _grade(course, task, state.code_version(), state.warm)
+    result.stages["prepare"] = prepared
+    result.stages["task"] = time.monotonic() - t0
+    return result
 
 
-def _grade(course, task, version):
+def _grade(course, task, version, warm=None):
     aid, student = task.assignment, task.student
     start = time.monotonic()
     record = {"student": student, "assignment": aid, "fingerprint": task.fingerprint,
@@ -306,7 +314,7 @@ def _grade(course, task, version):
     result = TaskResult(record, worker={"host": platform.node(), "pid": os.getpid(),
                                         "nncourse": version, "sandbox": warning()})
     noticed = GradingNotes()                   # filled by the execute preprocessor
-    config = nbgrader_config(course, noticed)
+    config = nbgrader_config(course, noticed, warm)
     collect = ErrorLog()
     conv = Autograde(coursedir=course.coursedir(config, aid, student), config=config)
     conv.force = True
@@ -344,6 +352,7 @@ def _grade(course, task, version):
         record["repairs"] += [n["en"] for n in notes]
     record["flags"] = summarize_flags(noticed.flags)
     record["visible_only"] = sorted(set(noticed.visible_only))
+    record["warm_kernels"] = noticed.warm_kernels     # notebooks in a kernel started ahead
     if record["status"] == GRADED:
         result.grades, result.comments, record["timestamp"] = _scratch_grades(course, aid, student)
         result.autograded = _files(course.autograded_dir(student, aid))

@@ -20,15 +20,18 @@ from .task import WorkerState, run_task
 def serve(inp: IO[bytes], out: IO[bytes]) -> int:
     inputs = {}
     state = WorkerState()              # this process's scratch courses, kept between tasks
-    while True:
-        msg = read_frame(inp)
-        if msg is None:
-            return 0
-        kind, obj = msg
-        if kind == "inputs":
-            inputs[obj.digest] = obj
-        elif kind == "task":
-            write_frame(out, ("result", run_task(obj, inputs[obj.inputs_digest], state)))
+    try:
+        while True:
+            msg = read_frame(inp)
+            if msg is None:
+                return 0
+            kind, obj = msg
+            if kind == "inputs":
+                inputs[obj.digest] = obj
+            elif kind == "task":
+                write_frame(out, ("result", run_task(obj, inputs[obj.inputs_digest], state)))
+    finally:
+        state.close()
 
 
 def main() -> int:

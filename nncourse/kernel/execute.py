@@ -34,8 +34,9 @@ from ..core.course import Course
 from ..core.notebook import is_autograded_test, remove_hidden_tests
 from .checks import CHECK_FAILED, NO_CHECK_MESSAGE, hidden_calls, run_check
 from ..core.safetext import shorten
-from .sandbox import SandboxedKernelManager, booted, configure_sandbox
+from .sandbox import SandboxedKernelManager, booted, configure_sandbox, generation, sandboxed
 from .student import KernelProblem, Student
+from .warm import WarmKernels
 from .wire import MAX_REPLY_BYTES
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ class GradingNotes:
     # (the cells in the kernel), "checks" (the hidden checks), "preprocess" (all of it, with
     # the kernel's shutdown)
     timings: dict[str, float] = field(default_factory=dict)
+    # notebooks that ran in a kernel started ahead of need (``warm.py``)
+    warm_kernels: int = 0
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds
@@ -174,6 +177,12 @@ class BudgetedExecute(Execute):
                      "failures of this run go (the caller's ``GradingNotes``; a private one "
                      "when none is given, as under stock `nbgrader autograde`).").tag(config=True)
 
+    warm = Instance(WarmKernels, allow_none=True, help="Kernels started ahead of need (the "
+                    "grading process's ``WarmKernels``): each notebook takes the kernel waiting "
+                    "for it, and the next one starts while it runs.  None (stock `nbgrader "
+                    "autograde`, `nncourse check`): each kernel starts when it is needed.").tag(
+        config=True)
+
     @default("notes")
     def _default_notes(self):
         return GradingNotes()
@@ -188,6 +197,40 @@ class BudgetedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+
+    def create_kernel_manager(self):
+        """nbclient asks for a manager when it has none: with ``warm``, the kernel waiting
+        for this notebook (started, ready, its working copy copied in) and its client, and
+        the next notebook's kernel starts; else a new manager, as nbclient makes it."""
+        if self.warm is None or not sandboxed():
+            return super().create_kernel_manager()
+        if not self.kernel_name:
+            self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or ""
+        arguments = list(self.extra_arguments)
+        if self.ipython_hist_file and not any(a.startswith("--HistoryManager.hist_file")
+                                              for a in arguments):   # as nbclient adds it
+            arguments.append(f"--HistoryManager.hist_file={self.ipython_hist_file}")
+        key = (self.kernel_name, tuple(arguments), generation())
+        taken = self.warm.take(key)
+        if taken is not None:
+            km, kc = taken
+            try:
+                km.fill_workdir(self.resources.get("metadata", {}).get("path") or ".")
+            except Exception:
+                kc.stop_channels()
+                km.kill_now()
+                raise
+            self.km, self.kc = km, kc
+            self.kc.allow_stdin = False
+            self.notes.warm_kernels += 1
+        self.warm.start(self._manager, key, arguments, self.startup_timeout)
+        if taken is None:
+            self.km = self._manager()
+        return self.km
+
+    def _manager(self):
+        return self.kernel_manager_class(config=self.config, **(
+            {"kernel_name": self.kernel_name} if self.kernel_name else {}))
 
     def reset_execution_trackers(self):
         """nbconvert's ``preprocess`` runs nbclient's ``__init__`` again, which puts nbclient's

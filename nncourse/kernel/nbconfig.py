@@ -17,11 +17,14 @@ from ..core.course import Course
 from .execute import BudgetedExecute, GradingNotes
 from ..core.repair import RepairSubmission
 from .sanitize import SanitizeSubmission
+from .warm import WarmKernels
 
 
-def nbgrader_config(course: Course, notes: GradingNotes | None = None) -> Config:
+def nbgrader_config(course: Course, notes: GradingNotes | None = None,
+                    warm: WarmKernels | None = None) -> Config:
     """The traitlets config of stock nbgrader (course_config) plus nncourse's grading;
-    ``notes``: where the grading of this config's autograde run notes its flags."""
+    ``notes``: where the grading of this config's autograde run notes its flags; ``warm``:
+    the grading process's kernels started ahead of need."""
     c = Config()
     course.settings.configure_nbgrader(c)
     course.prepare_environment()
@@ -30,6 +33,8 @@ def nbgrader_config(course: Course, notes: GradingNotes | None = None) -> Config
     grading_config(c, course)
     if notes is not None:
         c.BudgetedExecute.notes = notes
+    if warm is not None:
+        c.BudgetedExecute.warm = warm
     return c
 
 

@@ -4,9 +4,11 @@ A grading kernel's command is ``limits`` (rlimits of ``course_config``), then ``
 available), then ``python <boot>/kernel_boot.py -f <conn>``.  The sandbox:
 
 - **unprivileged**: when the grader is root, the kernel runs as a host uid of its own grading
-  process (``sandbox_uid``: one of ``SANDBOX_UID`` … ``SANDBOX_UID + SANDBOX_UIDS - 1``, held
-  by a lock while the process lives, so that ``RLIMIT_NPROC``, which counts a uid's processes
-  host-wide, is one kernel's alone: a fork bomb cannot starve the kernel graded beside it) and
+  process (``sandbox_uids``: two of ``SANDBOX_UID`` … ``SANDBOX_UID + SANDBOX_UIDS - 1``, held
+  by a lock while the process lives and taken in turn by its kernels, so that
+  ``RLIMIT_NPROC``, which counts a uid's processes host-wide, is one kernel's alone: a fork
+  bomb cannot starve the kernel graded beside it, nor the one started ahead for the next
+  notebook) and
   gid ``SANDBOX_GID`` (65534, nogroup) with no supplementary groups; when the grader is not
   root, as the grader's own uid.  In both cases inside a fresh user
   namespace (``--unshare-user --disable-userns --cap-drop ALL``): no capability, no nested
@@ -26,9 +28,12 @@ available), then ``python <boot>/kernel_boot.py -f <conn>``.  The sandbox:
   (``BOOT_MOUNT``).  ``reference``, ``autograders``, ``nncourse``, ``course_config.py``
   found in a bound ``sys.path`` directory, and the course root or checkout if they lie inside
   a bound directory, are masked (empty tmpfs / ``/dev/null``).
-- **a size-limited tmpfs** on ``/tmp`` and on the working directory (``KERNEL_TMPFS_MIB``
-  each); each entry of the host working copy (nbgrader's ``autograded/<student>/<aid>/``) is
-  bound read-only into the latter: the kernel may create files there, never on the host disk.
+- **a size-limited tmpfs** on ``/tmp`` and on its working directory ``WORK_MOUNT``
+  (``KERNEL_TMPFS_MIB`` each): the kernel starts there, and the grader copies the host working
+  copy (nbgrader's ``autograded/<student>/<aid>/``: regular files and folders, never a link)
+  into it through ``/proc/<sandbox pid>/root`` (``fill_workdir``), once the sandbox exists
+  and before any cell runs.  So a kernel can be started before its notebook is known
+  (``warm.py``), and what it writes stays in its sandbox, never on the host disk.
 - **the kernel's connection** lives inside the sandbox only: its connection file is bound
   read-only into a small tmpfs (``KDIR_MOUNT``, ``KDIR_BYTES``) where the kernel binds its
   ``ipc`` sockets; the grader reaches them through ``/proc/<sandbox pid>/root`` (the sandbox
@@ -52,10 +57,13 @@ layers and which are on.
 """
 import asyncio
 import atexit
+import contextlib
+import ctypes
 import fcntl
 import functools
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -96,25 +104,33 @@ ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "passw
 SHM_BYTES = 64 << 20                      # the kernel's /dev/shm (tmpfs)
 KDIR_MOUNT = "/run/nncourse-k"            # inside the sandbox: connection file + ipc sockets
 KDIR_BYTES = 1 << 20                      # ... on a tmpfs of this size
+WORK_MOUNT = "/run/nncourse-work"         # inside the sandbox: the kernel's working directory
 TMP_HOME = {"HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython",
             "MPLCONFIGDIR": "/tmp/home/.mpl", "JUPYTER_RUNTIME_DIR": "/tmp/home/rt",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 _STATE = {"prefix": [], "inner": [], "bwrap": None, "boot": None, "hidden": [], "binds": [], "masks": [],
-          "env": {}, "uid": None, "gid": None, "tmpfs": 256 << 20, "uid_lock": None,
-          "max_reply": wire.MAX_REPLY_BYTES}
+          "env": {}, "uids": [], "gid": None, "tmpfs": 256 << 20, "uid_locks": [], "launches": 0,
+          "max_reply": wire.MAX_REPLY_BYTES, "generation": 0}
+KERNELS_PER_PROCESS = 2      # a grading process's kernels alive at once: the one running, the
+                             # one started ahead for its next notebook (warm.py)
 UID_LOCKS = Path(tempfile.gettempdir()) / "nncourse-sandbox-uids"
 
 
-def sandbox_uid(first, count):
-    """A host uid for this process's kernels: the first of ``first`` … ``first + count - 1``
-    that no other grading process holds (an flock on ``UID_LOCKS/<uid>``, kept for the
-    process's life and released by the OS when it ends, even on SIGKILL).  When all are taken,
-    ``first`` (shared: the process limit then counts several kernels together)."""
-    if _STATE["uid_lock"] is not None:
-        return _STATE["uid"]
+def sandbox_uids(first, count, n=KERNELS_PER_PROCESS):
+    """Host uids for this process's kernels: up to ``n`` of ``first`` … ``first + count - 1``
+    that no other grading process holds (an flock each on ``UID_LOCKS/<uid>``, kept for the
+    process's life and released by the OS when it ends, even on SIGKILL).  Its kernels take
+    them in turn (``next_uid``): the kernel running and the one started ahead for the next
+    notebook (``warm.py``) have different uids.  When all are taken, ``[first]`` (shared: the
+    process limit then counts several kernels together)."""
+    if _STATE["uid_locks"]:
+        return _STATE["uids"]
     UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    uids = []
     for uid in range(first, first + max(1, count)):
+        if len(uids) == n:
+            break
         fd = os.open(UID_LOCKS / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -122,9 +138,16 @@ def sandbox_uid(first, count):
             os.close(fd)
             continue
         os.set_inheritable(fd, False)
-        _STATE["uid_lock"] = fd
-        return uid
-    return first
+        _STATE["uid_locks"].append(fd)
+        uids.append(uid)
+    return uids or [first]
+
+
+def next_uid():
+    """The uid of the next kernel this process starts (its ``uids`` in turn)."""
+    uids = _STATE["uids"]
+    _STATE["launches"] += 1
+    return uids[(_STATE["launches"] - 1) % len(uids)]
 
 
 def available():
@@ -215,13 +238,14 @@ def protections():
     README "Grading safety" has the same table per mode, and the tests back each row."""
     m = mode()
     bw = m != "none"
-    uid = _STATE["uid"] if _STATE["uid"] is not None else "SANDBOX_UID + n"
+    uid = ", ".join(map(str, _STATE["uids"])) if _STATE["uids"] else "SANDBOX_UID + n"
     why = "" if bw else (unavailable_reason() or "the sandbox was turned off for this run")
     return [
         ("bwrap", bw, "bubblewrap sandbox" if bw else why),
         ("user namespace", bw, "no capabilities, no nested user namespaces"),
         ("separate uid", m == "root",
-         f"host uid {uid}, this grading process's own" if m == "root" else
+         f"host uids {uid}, this grading process's own, one per kernel alive at once "
+         "(the one running, the one started ahead)" if m == "root" else
          f"no: the kernel runs as the grader's own uid {os.geteuid()} (grading without root); "
          "inside the sandbox that uid reaches only what is bound read-only, but a kernel that "
          "escaped bwrap would act as the instructor" if m == "user" else
@@ -351,7 +375,7 @@ def _mask_args(masks):
     return args
 
 
-def bwrap_args(workdir, connfile, binds, masks, boot, env, tmpfs_bytes=256 << 20):
+def bwrap_args(connfile, binds, masks, boot, env, tmpfs_bytes=256 << 20):
     """The (inner, unprivileged) bwrap argv, without the kernel command, for one kernel.
 
     Its sources are host paths (grader not root) or the outer layer's view of them."""
@@ -367,26 +391,20 @@ def bwrap_args(workdir, connfile, binds, masks, boot, env, tmpfs_bytes=256 << 20
         args += ["--ro-bind", str(src), str(src)]
     args += _mask_args(masks)
     args += ["--ro-bind", str(boot), BOOT_MOUNT, "--size", str(KDIR_BYTES), "--tmpfs", KDIR_MOUNT,
-             "--ro-bind", str(connfile), f"{KDIR_MOUNT}/conn.json"]
-    if workdir:
-        workdir = Path(workdir)
-        args += ["--size", size, "--tmpfs", str(workdir)]
-        for entry in sorted(os.listdir(workdir)):
-            args += ["--ro-bind", str(workdir / entry), str(workdir / entry)]
+             "--ro-bind", str(connfile), f"{KDIR_MOUNT}/conn.json",
+             "--size", size, "--tmpfs", WORK_MOUNT]        # filled by fill_workdir
     # the sandbox's root and /dev (tmpfs without size limit, where bwrap made the mount
-    # points) read-only: only /tmp, /dev/shm and the working copy (size-limited) take writes
-    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
-    if workdir:
-        args += ["--chdir", str(workdir)]
+    # points) read-only: only /tmp, /dev/shm and the working directory (size-limited) take writes
+    args += ["--remount-ro", "/", "--remount-ro", "/dev", "--chdir", WORK_MOUNT]
     for key, value in env.items():
         args += ["--setenv", key, value]
     return args
 
 
-def outer_args(workdir, connfile, binds, boot, uid, gid):
+def outer_args(connfile, binds, boot, uid, gid):
     """The outer bwrap layer (grader is root): a mount namespace that shows the inner layer
     what it binds, at the same paths, reachable by the sandbox uid; then the drop to it."""
-    dests = [*binds, Path(boot), Path(connfile)] + ([Path(workdir)] if workdir else [])
+    dests = [*binds, Path(boot), Path(connfile)]
     # root's bwrap makes missing parents mode 0700: make them 0755 first, so the sandbox uid
     # can reach what is bound (e.g. a venv under a mode-0700 /root)
     parents = {a for d in dests for a in Path(d).parents if a != Path("/")} | {Path("/etc")}
@@ -406,8 +424,6 @@ def outer_args(workdir, connfile, binds, boot, uid, gid):
     for src in [*binds, boot]:
         args += ["--ro-bind", str(src), str(src)]
     args += ["--ro-bind", str(connfile), str(connfile)]
-    if workdir:
-        args += ["--ro-bind", str(workdir), str(workdir)]
     return args + ["--", *_drop(uid, gid)]
 
 
@@ -459,11 +475,12 @@ def configure_sandbox(course, sandbox=None):
     _STATE["inner"] = inner_limits(course) if use and not _root() else []
     _STATE["boot"] = make_boot(course)
     first, count = int(course.setting("SANDBOX_UID")), int(course.setting("SANDBOX_UIDS"))
-    _STATE["uid"] = sandbox_uid(first, count) if use and _root() else first
+    _STATE["uids"] = sandbox_uids(first, count) if use and _root() else [first]
     _STATE["gid"] = int(course.setting("SANDBOX_GID"))
     _STATE["tmpfs"] = int(course.setting("KERNEL_TMPFS_MIB")) << 20
     hidden = hidden_dirs(course)
     _STATE["hidden"] = hidden
+    _STATE["generation"] += 1
     mnist = {"NNCOURSE_MNIST_CACHE": str(course.setting("MNIST_CACHE_DIR") or ""),
              "NNCOURSE_MNIST_DIR": str(course.setting("MNIST_DIR") or "")}
     extra = [Path(v) for v in mnist.values() if v and Path(v).is_dir()]
@@ -485,6 +502,57 @@ def booted():
 def sandboxed():
     """Whether this process's kernels run in bwrap (after ``configure_sandbox``)."""
     return bool(_STATE["bwrap"])
+
+
+def generation():
+    """How many times ``configure_sandbox`` ran in this process: a kernel started under an
+    earlier configuration (another course's boot folder and binds) is not used for this one."""
+    return _STATE["generation"]
+
+
+@contextlib.contextmanager
+def _file_owner(uid, gid):
+    """As root: this thread creates files as ``uid``/``gid`` (``setfsuid``, per thread: the
+    grader's other threads keep theirs).  A tmpfs of the sandbox's user namespace, which maps
+    the sandbox uid and not root, refuses a file owned by root (EOVERFLOW)."""
+    if uid is None or not _root():
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    old_gid, old_uid = libc.setfsgid(gid), libc.setfsuid(uid)
+    try:
+        yield
+    finally:
+        libc.setfsuid(old_uid)
+        libc.setfsgid(old_gid)
+
+
+def copy_into(src, dest_fd, owner=(None, None)):
+    """Copy the folder ``src`` (a host working copy) into the folder open as ``dest_fd``:
+    regular files (mode 0644) and folders (0755) only, created as ``owner`` (uid, gid) when
+    the grader is root; a link, fifo or device is skipped, never followed or opened.
+    Returns the names skipped."""
+    skipped = []
+    for entry in sorted(os.scandir(src), key=lambda e: e.name):
+        st = entry.stat(follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            with _file_owner(*owner):
+                os.mkdir(entry.name, 0o755, dir_fd=dest_fd)
+            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dest_fd)
+            try:
+                skipped += [f"{entry.name}/{n}" for n in copy_into(entry.path, sub, owner)]
+            finally:
+                os.close(sub)
+        elif stat.S_ISREG(st.st_mode):
+            with open(os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as f_in:
+                with _file_owner(*owner):
+                    fd = os.open(entry.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                                 0o644, dir_fd=dest_fd)
+                with open(fd, "wb") as f_out:
+                    shutil.copyfileobj(f_in, f_out, 1 << 20)
+        else:
+            skipped.append(entry.name)
+    return skipped
 
 
 class BoundedContext(zmq.asyncio.Context):
@@ -554,8 +622,14 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     _kerneldir = None
     _log = None
+    sandbox_pid = None       # the kernel's sandbox, once found (bwrap)
+    generation = None        # the sandbox configuration it was started with (``generation()``)
+    uid = None               # its host uid (grader root, bwrap)
 
     async def _async_pre_start_kernel(self, **kw):
+        self.generation = _STATE["generation"]
+        if self._drops():
+            self.uid = next_uid()
         if _STATE["boot"] is not None:
             self._kerneldir = Path(tempfile.mkdtemp(prefix="nncourse-k-", dir=scratch_base()))
             if _STATE["bwrap"]:                 # TCP cannot cross --unshare-net
@@ -584,17 +658,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not _STATE["bwrap"]:
             return prefix + cmd
         cmd = [f"{KDIR_MOUNT}/conn.json" if c == self.connection_file else c for c in cmd]
-        cwd = self._launch_args.get("cwd")
         # env -i: bwrap's own process (the init of the kernel's pid namespace, whose
         # /proc/1/environ the kernel can read) must not carry the grader's environment
         # (a gradebook URL with its password, tokens); the kernel gets only _STATE["env"]
         inner = [shutil.which("env") or "/usr/bin/env", "-i"] + bwrap_args(
-            cwd, self.connection_file, _STATE["binds"], _STATE["masks"], _STATE["boot"],
+            self.connection_file, _STATE["binds"], _STATE["masks"], _STATE["boot"],
             _STATE["env"], _STATE["tmpfs"])
         kernel = ["--", *_STATE["inner"], *cmd]
         if self._drops():
-            outer = outer_args(cwd, self.connection_file, _STATE["binds"], _STATE["boot"],
-                               _STATE["uid"], _STATE["gid"])
+            outer = outer_args(self.connection_file, _STATE["binds"], _STATE["boot"],
+                               self.uid, _STATE["gid"])
             return prefix + outer + inner + kernel
         return prefix + inner + kernel
 
@@ -623,7 +696,32 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_post_start_kernel(self, **kw):
         if self._kerneldir is not None and _STATE["bwrap"]:
             await self._find_sandbox()
+            if self._launch_args.get("cwd"):
+                self.fill_workdir(self._launch_args["cwd"])
         await super()._async_post_start_kernel(**kw)
+
+    def fill_workdir(self, workdir):
+        """Copy the host working copy ``workdir`` into the kernel's working directory
+        (``WORK_MOUNT``, in its sandbox; ``copy_into``).  Only before the kernel has run any
+        cell: a kernel that ran student code could have put links there."""
+        if self.sandbox_pid is None:
+            raise RuntimeError("Failed to start the kernel: its sandbox was not found "
+                               "(bwrap: see the kernel log)")
+        owner = (self.uid, _STATE["gid"]) if self._drops() else (None, None)
+        try:
+            dest = os.open(f"/proc/{self.sandbox_pid}/root{WORK_MOUNT}", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                skipped = copy_into(workdir, dest, owner)
+            finally:
+                os.close(dest)
+        except OSError as exc:
+            raise RuntimeError(
+                f"the working copy {workdir} could not be copied into the kernel's working "
+                f"directory ({exc.strerror or exc}; it holds KERNEL_TMPFS_MIB = "
+                f"{_STATE['tmpfs'] >> 20} MiB)") from exc
+        if skipped:
+            self.log.warning("not copied into the kernel's working directory (not a regular "
+                             "file or folder): %s", ", ".join(skipped[:10]))
 
     async def _find_sandbox(self, timeout=60.0):
         """Point the grader's sockets at the sandbox's: ``/proc/<sandbox pid>/root`` +
@@ -634,11 +732,24 @@ class SandboxedKernelManager(AsyncKernelManager):
         while launched is not None and loop.time() < end:
             pid = sandbox_pid(launched)
             if pid is not None:
+                self.sandbox_pid = pid
                 self.ip = f"/proc/{pid}/root{KDIR_MOUNT}/k"
                 return
             if not await self._async_is_alive():
                 return
             await asyncio.sleep(0.02)
+
+    def kill_now(self):
+        """Kill the kernel without an event loop (its sandbox dies with the process launched:
+        ``--die-with-parent``, the pid namespace) and remove its folder."""
+        proc = getattr(self.provisioner, "process", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        self._remove_kerneldir()
 
     def _remove_kerneldir(self):
         if self._kerneldir is not None:

@@ -188,7 +188,7 @@ def run_kernel(code, cwd, python=None, marker="-"):
                 kc.stop_channels()
                 await km.shutdown_kernel(now=True)
             print(json.dumps({{"out": "".join(out), "sandboxed": sandbox.sandboxed(),
-                              "uids": uids, "sandbox_uid": sandbox._STATE["uid"]}}))
+                              "uids": uids, "sandbox_uid": km.uid}}))
         asyncio.run(main())
     ''')
     proc = subprocess.run([python or sys.executable, "-c", script], input=code, text=True,
@@ -452,23 +452,30 @@ def test_kernel_caps_printed_output_per_cell(monkeypatch):
     assert text.count("省略") == 1
 
 
-def test_each_grading_process_gets_its_own_sandbox_uid(tmp_path):
+def test_each_grading_process_gets_its_own_sandbox_uids(tmp_path):
     """RLIMIT_NPROC counts a uid's processes host-wide: grading processes side by side hold
-    different uids (a lock each, released when the process ends, even when SIGKILLed)."""
+    different uids, two each (the kernel running, the one started ahead), a lock each,
+    released when the process ends, even when SIGKILLed."""
     first = 3_000_000 + os.getpid() % 1000 * 10          # a range no other test uses
     code = ("import sys, time; sys.path.insert(0, %r)\n"
             "from nncourse.kernel import sandbox\n"
-            "print(sandbox.sandbox_uid(%d, 3), flush=True); time.sleep(30)\n" % (str(ROOT), first))
+            "print(*sandbox.sandbox_uids(%d, 5), flush=True); time.sleep(30)\n" % (str(ROOT), first))
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
              for _ in range(4)]
     try:
-        got = [int(p.stdout.readline()) for p in procs]
-        assert sorted(got) == [first, first, first + 1, first + 2]    # the 4th shares the first
-        procs[1].kill()
-        procs[1].wait()
+        got = [[int(u) for u in p.stdout.readline().split()] for p in procs]
+        flat = [u for g in got for u in g]
+        assert set(flat) == set(range(first, first + 5)), got      # all 5 held, by one each,
+        assert all(0 < len(g) <= 2 == len(set(g)) or len(g) == 1 for g in got), got
+        assert sorted(flat) in (sorted(range(first, first + 5)),    # or shared: only `first`
+                                sorted([first, *range(first, first + 5)])), got
+        held = max((g for g in got if first not in g), key=len)
+        victim = procs[got.index(held)]
+        victim.kill()
+        victim.wait()
         again = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         procs.append(again)
-        assert int(again.stdout.readline()) == got[1]        # the killed one's uid is free again
+        assert [int(u) for u in again.stdout.readline().split()] == held   # free again
     finally:
         for p in procs:
             p.kill()
