@@ -183,6 +183,10 @@ def test_same_grades_everywhere(how, cohort, baseline, tmp_path, request):
         run = grade(course, [AID], jobs=2, progress=False, scheduler=cluster.address)
         assert run.executor == f"dask ({cluster.address}), 2 worker(s)"
     assert outcome(course, run) == baseline
+    # each grading process started its next kernel while a notebook ran: at most its first
+    # notebook waited for a kernel to start (kernel/warm.py)
+    warm = [r.get("warm_kernels", 0) for r in run.results if r["status"] == "graded"]
+    assert sum(warm) >= len(warm) - 2, warm         # (a broken notebook runs no kernel)
 
 
 def _dask_processing(address):
