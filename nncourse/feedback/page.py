@@ -2,10 +2,13 @@
 (``mathjax.py``: the feedback folder's shared copy, or inlined) and the accessibility style,
 and the nbgrader config that makes it (``configure_feedback``)."""
 import os
+import re
 from pathlib import Path
 
 from jinja2 import BytecodeCache
-from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from ..core.course import SHARED_FEEDBACK_DIR
@@ -37,6 +40,39 @@ class CompiledTemplates(BytecodeCache):
 COMPILED = CompiledTemplates()     # this process's; a cache only: pages are the same without it
 
 
+class RememberingHighlight(Highlight2HTML):
+    """nbconvert's code highlighter (Pygments), remembering what it made: most code cells
+    are the release's own, the same on every student's page of an assignment, and
+    highlighting was about a fifth of a page's time.  A cache only: the same HTML."""
+
+    done: dict[tuple, str] = {}          # this process's
+    LIMIT = 4096                         # entries (a cell's HTML: a few kB)
+
+    def __call__(self, source, language=None, metadata=None):
+        key = (self.pygments_lexer, language, (metadata or {}).get("magics_language"), source)
+        html = self.done.get(key)
+        if html is None:
+            html = super().__call__(source, language, metadata)
+            if len(self.done) >= self.LIMIT:
+                self.done.clear()
+            self.done[key] = html
+        return html
+
+
+IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt\s*=)", re.I)
+RAW_TEXT = re.compile(r"(<(script|style)\b.*?</\2\s*>)", re.I | re.S)   # never touched
+NO_ALT = "No description has been provided for this image"             # nbconvert's words
+
+
+def add_missing_alt(page):
+    """``alt`` for every ``<img>`` of ``page`` that has none, outside scripts and styles (what
+    nbconvert's HTMLExporter does with a BeautifulSoup pass over the whole page)."""
+    parts = RAW_TEXT.split(page)
+    # split() returns [text, whole raw block, its tag name, text, ...]
+    return "".join(IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT}"', part) if i % 3 == 0 else
+                   (part if i % 3 == 1 else "") for i, part in enumerate(parts))
+
+
 class FeedbackExporter(HTMLExporter):
     """HTMLExporter for feedback pages: nncourse's template and MathJax.
 
@@ -51,10 +87,23 @@ class FeedbackExporter(HTMLExporter):
         return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
+        """HTMLExporter's page, without its last step: a BeautifulSoup pass over the whole
+        page (about two fifths of a page's time) that gives each ``<img>`` without one an
+        ``alt`` and the lab template's cells a ``tabindex``.  The alt text is added here
+        (``add_missing_alt``); this template (classic) has no lab cells.  Otherwise as
+        ``HTMLExporter.from_notebook_node`` (nbconvert 7), with a remembering highlighter."""
         resources = resources if resources is not None else {}
         resources["nncourse"] = {"a11y_css": A11Y_CSS.read_text(encoding="utf-8"),
                                  **self._mathjax(resources)}
-        return super().from_notebook_node(nb, resources, **kw)
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        self.register_filter("highlight_code", self.filters.get(
+            "highlight_code", RememberingHighlight(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return add_missing_alt(page), resources
 
     def _mathjax(self, resources):
         """{"mathjax_tag": the shared file's <script>} for a page of nbgrader's feedback

@@ -1,6 +1,7 @@
 """The grading task on a Dask worker: each worker's ``WorkerState`` lives in its
 ``GradingPlugin`` (registered by ``executors.DaskExecutor``), and ``run_on_worker`` grades
-with it.  Imported only when grading on Dask (``distributed`` is an optional dependency)."""
+with it.  Imported only when grading on Dask (importing ``distributed`` is slow: grading
+without Dask does not pay it)."""
 from __future__ import annotations
 
 from distributed import Worker, WorkerPlugin, get_worker

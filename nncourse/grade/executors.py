@@ -40,7 +40,7 @@ from pathlib import Path
 
 from .frames import read_frame, write_frame
 from ..core.course import Course
-from ..kernel.sandbox import children as process_children
+from ..kernel.sandbox import KERNEL_ENV, children as process_children
 from .task import (GRADER, GradingInputs, GradingTask, TaskResult, code_version, not_graded,
                    versions)
 
@@ -59,7 +59,7 @@ class ExecutorError(Exception):
 # a worker process is one job slot, one core: its own numpy (the hidden checks, a4's
 # accuracy on MNIST in the grader) uses one BLAS thread, as Dask's nanny gives its workers
 # (distributed.nanny.pre-spawn-environ); else N workers each spin up to all cores' threads
-ONE_BLAS_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_BLAS_THREAD = {k: "1" for k in KERNEL_ENV if k.endswith("_NUM_THREADS")}   # as the kernels
 
 
 def task_timeout(course: Course) -> int:
@@ -292,7 +292,7 @@ class DaskExecutor:
 
     def __init__(self, address: str | None = "local", jobs: int = 2,
                  allowed_failures: int = 2, window: int | None = None) -> None:
-        import dask
+        import dask                       # (here: slow imports, paid only when grading on Dask)
         from distributed import Client, LocalCluster
         self.cluster = None
         self.window = window          # tasks in flight (None: see in_flight)
@@ -315,7 +315,7 @@ class DaskExecutor:
         self.address = address
         try:
             self.check_versions()
-            # imported here: distributed is an optional dependency, loaded with the executor
+            # imported here, as distributed above
             from .dask_worker import GradingPlugin, run_on_worker
             self._run = run_on_worker
             self.client.register_plugin(GradingPlugin(), name=GradingPlugin.name)
