@@ -8,12 +8,13 @@ import re
 import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
                                     DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells,
                                     OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config import Config
 
 from ..core.course import Course
+from ..core.metadata import CheckCellMetadataOnce
 from .execute import BudgetedExecute, GradingNotes
 from ..core.repair import RepairSubmission
 from .sanitize import SanitizeSubmission
@@ -52,14 +53,14 @@ def grading_config(c, course):
     # before nbgrader's own checks see the notebook (repair.py)
     c.Autograde.sanitize_preprocessors = [
         RepairSubmission, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-        CheckCellMetadata]
+        CheckCellMetadataOnce]
     # SanitizeSubmission after SaveAutoGrades: grades (and nbgrader's "unchanged answer"
     # checksums) come from what the student wrote; what is written to autograded/ (formgrader
     # renders it, feedback is made from it) is the sanitized notebook
     c.Autograde.autograde_preprocessors = [
         BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, SanitizeSubmission,
-        AssignLatePenalties, CheckCellMetadata]
+        AssignLatePenalties, CheckCellMetadataOnce]
     c.BudgetedExecute.timeout = int(course.setting("CELL_TIMEOUT_S"))
     c.BudgetedExecute.notebook_timeout = int(course.setting("NOTEBOOK_TIMEOUT_S"))
     c.BudgetedExecute.slow_check = int(course.setting("SLOW_CHECK_S"))
