@@ -215,7 +215,9 @@ class BudgetedExecute(Execute):
         if taken is not None:
             km, kc = taken
             try:
-                km.fill_workdir(self.resources.get("metadata", {}).get("path") or ".")
+                workdir = self.resources.get("metadata", {}).get("path")
+                if workdir:                  # (none: the kernel's folder stays empty)
+                    km.fill_workdir(workdir)
             except Exception:
                 kc.stop_channels()
                 km.kill_now()

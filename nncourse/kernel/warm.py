@@ -121,4 +121,7 @@ class WarmKernels:
         if not running and not loop.is_closed() and not loop.is_running():
             loop.run_until_complete(_stop(waiting))
         else:            # e.g. a Dask plugin's teardown, on the worker's own loop
+            if waiting.task.done() and not waiting.task.cancelled() \
+                    and waiting.task.exception() is None:
+                waiting.task.result().stop_channels()
             waiting.km.kill_now()
