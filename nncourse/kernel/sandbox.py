@@ -510,6 +510,11 @@ def generation():
     return _STATE["generation"]
 
 
+@functools.cache
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
 @contextlib.contextmanager
 def _file_owner(uid, gid):
     """As root: this thread creates files as ``uid``/``gid`` (``setfsuid``, per thread: the
@@ -518,7 +523,7 @@ def _file_owner(uid, gid):
     if uid is None or not _root():
         yield
         return
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     old_gid, old_uid = libc.setfsgid(gid), libc.setfsuid(uid)
     try:
         yield
@@ -623,11 +628,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     _kerneldir = None
     _log = None
     sandbox_pid = None       # the kernel's sandbox, once found (bwrap)
-    generation = None        # the sandbox configuration it was started with (``generation()``)
     uid = None               # its host uid (grader root, bwrap)
 
     async def _async_pre_start_kernel(self, **kw):
-        self.generation = _STATE["generation"]
         if self._drops():
             self.uid = next_uid()
         if _STATE["boot"] is not None:
