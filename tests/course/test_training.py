@@ -45,3 +45,19 @@ def test_short_training_on_a_subset_learns_and_plots(tmp_path):
     png = tmp_path / "curve.png"
     plot_learning_curve(r.train_acc_list, r.test_acc_list, path=png)
     assert png.stat().st_size > 5000
+
+
+@pytest.mark.slow     # ~2 s: two short runs on the full training set
+def test_each_epochs_accuracy_is_of_the_network_at_its_iteration():
+    """The accuracies are computed on a second thread while the training goes on: each must
+    be that of the parameters at its own iteration (i = 0, 600, ...), not of later ones."""
+    from reference import load_mnist
+    (x_train, t_train), (x_test, t_test) = load_mnist(dtype=np.float32, verbose=False)
+    one_epoch = train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=600, seed=3)
+    two_epochs = train_two_layer_net(x_train, t_train, x_test, t_test, iters_num=1200, seed=3)
+    assert two_epochs.train_loss_list[:600] == one_epoch.train_loss_list   # same first epoch
+    # i = 600 is measured before its update, while 600 more updates run beside it
+    assert two_epochs.train_acc_list[1] == one_epoch.network.accuracy(x_train, t_train)
+    assert two_epochs.test_acc_list[1] == one_epoch.network.accuracy(x_test, t_test)
+    assert two_epochs.test_acc_list[1] != two_epochs.network.accuracy(x_test, t_test)
+    assert two_epochs.test_acc_list[0] == one_epoch.test_acc_list[0] < 0.2
