@@ -23,8 +23,9 @@ floor: the same matrix products as the run (10000 mini-batch forward and backwar
 nothing else, timed in a fresh process with ours's environment, one per round, twice:
 all in one thread (``matmul_floor_s``), and arranged as the reference runs them, the
 evaluations on a second thread beside the mini-batch products (``matmul_floor_beside_s``):
-no training arranged like ours can be faster than the second.  Every run's line carries the 1-minute load average before
-it (``load1``): the machine is shared, read the numbers with it.
+no training arranged like ours can be faster than the second.  Every run's line carries
+the 1-minute load average before it (``load1``): the machine is shared, read the numbers
+with it.
 
     python benchmarks/lecture_training.py --repeat 5
     python benchmarks/lecture_training.py --repeat 5 --vs-book
