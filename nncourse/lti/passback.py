@@ -181,23 +181,25 @@ def returned_path(course: Course) -> Path:
 def returned(course: Course, aid: str) -> dict[str, str]:
     """student id -> when their grade of ``aid`` was last posted to the LMS (their launch
     then shows their feedback pages)."""
+    got = all_returned(course).get(aid)
+    return got if isinstance(got, dict) else {}
+
+
+def all_returned(course: Course) -> dict:
+    """``lti/returned.json``: assignment -> ``returned``'s map; {} when missing or unreadable."""
     try:
         data = json.loads(returned_path(course).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError, UnicodeDecodeError):
         return {}
-    got = data.get(aid) if isinstance(data, dict) else None
-    return got if isinstance(got, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def mark_returned(course: Course, aid: str, students: set[str], when: datetime) -> None:
     """Record that the grades of ``students`` for ``aid`` reached the LMS."""
     if not students:
         return
-    try:
-        data = json.loads(returned_path(course).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError, UnicodeDecodeError):
-        data = {}
-    data = data if isinstance(data, dict) else {}
-    data[aid] = {**returned(course, aid), **{s: when.isoformat() for s in sorted(students)}}
+    data = all_returned(course)
+    before = data.get(aid) if isinstance(data.get(aid), dict) else {}
+    data[aid] = {**before, **{s: when.isoformat() for s in sorted(students)}}
     atomic_write(returned_path(course), json.dumps(data, ensure_ascii=False, indent=1,
                                                    sort_keys=True))
