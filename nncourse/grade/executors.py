@@ -369,7 +369,8 @@ class DaskExecutor:
                   for d, inp in inputs.items()}
         todo = iter(tasks)
         futures = {}
-        running = as_completed()
+        running = as_completed(loop=self.client.loop)    # not the process's latest Client's:
+        # another Client made (and closed) meanwhile would leave the run waiting forever
 
         def submit_more() -> list[TaskResult]:
             """Fill the window; the tasks whose submission could not be read."""

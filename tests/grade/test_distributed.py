@@ -250,6 +250,44 @@ def test_worker_sigkilled_mid_task_loses_and_duplicates_nothing(cohort, baseline
     assert all(r["status"] == "graded" for r in run.results if r["student"] != "s08_broken")
 
 
+def test_a_client_closed_during_the_run_does_not_hold_it(cohort, baseline, cluster, tmp_path):
+    """The run follows its own client: another Client of the process, made after the
+    executor's (so Dask's default) and closed while the run goes on, must not leave the run
+    waiting forever (the killer thread's short-lived clients above once did, in CI)."""
+    from distributed import Client
+    course = _copy(cohort, tmp_path / "course")
+    executor = DaskExecutor(cluster.address, jobs=2)
+    other = Client(cluster.address, timeout="20s")         # now the process's default client
+
+    real_run = DaskExecutor.run
+
+    def run(self, tasks, inputs, load=None):
+        def closing(task):                      # the run has begun: its results are awaited
+            if other.status != "closed":
+                other.close()
+            return load(task)
+        return real_run(self, tasks, inputs, closing)
+    executor.run = run.__get__(executor)
+    done = {}
+
+    def grading():
+        try:
+            done["run"] = grade(course, [AID], progress=False, executor=executor)
+        except BaseException as exc:            # reported by the assertion below
+            done["error"] = exc
+    th = threading.Thread(target=grading, daemon=True)
+    th.start()
+    th.join(timeout=300)
+    try:
+        assert not th.is_alive(), "the run waited for results that had come back"
+        assert "error" not in done, done.get("error")
+        assert other.status == "closed"
+        assert outcome(course, done["run"]) == baseline
+    finally:
+        if not th.is_alive():
+            executor.close()
+
+
 POISON_CHECK = '''
 
 # --- test-only: a check that kills the process it runs in for one submission ------------
